@@ -1,0 +1,4 @@
+export * from './events';
+export * from './functions';
+export * from './state-machines';
+export * from './tables';

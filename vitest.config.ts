@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup/polyfills.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // infra synth and DynamoDB Local are CPU-heavy; 2 workers match the CI machine.
+    maxWorkers: 2,
+    env: {
+      CDK_VALIDATION: 'false',
+      POWERTOOLS_DEV: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    },
+  },
+});
