@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { AgentId, ExperimentArm, Explanation, IsoTimestamp, ItemId, WorkItemCompleted } from './events';
+
+/**
+ * The contract between the process-instance state machine and its tasks: the execution input
+ * and what each task returns into the state. The ASL, the handlers and the tests read these.
+ */
+
+/** Execution input, written by the intake Lambda (execution name = itemId). */
+export const ProcessInput = z.object({
+  itemId: ItemId,
+  detailType: z.literal('WorkItemCreated'),
+  source: z.string(),
+  eventId: z.string(),
+  receivedAt: IsoTimestamp,
+  /** The raw detail as received; the Validate step parses it. */
+  detail: z.unknown(),
+  attempt: z.literal(1),
+  excludedAgents: z.array(z.string()).length(0),
+});
+export type ProcessInput = z.infer<typeof ProcessInput>;
+
+/** Returned by the Validate step into `$.validation`. */
+export type ValidationResult =
+  | {
+      readonly ok: true;
+      /** The parsed item with defaults applied and `customerId` replaced by a keyed pseudonym. */
+      readonly item: ValidatedItem;
+    }
+  | {
+      readonly ok: false;
+      readonly field: string;
+      readonly reason: string;
+      readonly issues: readonly { readonly field: string; readonly reason: string }[];
+    };
+
+export interface ValidatedItem {
+  readonly id: string;
+  readonly kind: string;
+  readonly channel: string;
+  readonly category: string;
+  readonly requiredSkills: readonly { readonly skill: string; readonly minProficiency: number }[];
+  readonly priority: number;
+  readonly customerTier: string;
+  readonly createdAt: string;
+  /** Absolute SLA due time, resolved from slaDueAt or the SLA class. */
+  readonly slaDueAt: string;
+  readonly customerRef?: string;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  readonly tenant?: string;
+}
+
+/** Returned by the Score step into `$.scoring`. */
+export interface ScoringResult {
+  readonly score: {
+    readonly modelVersion: string;
+    readonly predictedHandlingSeconds: number;
+    readonly slaBreachRisk: number;
+    readonly escalationRisk: number;
+    readonly effectivePriority: number;
+    readonly confidence: number;
+    readonly secondsToDue: number;
+  };
+  readonly decision: { readonly path: 'automation' | 'routing' | 'human-review'; readonly reason: string };
+  readonly policyVersion: string;
+  /** Seconds Wait For Completion waits before re-routing (TimeoutSecondsPath). */
+  readonly completionTimeoutSeconds: number;
+  /** Re-routes allowed before escalation; the Choice compares `$.attempt` with it. */
+  readonly maxAttempts: number;
+}
+
+/** Sent by the dispatcher with SendTaskSuccess into `$.assignment`. */
+export const AssignmentResult = z.object({
+  agentId: AgentId,
+  agentKind: z.enum(['person', 'team', 'automation']),
+  predictedHandlingSeconds: z.number(),
+  explanation: Explanation,
+  policyVersion: z.string(),
+  modelVersion: z.string(),
+  experimentArm: ExperimentArm,
+  routedAt: IsoTimestamp,
+  /** Epoch seconds at which audit records of this item expire (TTL), as a string for DynamoDB N. */
+  auditExpiresAt: z.string().regex(/^\d+$/),
+});
+export type AssignmentResult = z.infer<typeof AssignmentResult>;
+
+/** Sent by the completion handler with SendTaskSuccess into `$.completion`. */
+export const CompletionResult = WorkItemCompleted;
+export type CompletionResult = z.infer<typeof CompletionResult>;
+
+/** Sent by a person (ops API / CLI) resuming Human Review into `$.review`. */
+export const ReviewResult = z.object({
+  action: z.enum(['approve', 'reject']),
+  actor: z.string().min(1),
+  reason: z.string().min(1),
+});
+export type ReviewResult = z.infer<typeof ReviewResult>;
+
+/** What the state machine sends to the dispatch FIFO queue (Wait For Assignment) and ticks. */
+export const DispatchMessage = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('enqueue'),
+    taskToken: z.string().min(1),
+    itemId: ItemId,
+    category: z.string(),
+    requiredSkills: z.array(z.object({ skill: z.string(), minProficiency: z.number() })),
+    priority: z.number(),
+    createdAt: IsoTimestamp,
+    slaDueAt: IsoTimestamp,
+    attempt: z.number().int().min(1),
+    excludedAgents: z.array(z.string()),
+    enqueuedAt: IsoTimestamp,
+  }),
+  z.object({ kind: z.literal('tick'), reason: z.string(), at: IsoTimestamp }),
+]);
+export type DispatchMessage = z.infer<typeof DispatchMessage>;
+
+/** Payload of the park Lambda (.waitForTaskToken): store the token for the awaited event. */
+export const ParkRequest = z.object({
+  waitingFor: z.enum(['completion', 'human-review', 'exception']),
+  taskToken: z.string().min(1),
+  itemId: ItemId,
+  attempt: z.number().int().min(1),
+  agentId: AgentId.optional(),
+  /** Context shown to the person who resolves a review or exception. */
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+export type ParkRequest = z.infer<typeof ParkRequest>;
