@@ -15,8 +15,11 @@ export const ProcessInput = z.object({
   receivedAt: IsoTimestamp,
   /** The raw detail as received; the Validate step parses it. */
   detail: z.unknown(),
-  attempt: z.literal(1),
-  excludedAgents: z.array(z.string()).length(0),
+  /** Routing attempt state; a re-route replaces it (attempt + 1, the last agent excluded). */
+  routing: z.object({
+    attempt: z.literal(1),
+    excludedAgents: z.array(z.string()).length(0),
+  }),
 });
 export type ProcessInput = z.infer<typeof ProcessInput>;
 
@@ -26,9 +29,12 @@ export type ValidationResult =
       readonly ok: true;
       /** The parsed item with defaults applied and `customerId` replaced by a keyed pseudonym. */
       readonly item: ValidatedItem;
+      /** Epoch seconds (as a string, for DynamoDB N) at which this item's audit records expire (TTL). */
+      readonly auditExpiresAt: string;
     }
   | {
       readonly ok: false;
+      readonly auditExpiresAt: string;
       readonly field: string;
       readonly reason: string;
       readonly issues: readonly { readonly field: string; readonly reason: string }[];
@@ -79,8 +85,6 @@ export const AssignmentResult = z.object({
   modelVersion: z.string(),
   experimentArm: ExperimentArm,
   routedAt: IsoTimestamp,
-  /** Epoch seconds at which audit records of this item expire (TTL), as a string for DynamoDB N. */
-  auditExpiresAt: z.string().regex(/^\d+$/),
 });
 export type AssignmentResult = z.infer<typeof AssignmentResult>;
 
@@ -95,6 +99,14 @@ export const ReviewResult = z.object({
   reason: z.string().min(1),
 });
 export type ReviewResult = z.infer<typeof ReviewResult>;
+
+/** Sent by a person resolving an exception into `$.resolution`: close it, or requeue a scored item. */
+export const ExceptionResolution = z.object({
+  action: z.enum(['close', 'requeue']),
+  actor: z.string().min(1),
+  reason: z.string().min(1),
+});
+export type ExceptionResolution = z.infer<typeof ExceptionResolution>;
 
 /** What the state machine sends to the dispatch FIFO queue (Wait For Assignment) and ticks. */
 export const DispatchMessage = z.discriminatedUnion('kind', [
