@@ -7,6 +7,12 @@ export interface DispatchRound {
   readonly waiting: readonly WaitingItem[];
   readonly agents: readonly AgentState[];
   readonly features: HandlingFeatures;
+  /**
+   * Optional item-level handling-time predictions (seconds, agent-independent) from a model that
+   * sees more than the category, e.g. text length or line count. Policies that use predictions
+   * scale their category × agent estimates by hint / category mean. Absent: category level only.
+   */
+  readonly itemHandlingHints?: Readonly<Record<string, number>>;
 }
 
 export interface Assignment {
