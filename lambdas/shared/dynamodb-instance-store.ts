@@ -1,0 +1,253 @@
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CompletionResult } from '../../domain/process';
+import { INSTANCES_TABLE, type Stage } from '../../lib/definitions/tables';
+import { Expression, isConditionalCheckFailed } from './dynamodb-expressions';
+import {
+  type EnqueueRequest,
+  type InstanceRecord,
+  type InstanceStore,
+  type InstanceWrite,
+  type ScoredInstance,
+  TERMINAL_STAGES,
+  type WaitKind,
+} from './ports';
+import { instanceExpiresAt, toInstanceRecord } from './table-layout';
+
+export interface DynamoDbInstanceStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly instancesTable: string;
+}
+
+const BY_STAGE = INSTANCES_TABLE.globalSecondaryIndexes[0];
+
+/** InstanceStore on the Instances table; every transition is one conditional UpdateItem. */
+export class DynamoDbInstanceStore implements InstanceStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(options: DynamoDbInstanceStoreOptions) {
+    this.client = options.client;
+    this.table = options.instancesTable;
+  }
+
+  async get(itemId: string): Promise<InstanceRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { itemId }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : toInstanceRecord(Item);
+  }
+
+  async listByStage(stage: Stage, limit?: number): Promise<InstanceRecord[]> {
+    const records: InstanceRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: BY_STAGE.indexName,
+          KeyConditionExpression: '#stage = :stage',
+          ExpressionAttributeNames: { '#stage': BY_STAGE.partitionKey.name },
+          ExpressionAttributeValues: { ':stage': stage },
+          // Oldest first: the sort key is stageEnteredAt.
+          ScanIndexForward: true,
+          ExclusiveStartKey: startKey,
+          ...(limit === undefined ? {} : { Limit: limit - records.length }),
+        }),
+      );
+      // The index is eventually consistent: an item may have moved on; conditions catch that later.
+      records.push(...(page.Items ?? []).map(toInstanceRecord));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined && (limit === undefined || records.length < limit));
+    return records;
+  }
+
+  async recordScored(scored: ScoredInstance): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(scored.itemId, expression, {
+      update: expression.update(
+        {
+          stage: 'SCORED',
+          stageEnteredAt: scored.at,
+          category: scored.category,
+          priority: scored.priority,
+          requiredSkills: scored.requiredSkills,
+          createdAt: scored.createdAt,
+          slaDueAt: scored.slaDueAt,
+          attempt: scored.attempt,
+          path: scored.path,
+          predictedHandlingSeconds: scored.predictedHandlingSeconds,
+          modelVersion: scored.modelVersion,
+          policyVersion: scored.policyVersion,
+          tenant: scored.tenant,
+          expiresAt: instanceExpiresAt(scored.at),
+        },
+        [],
+        [
+          `${expression.name('excludedAgents')} = if_not_exists(${expression.name('excludedAgents')}, ${expression.value([])})`,
+        ],
+      ),
+      condition: `attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}`,
+    });
+  }
+
+  async enqueue(request: EnqueueRequest): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(request.itemId, expression, {
+      update: expression.update(
+        {
+          stage: 'WAITING_ASSIGNMENT',
+          stageEnteredAt: request.enqueuedAt,
+          category: request.category,
+          priority: request.priority,
+          requiredSkills: request.requiredSkills,
+          createdAt: request.createdAt,
+          slaDueAt: request.slaDueAt,
+          attempt: request.attempt,
+          excludedAgents: request.excludedAgents,
+          enqueuedAt: request.enqueuedAt,
+          taskToken: request.taskToken,
+          waitingFor: 'assignment',
+          expiresAt: instanceExpiresAt(request.at),
+        },
+        ['assignee'],
+      ),
+      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}) AND (attribute_not_exists(${expression.name('lastAssignmentToken')}) OR ${expression.name('lastAssignmentToken')} <> ${expression.value(request.taskToken)})`,
+    });
+  }
+
+  async storeTaskToken(park: {
+    itemId: string;
+    taskToken: string;
+    waitingFor: Exclude<WaitKind, 'assignment'>;
+    stage: Stage;
+    assignee?: string;
+    attempt: number;
+    at: number;
+  }): Promise<InstanceWrite> {
+    const expression = new Expression();
+    const noEarlyCompletion =
+      park.waitingFor === 'completion'
+        ? ` AND attribute_not_exists(${expression.name('earlyCompletion')})`
+        : '';
+    return this.conditionalUpdate(park.itemId, expression, {
+      update: expression.update({
+        stage: park.stage,
+        stageEnteredAt: park.at,
+        taskToken: park.taskToken,
+        waitingFor: park.waitingFor,
+        attempt: park.attempt,
+        assignee: park.assignee,
+      }),
+      condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)}${noEarlyCompletion}`,
+    });
+  }
+
+  async consumeEarlyCompletion(itemId: string, at: number): Promise<CompletionResult | undefined> {
+    const expression = new Expression();
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { itemId },
+          UpdateExpression: expression.update(
+            { completionReceivedAt: at, stage: 'IN_PROGRESS', stageEnteredAt: at },
+            ['earlyCompletion'],
+          ),
+          ConditionExpression: `attribute_exists(${expression.name('earlyCompletion')})`,
+          ReturnValues: 'ALL_OLD',
+          ...expression.attributes(),
+        }),
+      );
+      return CompletionResult.parse(Attributes?.earlyCompletion);
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async takeCompletionToken(itemId: string, taskToken: string, at: number): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({ completionReceivedAt: at }, ['taskToken', 'waitingFor']),
+      condition: `${expression.name('taskToken')} = ${expression.value(taskToken)} AND ${expression.name('waitingFor')} = ${expression.value('completion')}`,
+    });
+  }
+
+  async restoreCompletionToken(itemId: string, taskToken: string): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({ taskToken, waitingFor: 'completion' }, ['completionReceivedAt']),
+      condition: `attribute_exists(itemId) AND attribute_not_exists(${expression.name('taskToken')})`,
+    });
+  }
+
+  async storeEarlyCompletion(
+    itemId: string,
+    completion: CompletionResult,
+    options?: { replacesReceived?: boolean },
+  ): Promise<InstanceWrite> {
+    const expression = new Expression();
+    const notReceived =
+      options?.replacesReceived === true
+        ? ''
+        : ` AND attribute_not_exists(${expression.name('completionReceivedAt')})`;
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({ earlyCompletion: completion }, ['completionReceivedAt']),
+      condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)} AND attribute_not_exists(${expression.name('earlyCompletion')})${notReceived} AND (attribute_not_exists(${expression.name('taskToken')}) OR ${expression.name('waitingFor')} <> ${expression.value('completion')})`,
+    });
+  }
+
+  async markCancelled(
+    itemId: string,
+    cancellation: { reason: string; cancelledAt: string },
+    expectedToken: string | undefined,
+    at: number,
+  ): Promise<InstanceWrite> {
+    const expression = new Expression();
+    const token =
+      expectedToken === undefined
+        ? `attribute_not_exists(${expression.name('taskToken')})`
+        : `${expression.name('taskToken')} = ${expression.value(expectedToken)}`;
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({ stage: 'CANCELLED', stageEnteredAt: at, cancellation }, [
+        'taskToken',
+        'waitingFor',
+      ]),
+      condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)} AND ${token}`,
+    });
+  }
+
+  async markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update(
+        { stage: 'COMPLETED', stageEnteredAt: at, outcomeRecordedAt: at, expiresAt },
+        ['taskToken', 'waitingFor'],
+      ),
+      condition: `attribute_exists(itemId) AND attribute_not_exists(${expression.name('outcomeRecordedAt')})`,
+    });
+  }
+
+  /** One conditional UpdateItem; on a failed condition, the record as it now stands. */
+  private async conditionalUpdate(
+    itemId: string,
+    expression: Expression,
+    write: { readonly update: string; readonly condition: string },
+  ): Promise<InstanceWrite> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { itemId },
+          UpdateExpression: write.update,
+          ConditionExpression: write.condition,
+          ...expression.attributes(),
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      return { ok: false, current: await this.get(itemId) };
+    }
+  }
+}

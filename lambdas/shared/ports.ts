@@ -1,0 +1,350 @@
+import type { z } from 'zod';
+import type { OUTBOUND_EVENTS, OutboundDetailType } from '../../domain/events';
+import type {
+  AgentKind,
+  AgentState,
+  DecisionPath,
+  HandlingFeatures,
+  HandlingStats,
+} from '../../domain/model';
+import type { Policy } from '../../domain/policy';
+import type { CompletionResult, DispatchMessage, ProcessInput } from '../../domain/process';
+import type { Stage } from '../../lib/definitions/tables';
+
+/**
+ * The effects the handlers need, as interfaces. Each has a DynamoDB / EventBridge / Step
+ * Functions / SQS implementation for Lambda and an in-memory one for tests; the local runtime
+ * plugs in DynamoDB Local and its own event router, token registry and dispatch loop. The
+ * conditions written in each method's documentation are the contract: both implementations
+ * enforce them, and test/handlers/port-contract.ts checks both against the same cases.
+ */
+
+/** Injected time source (epoch ms), so tests and the simulator control the clock. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+// ---------------------------------------------------------------------------------------------
+// Features table
+// ---------------------------------------------------------------------------------------------
+
+/** What an AgentStatusChanged tells us; the store adds activeCount and idleSince. */
+export interface AgentProfile {
+  readonly agentId: string;
+  readonly kind: AgentKind;
+  readonly status: AgentState['status'];
+  readonly capacity: number;
+  readonly skills: readonly { readonly skill: string; readonly proficiency: number }[];
+  readonly shiftEndsAt?: number;
+  /** When the producer observed the change (ms); older changes than the stored one are ignored. */
+  readonly changedAt: number;
+}
+
+export type PutAgentOutcome = 'created' | 'updated' | 'stale';
+
+/** Capacity claim: one slot of `agentId` for `itemId`, consuming the item's assignment wait. */
+export interface CapacityClaim {
+  readonly agentId: string;
+  readonly itemId: string;
+  /** The Wait For Assignment token that must still be on the instance. */
+  readonly taskToken: string;
+  readonly at: number;
+}
+
+export type ClaimOutcome =
+  | { readonly outcome: 'claimed' }
+  /** A condition failed: the agent is full/unavailable, or the item is no longer waiting with this token. */
+  | { readonly outcome: 'conflict'; readonly reason: 'agent' | 'instance' | 'both' };
+
+/** Which running statistics an observation feeds. */
+export type StatsKey =
+  | { readonly scope: 'global' }
+  | { readonly scope: 'category'; readonly category: string }
+  | { readonly scope: 'category-agent'; readonly category: string; readonly agentId: string };
+
+export interface FeatureStore {
+  getAgent(agentId: string): Promise<AgentState | undefined>;
+  listAgents(): Promise<AgentState[]>;
+  /**
+   * Writes an agent's profile, preserving activeCount (0 for a new agent). idleSince becomes
+   * `changedAt` when the agent turns available from another status (or is new); otherwise it is
+   * kept. Condition: no stored change newer than or equal to `changedAt` (else 'stale').
+   */
+  putAgentProfile(profile: AgentProfile): Promise<PutAgentOutcome>;
+  /**
+   * In ONE transaction: agent.activeCount += 1 if status = available and activeCount < capacity;
+   * the instance moves WAITING_ASSIGNMENT → ASSIGNED (assignee, capacityHeldBy, lastAssignmentToken
+   * set; taskToken and waitingFor removed) if it is WAITING_ASSIGNMENT with this taskToken.
+   * Either both happen or neither, so capacity can never be exceeded and an item never goes twice.
+   */
+  claimCapacity(claim: CapacityClaim): Promise<ClaimOutcome>;
+  /**
+   * In one transaction: agent.activeCount −= 1 (floored: skipped when already 0) and the
+   * instance's capacityHeldBy removed, only if capacityHeldBy = agentId. Retries and races
+   * therefore release at most once per claim.
+   */
+  releaseCapacity(release: {
+    readonly itemId: string;
+    readonly agentId: string;
+    readonly at: number;
+  }): Promise<'released' | 'not-held'>;
+  /**
+   * Undoes a claim whose resume failed transiently: activeCount −= 1 and the instance back to
+   * WAITING_ASSIGNMENT with the token, only if it is still ASSIGNED by exactly this claim.
+   */
+  revertClaim(claim: CapacityClaim): Promise<'reverted' | 'not-claimed'>;
+  readHandlingFeatures(): Promise<HandlingFeatures>;
+  /**
+   * Read-modify-write of one statistics record with optimistic concurrency on its version:
+   * `update` may run several times under contention; it must be pure.
+   */
+  updateHandlingStats(
+    key: StatsKey,
+    update: (current: HandlingStats | undefined) => HandlingStats,
+  ): Promise<void>;
+  /** The active decision policy; DEFAULT_POLICY when none is stored. Throws InvalidStoredPolicyError. */
+  getActivePolicy(): Promise<Policy>;
+  putActivePolicy(policy: Policy): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instances table
+// ---------------------------------------------------------------------------------------------
+
+export type WaitKind = 'assignment' | 'completion' | 'human-review' | 'exception';
+
+/** Stages after which no wait can start again. */
+export const TERMINAL_STAGES: readonly Stage[] = ['COMPLETED', 'CANCELLED', 'REJECTED'];
+
+export interface SkillRequirement {
+  readonly skill: string;
+  readonly minProficiency: number;
+}
+
+/** One live item as stored on the Instances table. Times are epoch ms unless said otherwise. */
+export interface InstanceRecord {
+  readonly itemId: string;
+  readonly stage: Stage;
+  readonly stageEnteredAt: number;
+  readonly category: string;
+  readonly priority: number;
+  readonly requiredSkills: readonly SkillRequirement[];
+  readonly createdAt: number;
+  readonly slaDueAt: number;
+  readonly attempt: number;
+  readonly excludedAgents: readonly string[];
+  readonly enqueuedAt?: number;
+  readonly assignee?: string;
+  readonly taskToken?: string;
+  readonly waitingFor?: WaitKind;
+  /** A completion that arrived before the execution parked for it. */
+  readonly earlyCompletion?: CompletionResult;
+  /** Epoch seconds (TTL). */
+  readonly expiresAt: number;
+  readonly path?: DecisionPath;
+  readonly predictedHandlingSeconds?: number;
+  readonly modelVersion?: string;
+  readonly policyVersion?: string;
+  /** The agent whose slot this item holds; cleared by the (single) release. */
+  readonly capacityHeldBy?: string;
+  /** The assignment token the last claim consumed: a redelivered enqueue of it is ignored. */
+  readonly lastAssignmentToken?: string;
+  readonly assignedAt?: number;
+  /** Set when a completion resumed (or was handed to) the execution: later ones are duplicates. */
+  readonly completionReceivedAt?: number;
+  readonly cancellation?: { readonly reason: string; readonly cancelledAt: string };
+  readonly outcomeRecordedAt?: number;
+  readonly tenant?: string;
+}
+
+/** What the Score step knows about an item. */
+export interface ScoredInstance {
+  readonly itemId: string;
+  readonly category: string;
+  readonly priority: number;
+  readonly requiredSkills: readonly SkillRequirement[];
+  readonly createdAt: number;
+  readonly slaDueAt: number;
+  readonly attempt: number;
+  readonly path: DecisionPath;
+  readonly predictedHandlingSeconds: number;
+  readonly modelVersion: string;
+  readonly policyVersion: string;
+  readonly tenant?: string;
+  readonly at: number;
+}
+
+/** An item joining the dispatcher's waiting set (from a DispatchMessage of kind 'enqueue'). */
+export interface EnqueueRequest {
+  readonly itemId: string;
+  readonly taskToken: string;
+  readonly category: string;
+  readonly priority: number;
+  readonly requiredSkills: readonly SkillRequirement[];
+  readonly createdAt: number;
+  readonly slaDueAt: number;
+  readonly attempt: number;
+  readonly excludedAgents: readonly string[];
+  readonly enqueuedAt: number;
+  readonly at: number;
+}
+
+/** Why a conditional instance write did not happen, with the record as it stands. */
+export type InstanceConflict = { readonly ok: false; readonly current: InstanceRecord | undefined };
+export type InstanceWrite = { readonly ok: true } | InstanceConflict;
+
+export interface InstanceStore {
+  get(itemId: string): Promise<InstanceRecord | undefined>;
+  /** Items in a stage, oldest stageEnteredAt first (the byStage index). */
+  listByStage(stage: Stage, limit?: number): Promise<InstanceRecord[]>;
+  /**
+   * Upserts the scoring facts and moves the item to SCORED. Condition: the item is new or not in
+   * a terminal stage. Fields it does not name (earlyCompletion, capacityHeldBy...) are kept.
+   */
+  recordScored(scored: ScoredInstance): Promise<InstanceWrite>;
+  /**
+   * Upserts the item into WAITING_ASSIGNMENT with the token (waitingFor 'assignment'), removing
+   * any previous assignee. Condition: not terminal, and the token is not the one the last claim
+   * consumed (a redelivered enqueue). Re-sending the same pending token is a harmless overwrite.
+   */
+  enqueue(request: EnqueueRequest): Promise<InstanceWrite>;
+  /**
+   * Stores a wait's token (park). Condition: the item exists and is not terminal; when waiting for
+   * completion, no earlyCompletion is present (consume it instead).
+   */
+  storeTaskToken(park: {
+    readonly itemId: string;
+    readonly taskToken: string;
+    readonly waitingFor: Exclude<WaitKind, 'assignment'>;
+    readonly stage: Stage;
+    readonly assignee?: string;
+    readonly attempt: number;
+    readonly at: number;
+  }): Promise<InstanceWrite>;
+  /**
+   * Takes a stored early completion (removing it, setting completionReceivedAt, stage IN_PROGRESS)
+   * if one is present; undefined otherwise. At most one caller gets it.
+   */
+  consumeEarlyCompletion(itemId: string, at: number): Promise<CompletionResult | undefined>;
+  /**
+   * Clears the completion wait's token so exactly one completion resumes it. Condition: taskToken
+   * = token and waitingFor = 'completion'. Sets completionReceivedAt.
+   */
+  takeCompletionToken(itemId: string, taskToken: string, at: number): Promise<InstanceWrite>;
+  /**
+   * Puts back a token taken by takeCompletionToken when the resume failed transiently.
+   * Condition: no token is stored now.
+   */
+  restoreCompletionToken(itemId: string, taskToken: string): Promise<InstanceWrite>;
+  /**
+   * Keeps a completion for a wait that has not started. Condition: the item exists, is not
+   * terminal, has no earlyCompletion and no completionReceivedAt (unless `replacesReceived`, used
+   * when the resume it was taken for found the wait gone), and no completion wait holds a token.
+   */
+  storeEarlyCompletion(
+    itemId: string,
+    completion: CompletionResult,
+    options?: { readonly replacesReceived?: boolean },
+  ): Promise<InstanceWrite>;
+  /**
+   * Marks the item CANCELLED and removes its token. Condition: not terminal, and the stored token
+   * equals `expectedToken` (or no token is stored when it is undefined).
+   */
+  markCancelled(
+    itemId: string,
+    cancellation: { readonly reason: string; readonly cancelledAt: string },
+    expectedToken: string | undefined,
+    at: number,
+  ): Promise<InstanceWrite>;
+  /** Moves the item to COMPLETED once. Condition: outcomeRecordedAt is not set. */
+  markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit table
+// ---------------------------------------------------------------------------------------------
+
+export const AUDIT_KINDS = [
+  'RECEIVED',
+  'REJECTED',
+  'DUPLICATE',
+  'SCORED',
+  'ASSIGNED',
+  'ASSIGNMENT_STALE',
+  'ROUTED',
+  'REROUTED',
+  'ESCALATED',
+  'HUMAN_REVIEW_REQUESTED',
+  'COMPLETION_WAIT',
+  'EARLY_COMPLETION',
+  'COMPLETED',
+  'CANCELLED',
+  'LATE_COMPLETION',
+  'DUPLICATE_COMPLETION',
+  'DUPLICATE_CANCELLATION',
+  'LATE_CANCELLATION',
+  'AGENT_STATUS_CHANGED',
+  'EXCEPTION',
+  'OUTCOME_RECORDED',
+] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/** One append-only decision record; (itemId, recordKey) makes a retried write idempotent. */
+export interface AuditRecord {
+  readonly itemId: string;
+  /** `<ISO time>#<KIND>[#attempt]`. */
+  readonly recordKey: string;
+  readonly kind: AuditKind;
+  /** ISO time of the fact recorded. */
+  readonly at: string;
+  /** `flowtune:<function>` or a person. */
+  readonly actor: string;
+  /** Pseudonymised inputs, as a JSON string. */
+  readonly inputs?: string;
+  /** Decision details, as a JSON string. */
+  readonly details?: string;
+  readonly policyVersion?: string;
+  readonly modelVersion?: string;
+  readonly attempt?: number;
+  /** Epoch seconds (TTL). */
+  readonly expiresAt: number;
+}
+
+export interface AuditLog {
+  /** Appends a record; writing the same (itemId, recordKey) again is a no-op ('exists'). */
+  append(record: AuditRecord): Promise<'appended' | 'exists'>;
+  /** The item's trail in time order. */
+  listForItem(itemId: string): Promise<AuditRecord[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventBridge, Step Functions, SQS
+// ---------------------------------------------------------------------------------------------
+
+/** Detail accepted for an outbound detail-type (what its zod schema takes as input). */
+export type OutboundDetail<K extends OutboundDetailType> = z.input<(typeof OUTBOUND_EVENTS)[K]>;
+
+export interface EventPublisher {
+  /** Validates the detail with its OUTBOUND_EVENTS schema, then puts it on the bus with source `flowtune`. */
+  publish<K extends OutboundDetailType>(detailType: K, detail: OutboundDetail<K>): Promise<void>;
+}
+
+export type StartOutcome = 'started' | 'duplicate';
+export type ResumeOutcome = 'sent' | 'stale';
+
+export interface ExecutionControl {
+  /** Starts a process-instance execution; an existing execution of that name is 'duplicate'. */
+  startExecution(name: string, input: ProcessInput): Promise<StartOutcome>;
+  /** 'stale' when the token's task no longer exists, timed out, or the token is invalid. */
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<ResumeOutcome>;
+}
+
+export interface DispatchTrigger {
+  /** Asks for a dispatch round (a `tick` DispatchMessage on the FIFO dispatch queue). */
+  tick(reason: string, at: number): Promise<void>;
+}
+
+export type TickMessage = Extract<DispatchMessage, { kind: 'tick' }>;
