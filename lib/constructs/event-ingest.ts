@@ -1,0 +1,263 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Archive,
+  type EventPattern as CdkEventPattern,
+  EventBus,
+  Rule,
+  Schedule,
+} from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { eventJsonSchemas } from '../../domain/events/json-schema';
+import {
+  DISPATCH_MESSAGE_GROUP,
+  DISPATCH_TICK_MINUTES,
+  type EventPattern,
+  type FunctionName,
+  QUEUES,
+  type QueueDefinition,
+  type QueueName,
+  RULES,
+} from '../definitions';
+import { acknowledgeFinding } from '../nag';
+import { createDeadLetterQueue } from './dead-letter-queue';
+
+export type RuleName = keyof typeof RULES;
+
+/** A work queue of QUEUES with the dead-letter queue its redrive policy points at. */
+export interface IngestQueue {
+  readonly definition: QueueDefinition;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+}
+
+export interface EventIngestProps {
+  /**
+   * How long the archive keeps inbound events for replay.
+   *
+   * @default Duration.days(365)
+   */
+  readonly archiveRetention?: Duration;
+  /**
+   * Delivery attempts per rule target before the event goes to the delivery dead-letter queue.
+   *
+   * @default 10
+   */
+  readonly targetRetryAttempts?: number;
+  /**
+   * Age after which EventBridge stops retrying a rule target and dead-letters the event.
+   *
+   * @default Duration.hours(24)
+   */
+  readonly targetMaxEventAge?: Duration;
+  /**
+   * How long every dead-letter queue keeps a message for inspection and redrive (SQS maximum: 14 days).
+   *
+   * @default Duration.days(14)
+   */
+  readonly deadLetterRetention?: Duration;
+}
+
+/**
+ * Where events enter Flowtune: the custom bus, an archive of inbound events for replay, the
+ * schema registry with one JSON Schema per event, one rule per entry of RULES (pattern verbatim,
+ * a retry policy and a dead-letter queue on every target), the intake and dispatch queues of
+ * QUEUES with their redrive queues, and the periodic dispatch tick.
+ *
+ * Rules that target a function get their target from `bindFunctions`, once the functions exist.
+ */
+export class EventIngest extends Construct {
+  readonly bus: EventBus;
+  readonly archive: Archive;
+  readonly schemaRegistry: CfnRegistry;
+  readonly schemas: readonly CfnSchema[];
+  /** Events EventBridge could not deliver to any rule target, after the retry policy. */
+  readonly deliveryDeadLetterQueue: Queue;
+  readonly queues: Readonly<Record<QueueName, IngestQueue>>;
+  readonly rules: Readonly<Record<RuleName, Rule>>;
+  /** Default-bus schedule that sends a dispatch round trigger every DISPATCH_TICK_MINUTES. */
+  readonly dispatchTick: Rule;
+
+  private readonly targetRetryAttempts: number;
+  private readonly targetMaxEventAge: Duration;
+  private readonly boundFunctionRules = new Set<RuleName>();
+
+  constructor(scope: Construct, id: string, props: EventIngestProps = {}) {
+    super(scope, id);
+    this.targetRetryAttempts = props.targetRetryAttempts ?? 10;
+    this.targetMaxEventAge = props.targetMaxEventAge ?? Duration.hours(24);
+    const deadLetterRetention = props.deadLetterRetention ?? Duration.days(14);
+
+    this.bus = new EventBus(this, 'Bus', { description: 'Flowtune: work-item events in and out' });
+
+    this.archive = new Archive(this, 'InboundArchive', {
+      sourceEventBus: this.bus,
+      description: 'Every inbound event (source other than flowtune), for replay',
+      eventPattern: asCdkPattern(inboundSourcePattern()),
+      retention: props.archiveRetention ?? Duration.days(365),
+    });
+
+    this.schemaRegistry = new CfnRegistry(this, 'SchemaRegistry', {
+      description: 'Flowtune event contracts, generated from the zod schemas in domain/events',
+    });
+    this.schemas = Object.entries(eventJsonSchemas()).map(
+      ([detailType, schema]) =>
+        new CfnSchema(this, `${detailType}Schema`, {
+          registryName: this.schemaRegistry.attrRegistryName,
+          schemaName: detailType,
+          type: 'JSONSchemaDraft4',
+          description: `detail of the ${detailType} event`,
+          content: JSON.stringify(schema),
+        }),
+    );
+
+    this.deliveryDeadLetterQueue = createDeadLetterQueue(this, 'DeliveryDeadLetterQueue', {
+      fifo: false,
+      retentionPeriod: deadLetterRetention,
+    });
+    acknowledgeFinding(
+      this.deliveryDeadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is the dead-letter queue of every EventBridge rule target; cdk-nag only recognises DLQs named in a redrive policy.',
+    );
+    this.queues = {
+      intake: this.createWorkQueue(QUEUES.intake, deadLetterRetention),
+      dispatch: this.createWorkQueue(QUEUES.dispatch, deadLetterRetention),
+    };
+
+    const rules = {} as Record<RuleName, Rule>;
+    for (const [name, definition] of Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][]) {
+      const rule = new Rule(this, definition.id, {
+        eventBus: this.bus,
+        description: definition.description,
+        // Verbatim from lib/definitions/events.ts: the local router matches with the same object.
+        eventPattern: asCdkPattern(definition.pattern),
+      });
+      if (definition.target.kind === 'queue') {
+        rule.addTarget(new SqsQueue(this.queues[definition.target.queue].queue, this.targetProps()));
+      }
+      rules[name] = rule;
+    }
+    this.rules = rules;
+    this.node.addValidation({ validate: () => this.unboundFunctionRules() });
+
+    this.dispatchTick = new Rule(this, 'DispatchTick', {
+      description: 'Periodic dispatch round, so waiting items are reconsidered even when no event arrives',
+      schedule: Schedule.rate(Duration.minutes(DISPATCH_TICK_MINUTES)),
+      targets: [
+        new SqsQueue(this.queues.dispatch.queue, {
+          ...this.targetProps(),
+          messageGroupId: DISPATCH_MESSAGE_GROUP,
+        }),
+      ],
+    });
+  }
+
+  /**
+   * Adds the targets of the rules that route to a function (RULES entries of kind 'function').
+   *
+   * @param functionFor returns the deployed function of a FUNCTIONS key
+   */
+  bindFunctions(functionFor: (name: FunctionName) => IFunction): void {
+    for (const [name, definition] of Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][]) {
+      if (definition.target.kind !== 'function' || this.boundFunctionRules.has(name)) continue;
+      this.rules[name].addTarget(new LambdaFunction(functionFor(definition.target.fn), this.targetProps()));
+      this.boundFunctionRules.add(name);
+    }
+  }
+
+  /** Lets `grantee` publish events to the bus (events:PutEvents on this bus only). */
+  grantPutEvents(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
+    );
+  }
+
+  /** Lets `grantee` send dispatch-round triggers (sqs:SendMessage on the dispatch queue only). */
+  grantTriggerDispatch(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queues.dispatch.queue.queueArn] }),
+    );
+  }
+
+  /** Every dead-letter queue of the ingest path, named for dashboards and alarms. */
+  deadLetterQueues(): readonly { readonly label: string; readonly queue: Queue }[] {
+    return [
+      { label: 'Rule delivery', queue: this.deliveryDeadLetterQueue },
+      ...Object.values(this.queues).map((entry) => ({
+        label: entry.definition.id,
+        queue: entry.deadLetterQueue,
+      })),
+    ];
+  }
+
+  private targetProps() {
+    return {
+      deadLetterQueue: this.deliveryDeadLetterQueue,
+      retryAttempts: this.targetRetryAttempts,
+      maxEventAge: this.targetMaxEventAge,
+    };
+  }
+
+  private unboundFunctionRules(): string[] {
+    return (Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][])
+      .filter(
+        ([name, definition]) => definition.target.kind === 'function' && !this.boundFunctionRules.has(name),
+      )
+      .map(
+        ([, definition]) =>
+          `Rule ${definition.id} routes to a function but has no target; call EventIngest.bindFunctions() with the deployed functions.`,
+      );
+  }
+
+  private createWorkQueue(definition: QueueDefinition, deadLetterRetention: Duration): IngestQueue {
+    const deadLetterQueue = createDeadLetterQueue(this, `${definition.id}DeadLetterQueue`, {
+      fifo: definition.fifo,
+      retentionPeriod: deadLetterRetention,
+    });
+    const queue = new Queue(this, definition.id, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: definition.maxReceiveCount },
+      ...(definition.fifo
+        ? {
+            fifo: true,
+            // Producers (the state machine, the tick, functions) send no deduplication id.
+            contentBasedDeduplication: true,
+            deduplicationScope: DeduplicationScope.QUEUE,
+            fifoThroughputLimit: FifoThroughputLimit.PER_QUEUE,
+          }
+        : {}),
+    });
+    return { definition, queue, deadLetterQueue };
+  }
+}
+
+/**
+ * The source filter shared by every inbound rule (events Flowtune emits itself never count as
+ * inbound). Taken from the definitions rather than restated; the archive keeps exactly these events.
+ */
+function inboundSourcePattern(): EventPattern {
+  const sources = new Set(Object.values(RULES).map((rule) => JSON.stringify(rule.pattern.source)));
+  const [source] = sources;
+  if (sources.size !== 1 || source === undefined) {
+    throw new Error(
+      `The inbound rules in lib/definitions/events.ts disagree on their source filter (${[...sources].join(' vs ')}); the archive needs one inbound filter.`,
+    );
+  }
+  return { source: RULES.workItemCreated.pattern.source };
+}
+
+/**
+ * The definitions use the EventBridge pattern language itself ('detail-type', 'anything-but'...);
+ * CDK's EventPattern type names only plain string lists but renders any key verbatim, which the
+ * infra tests check against the definitions.
+ */
+function asCdkPattern(pattern: EventPattern): CdkEventPattern {
+  return pattern as CdkEventPattern;
+}

@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import type { Duration } from 'aws-cdk-lib';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import {
+  Architecture,
+  Code,
+  type FunctionProps,
+  Function as LambdaFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { PROJECT_ROOT } from '../definitions';
+
+/** Node.js 24: the latest Lambda runtime (cdk-nag L1), and the AWS SDK asks for Node ≥ 22 from 2027. */
+export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
+
+/** Graviton: cheaper per GB-second than x86 for the same handlers. */
+export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
+/** What every Flowtune function needs; the factory decides only how the code is packaged. */
+export interface FlowtuneFunctionProps {
+  readonly description: string;
+  /** Handler module, relative to the project root; it exports `handler`. */
+  readonly entry: string;
+  readonly role: IRole;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logGroup: ILogGroup;
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Dead-letter queue for asynchronous invocations that still fail after Lambda's retries.
+   *
+   * @default - none: the function is only invoked synchronously or by an event source mapping
+   */
+  readonly deadLetterQueue?: IQueue;
+}
+
+/**
+ * Builds the Lambda functions of the stack. The split lets the infra tests skip bundling
+ * (`TestFunctionFactory`) while `cdk synth` bundles the real handlers (`BundledFunctionFactory`).
+ */
+export abstract class FunctionFactory {
+  abstract createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction;
+}
+
+/** Settings that must be identical whichever way the code is packaged: the tests assert them. */
+function commonSettings(props: FlowtuneFunctionProps) {
+  return {
+    description: props.description,
+    runtime: FUNCTION_RUNTIME,
+    architecture: FUNCTION_ARCHITECTURE,
+    memorySize: props.memorySize,
+    timeout: props.timeout,
+    role: props.role,
+    logGroup: props.logGroup,
+    tracing: Tracing.ACTIVE,
+    environment: { ...props.environment },
+    deadLetterQueue: props.deadLetterQueue,
+  } satisfies Partial<FunctionProps>;
+}
+
+/**
+ * Bundles each handler with the local esbuild (no Docker): ESM, minified, with source maps, and
+ * with the AWS SDK inside the bundle (`externalModules: []`) so the deployed code runs the SDK
+ * version the tests ran, and LocalStack-compatible endpoints do not substitute their own stubs.
+ */
+export class BundledFunctionFactory extends FunctionFactory {
+  override createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
+    const settings = commonSettings(props);
+    return new NodejsFunction(scope, id, {
+      ...settings,
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: { ...settings.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        externalModules: [],
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // Some bundled CommonJS dependencies call require(); ESM output needs it defined.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
+  }
+}
+
+/**
+ * Inline placeholder code instead of bundles: for infra tests, which assert the template and
+ * must not spend seconds bundling eight handlers per synth.
+ */
+export class TestFunctionFactory extends FunctionFactory {
+  override createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
+    return new LambdaFunction(scope, id, {
+      ...commonSettings(props),
+      code: Code.fromInline(
+        `exports.handler = async () => { throw new Error('${id}: test placeholder, never deployed'); };`,
+      ),
+      handler: 'index.handler',
+    });
+  }
+}

@@ -1,0 +1,372 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  AUDIT_TABLE,
+  ENV,
+  FEATURES_TABLE,
+  FUNCTIONS,
+  type FunctionDefinition,
+  type FunctionName,
+  INSTANCES_TABLE,
+  PROCESS_INSTANCE,
+  PROJECT_ROOT,
+  QUEUES,
+  type QueueName,
+  RULES,
+} from '../definitions';
+import { acknowledgeFinding } from '../nag';
+import { createDeadLetterQueue } from './dead-letter-queue';
+import type { EventIngest } from './event-ingest';
+import { BundledFunctionFactory, type FunctionFactory } from './function-factory';
+import type { Storage } from './storage';
+
+/** Namespace of every Powertools metric Flowtune emits. */
+export const METRICS_NAMESPACE = 'Flowtune';
+
+export interface ProcessOrchestrationProps {
+  readonly storage: Storage;
+  readonly ingest: EventIngest;
+  /**
+   * Builds the Lambda functions; tests pass a `TestFunctionFactory` to skip bundling.
+   *
+   * @default new BundledFunctionFactory()
+   */
+  readonly functionFactory?: FunctionFactory;
+  /**
+   * The process-instance ASL, relative to the project root or absolute.
+   *
+   * @default PROCESS_INSTANCE.file
+   */
+  readonly definitionFile?: string;
+  /**
+   * Retention of the functions' and the state machine's logs.
+   *
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * Whether state machine logs carry each state's input and output. Off by default: before
+   * Validate pseudonymises it, an item's detail may hold customer identifiers.
+   *
+   * @default false
+   */
+  readonly includeExecutionDataInLogs?: boolean;
+}
+
+/**
+ * The process itself: one Lambda per entry of FUNCTIONS (IAM, environment and triggers derived
+ * from each definition's flags), and the process-instance state machine (Standard, ASL loaded
+ * from its file with every placeholder substituted, logging ALL, X-Ray, explicit IAM for each
+ * integration it uses).
+ */
+export class ProcessOrchestration extends Construct {
+  readonly functions: Readonly<Record<FunctionName, LambdaFunction>>;
+  readonly stateMachine: StateMachine;
+  /** Encrypts every log group of the process (functions and state machine). */
+  readonly logsKey: Key;
+  /** Asynchronous invocations (rule targets) that failed after Lambda's own retries. */
+  readonly asyncFailureQueue: Queue;
+  /** The ASL as loaded, placeholders intact. */
+  readonly definitionText: string;
+
+  constructor(scope: Construct, id: string, props: ProcessOrchestrationProps) {
+    super(scope, id);
+    const { storage, ingest } = props;
+    const factory = props.functionFactory ?? new BundledFunctionFactory();
+    const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+
+    this.logsKey = new Key(this, 'LogsKey', {
+      description: 'Flowtune: encryption of the process log groups (functions and state machine)',
+      enableKeyRotation: true,
+    });
+    this.logsKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:DescribeKey',
+        ],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+          },
+        },
+      }),
+    );
+
+    this.asyncFailureQueue = createDeadLetterQueue(this, 'AsyncFailureQueue', {
+      fifo: false,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // Named explicitly so functions can be granted on its ARN without a dependency cycle
+    // (the state machine references the task functions; some of them resume its executions).
+    const stateMachineName = `${Stack.of(this).stackName}-${PROCESS_INSTANCE.id}`;
+    const stateMachineArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    const functions = {} as Record<FunctionName, LambdaFunction>;
+    for (const [name, definition] of Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][]) {
+      functions[name] = this.createFunction(name, definition, {
+        factory,
+        retention,
+        storage,
+        ingest,
+        stateMachineArn,
+      });
+    }
+    this.functions = functions;
+
+    for (const [queueName, definition] of Object.entries(QUEUES) as [
+      QueueName,
+      (typeof QUEUES)[QueueName],
+    ][]) {
+      functions[definition.consumer].addEventSource(
+        new SqsEventSource(ingest.queues[queueName].queue, {
+          batchSize: definition.batchSize,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+
+    const definitionPath = resolveDefinitionFile(props.definitionFile ?? PROCESS_INSTANCE.file);
+    this.definitionText = readFileSync(definitionPath, 'utf8');
+    const substitutions = this.substitutions(storage, ingest);
+    checkPlaceholders(this.definitionText, definitionPath, Object.keys(substitutions));
+
+    const stateMachineLogs = new LogGroup(this, `${PROCESS_INSTANCE.id}Logs`, {
+      // The vended-logs prefix keeps CloudWatch's resource policy for Step Functions small.
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention,
+      encryptionKey: this.logsKey,
+    });
+    this.stateMachine = new StateMachine(this, PROCESS_INSTANCE.id, {
+      stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      comment: 'One execution per work item, named by the item id',
+      definitionBody: DefinitionBody.fromString(this.definitionText),
+      definitionSubstitutions: substitutions,
+      logs: {
+        destination: stateMachineLogs,
+        level: LogLevel.ALL,
+        includeExecutionData: props.includeExecutionDataInLogs ?? false,
+      },
+      tracingEnabled: true,
+    });
+    this.grantIntegrations(storage, ingest);
+    acknowledgeFinding(
+      this.stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Resource "*" is required by X-Ray (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and by CloudWatch Logs log delivery (CreateLogDelivery and related), which support no resource-level permissions.',
+    );
+
+    for (const [name, definition] of Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][]) {
+      if (definition.startsExecutions) {
+        functions[name].addEnvironment(ENV.stateMachineArn, this.stateMachine.stateMachineArn);
+      }
+    }
+  }
+
+  /** Every function with a label, for dashboards. */
+  functionList(): readonly { readonly label: string; readonly fn: LambdaFunction }[] {
+    return (Object.entries(this.functions) as [FunctionName, LambdaFunction][]).map(([name, fn]) => ({
+      label: FUNCTIONS[name].id,
+      fn,
+    }));
+  }
+
+  private createFunction(
+    name: FunctionName,
+    definition: FunctionDefinition,
+    context: {
+      readonly factory: FunctionFactory;
+      readonly retention: RetentionDays;
+      readonly storage: Storage;
+      readonly ingest: EventIngest;
+      readonly stateMachineArn: string;
+    },
+  ): LambdaFunction {
+    const { factory, retention, storage, ingest, stateMachineArn } = context;
+    const role = new Role(this, `${definition.id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Flowtune ${definition.id}: exactly the access its definition in lib/definitions/functions.ts declares`,
+    });
+    const logGroup = new LogGroup(this, `${definition.id}Logs`, { retention, encryptionKey: this.logsKey });
+    logGroup.grantWrite(role);
+
+    const invokedAsynchronously = isRuleTarget(name);
+    const fn = factory.createFunction(this, definition.id, {
+      description: definition.description,
+      entry: definition.entry,
+      role,
+      memorySize: definition.memorySize,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      logGroup,
+      environment: this.environmentFor(definition, storage, ingest),
+      deadLetterQueue: invokedAsynchronously ? this.asyncFailureQueue : undefined,
+    });
+
+    for (const { table, access } of definition.tables) storage.grantAccess(role, table, access);
+    if (definition.putsEvents) ingest.grantPutEvents(role);
+    if (definition.triggersDispatch) ingest.grantTriggerDispatch(role);
+    if (definition.startsExecutions) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
+      );
+    }
+    if (definition.resumesExecutions) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [stateMachineArn],
+        }),
+      );
+    }
+
+    acknowledgeFinding(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Resource "*" is only on xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which support no resource-level permissions.',
+    );
+    if (!invokedAsynchronously) {
+      acknowledgeFinding(
+        fn,
+        'Serverless-LambdaDLQ',
+        `${definition.id} is ${invocationKind(name)}; ${DLQ_SCOPE}`,
+      );
+    }
+    if (consumedQueue(name) !== undefined) {
+      acknowledgeFinding(
+        fn,
+        'Serverless-LambdaEventSourceMappingDestination',
+        `${definition.id} reads an SQS queue: on-failure destinations exist only for stream and Kafka sources; a message that keeps failing goes to the queue's own redrive dead-letter queue.`,
+      );
+    }
+    return fn;
+  }
+
+  private environmentFor(
+    definition: FunctionDefinition,
+    storage: Storage,
+    ingest: EventIngest,
+  ): Record<string, string> {
+    const environment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: serviceName(definition),
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    for (const { table } of definition.tables) environment[table.envVar] = storage.table(table).tableName;
+    if (definition.putsEvents) environment[ENV.eventBusName] = ingest.bus.eventBusName;
+    if (definition.triggersDispatch)
+      environment[ENV.dispatchQueueUrl] = ingest.queues.dispatch.queue.queueUrl;
+    // STATE_MACHINE_ARN is added once the state machine exists (constructor).
+    return environment;
+  }
+
+  /** A value for every placeholder PROCESS_INSTANCE declares. */
+  private substitutions(storage: Storage, ingest: EventIngest): Record<string, string> {
+    const values: Record<string, string> = {
+      [AUDIT_TABLE.placeholder]: storage.table(AUDIT_TABLE).tableName,
+      [INSTANCES_TABLE.placeholder]: storage.table(INSTANCES_TABLE).tableName,
+      [FEATURES_TABLE.placeholder]: storage.table(FEATURES_TABLE).tableName,
+      EventBusName: ingest.bus.eventBusName,
+      DispatchQueueUrl: ingest.queues.dispatch.queue.queueUrl,
+    };
+    for (const [name, definition] of Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][]) {
+      if (definition.placeholder !== undefined)
+        values[definition.placeholder] = this.functions[name].functionArn;
+    }
+    const missing = PROCESS_INSTANCE.placeholders.filter((placeholder) => !(placeholder in values));
+    if (missing.length > 0) {
+      throw new Error(
+        `ProcessOrchestration has no value for placeholder(s) ${missing.join(', ')} declared in PROCESS_INSTANCE; map each to a resource in ProcessOrchestration.substitutions().`,
+      );
+    }
+    return Object.fromEntries(
+      PROCESS_INSTANCE.placeholders.map((placeholder) => [placeholder, values[placeholder] as string]),
+    );
+  }
+
+  /** Explicit IAM for every service integration of the ASL, on the exact resources. */
+  private grantIntegrations(storage: Storage, ingest: EventIngest): void {
+    const taskFunctions = (Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][])
+      .filter(([, definition]) => definition.placeholder !== undefined)
+      .map(([name]) => this.functions[name].functionArn);
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: taskFunctions }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [ingest.queues.dispatch.queue.queueArn],
+      }),
+    );
+    ingest.grantPutEvents(this.stateMachine);
+    for (const table of [AUDIT_TABLE, INSTANCES_TABLE, FEATURES_TABLE]) {
+      storage.grantActions(this.stateMachine, table, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
+    }
+  }
+}
+
+const DLQ_SCOPE =
+  'a Lambda dead-letter queue only ever receives failed asynchronous invocations, and this function is never invoked asynchronously.';
+
+function isRuleTarget(name: FunctionName): boolean {
+  return Object.values(RULES).some((rule) => rule.target.kind === 'function' && rule.target.fn === name);
+}
+
+function consumedQueue(name: FunctionName): QueueName | undefined {
+  return (Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]).find(
+    ([, definition]) => definition.consumer === name,
+  )?.[0];
+}
+
+/** How a function that is not a rule target is invoked, in words, for its acknowledgement. */
+function invocationKind(name: FunctionName): string {
+  const queue = consumedQueue(name);
+  if (queue !== undefined) {
+    return `invoked by the SQS event source mapping of ${QUEUES[queue].id} (messages that keep failing go to its redrive DLQ)`;
+  }
+  return 'invoked synchronously by the ProcessInstance state machine, whose Retry and Catch handle every failure';
+}
+
+/** Service name in logs, traces and metrics: the handler's folder (lambdas/<service>/handler.ts). */
+function serviceName(definition: FunctionDefinition): string {
+  return definition.entry.split('/').at(-2) ?? definition.id;
+}
+
+function resolveDefinitionFile(file: string): string {
+  return isAbsolute(file) ? file : join(PROJECT_ROOT, file);
+}
+
+/**
+ * Every `${Placeholder}` the ASL uses must have a value: CloudFormation would otherwise deploy
+ * the literal text and the execution would fail at the first task that reaches it.
+ */
+function checkPlaceholders(asl: string, file: string, provided: readonly string[]): void {
+  const used = new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((match) => match[1] as string));
+  const unknown = [...used].filter((placeholder) => !provided.includes(placeholder));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${file} uses placeholder(s) ${unknown.join(', ')} that PROCESS_INSTANCE.placeholders (lib/definitions/state-machines.ts) does not declare; declare them there and map them in ProcessOrchestration.`,
+    );
+  }
+}
