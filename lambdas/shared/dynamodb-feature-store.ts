@@ -33,8 +33,11 @@ import {
 export interface DynamoDbFeatureStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly featuresTable: string;
-  /** The claim and release transactions also write the item's instance record. */
-  readonly instancesTable: string;
+  /**
+   * The claim and release transactions also write the item's instance record; a store built
+   * without it (a function that only updates agents) refuses those calls.
+   */
+  readonly instancesTable?: string;
   /** Attempts of an optimistic statistics update before giving up. @default 8 */
   readonly maxStatsAttempts?: number;
 }
@@ -63,14 +66,21 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class DynamoDbFeatureStore implements FeatureStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: string;
-  private readonly instancesTable: string;
+  private readonly instances: string | undefined;
   private readonly maxStatsAttempts: number;
 
   constructor(options: DynamoDbFeatureStoreOptions) {
     this.client = options.client;
     this.table = options.featuresTable;
-    this.instancesTable = options.instancesTable;
+    this.instances = options.instancesTable;
     this.maxStatsAttempts = options.maxStatsAttempts ?? 8;
+  }
+
+  private get instancesTable(): string {
+    if (this.instances === undefined) {
+      throw new Error('this FeatureStore was built without the Instances table; capacity claims need it');
+    }
+    return this.instances;
   }
 
   async getAgent(agentId: string): Promise<StoredAgentState | undefined> {

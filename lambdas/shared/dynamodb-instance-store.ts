@@ -8,6 +8,7 @@ import {
   type InstanceStore,
   type InstanceWrite,
   type ScoredInstance,
+  stagesBlockingPark,
   TERMINAL_STAGES,
   type WaitKind,
 } from './ports';
@@ -130,15 +131,21 @@ export class DynamoDbInstanceStore implements InstanceStore {
         ? ` AND attribute_not_exists(${expression.name('earlyCompletion')})`
         : '';
     return this.conditionalUpdate(park.itemId, expression, {
-      update: expression.update({
-        stage: park.stage,
-        stageEnteredAt: park.at,
-        taskToken: park.taskToken,
-        waitingFor: park.waitingFor,
-        attempt: park.attempt,
-        assignee: park.assignee,
-      }),
-      condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)}${noEarlyCompletion}`,
+      update: expression.update(
+        {
+          stage: park.stage,
+          stageEnteredAt: park.at,
+          taskToken: park.taskToken,
+          waitingFor: park.waitingFor,
+          attempt: park.attempt,
+          assignee: park.assignee,
+        },
+        [],
+        [
+          `${expression.name('expiresAt')} = if_not_exists(${expression.name('expiresAt')}, ${expression.value(instanceExpiresAt(park.at))})`,
+        ],
+      ),
+      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', stagesBlockingPark(park.waitingFor))})${noEarlyCompletion}`,
     });
   }
 

@@ -27,11 +27,12 @@ import {
   type ScoredInstance,
   type StartOutcome,
   type StatsKey,
+  stagesBlockingPark,
   TERMINAL_STAGES,
   type TickMessage,
   type WaitKind,
 } from './ports';
-import { instanceExpiresAt, statsSortKey, toHandlingFeatures } from './table-layout';
+import { bareInstance, instanceExpiresAt, statsSortKey, toHandlingFeatures } from './table-layout';
 
 /**
  * In-memory implementations of every port, for handler tests and the simulator. They are
@@ -283,14 +284,13 @@ export class InMemoryInstanceStore implements InstanceStore {
   }): Promise<InstanceWrite> {
     const current = this.tables.instances.get(park.itemId);
     if (
-      current === undefined ||
-      isTerminal(current.stage) ||
-      (park.waitingFor === 'completion' && current.earlyCompletion !== undefined)
+      (current !== undefined && stagesBlockingPark(park.waitingFor).includes(current.stage)) ||
+      (park.waitingFor === 'completion' && current?.earlyCompletion !== undefined)
     ) {
       return conflict(current);
     }
     this.tables.instances.set(park.itemId, {
-      ...current,
+      ...(current ?? bareInstance(park.itemId, park.at)),
       stage: park.stage,
       stageEnteredAt: park.at,
       taskToken: park.taskToken,

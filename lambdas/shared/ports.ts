@@ -118,6 +118,11 @@ export type WaitKind = 'assignment' | 'completion' | 'human-review' | 'exception
 /** Stages after which no wait can start again. */
 export const TERMINAL_STAGES: readonly Stage[] = ['COMPLETED', 'CANCELLED', 'REJECTED'];
 
+/** Stages that block a park of this kind. */
+export function stagesBlockingPark(waitingFor: Exclude<WaitKind, 'assignment'>): readonly Stage[] {
+  return waitingFor === 'exception' ? ['CANCELLED'] : TERMINAL_STAGES;
+}
+
 export interface SkillRequirement {
   readonly skill: string;
   readonly minProficiency: number;
@@ -211,8 +216,10 @@ export interface InstanceStore {
    */
   enqueue(request: EnqueueRequest): Promise<InstanceWrite>;
   /**
-   * Stores a wait's token (park). Condition: the item exists and is not terminal; when waiting for
-   * completion, no earlyCompletion is present (consume it instead).
+   * Stores a wait's token (park), creating a bare record when there is none (an exception can be
+   * raised before Score wrote one). Condition: the stage is not terminal (for an exception wait:
+   * not CANCELLED, since a finished item can still fail afterwards); when waiting for completion,
+   * no earlyCompletion is present (consume it instead).
    */
   storeTaskToken(park: {
     readonly itemId: string;
@@ -278,6 +285,7 @@ export const AUDIT_KINDS = [
   'ESCALATED',
   'HUMAN_REVIEW_REQUESTED',
   'COMPLETION_WAIT',
+  'COMPLETION_RECEIVED',
   'EARLY_COMPLETION',
   'COMPLETED',
   'CANCELLED',

@@ -101,6 +101,16 @@ export const StoredInstance = z.object({
   tenant: z.string().optional(),
 });
 
+/** The record a park creates when none exists: what DynamoDB holds after an upsert of the wait alone. */
+export function bareInstance(itemId: string, at: number): InstanceRecord {
+  return toInstanceRecord({
+    itemId,
+    stage: 'VALIDATING',
+    stageEnteredAt: at,
+    expiresAt: instanceExpiresAt(at),
+  });
+}
+
 /** Parses a stored instance item (extra attributes ignored). */
 export function toInstanceRecord(item: Record<string, unknown>): InstanceRecord {
   return StoredInstance.parse(item);

@@ -1,0 +1,163 @@
+import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
+import { loadEnv } from '../shared/env';
+import {
+  liveAuditLog,
+  liveDispatchTrigger,
+  liveEventPublisher,
+  liveFeatureStore,
+} from '../shared/live-ports';
+import {
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../shared/observability';
+import {
+  type AuditLog,
+  type Clock,
+  type DispatchTrigger,
+  type EventPublisher,
+  type FeatureStore,
+  type PutAgentOutcome,
+  systemClock,
+} from '../shared/ports';
+import { type Pseudonymiser, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { recordRejection } from '../shared/rejection';
+import { auditRecord } from '../shared/table-layout';
+
+const FUNCTION = 'agent-status';
+const ACTOR = `flowtune:${FUNCTION}`;
+
+/** Audit item id of an agent's trail: `#` never occurs in item ids, so it cannot clash with one. */
+export const agentAuditId = (agentId: string) => `agent#${agentId}`;
+
+export interface AgentStatusDeps {
+  readonly features: FeatureStore;
+  readonly audit: AuditLog;
+  readonly events: EventPublisher;
+  readonly dispatch: DispatchTrigger;
+  readonly pseudonymise: Pseudonymiser;
+  readonly clock?: Clock;
+  readonly telemetry?: Telemetry;
+}
+
+export interface AgentStatusResponse {
+  /** created / updated: stored and a round triggered; stale: an older or repeated change, ignored. */
+  readonly status: PutAgentOutcome | 'rejected';
+  readonly agentId?: string;
+}
+
+export type AgentStatusHandler = (
+  event: unknown,
+  context?: InvocationContext,
+) => Promise<AgentStatusResponse>;
+
+/**
+ * AgentStatusChanged → the agent's profile in the Features table (status, capacity, skills,
+ * shift; activeCount untouched, idleSince restarted when the agent turns available) → a dispatch
+ * round, since capacity may have appeared. Invalid events are recorded and announced.
+ *
+ * @example
+ * await handler({ 'detail-type': 'AgentStatusChanged', source: 'workforce', detail: { agentId: 'a-7', ... } });
+ */
+export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHandler {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+  const { logger, metrics } = telemetry;
+
+  return (event, context) =>
+    withInvocation(telemetry, context, async () => {
+      const now = clock.now();
+      const envelope = EventEnvelope.safeParse(event);
+      const detail = envelope.success ? envelope.data.detail : event;
+      const detailType = envelope.success ? envelope.data['detail-type'] : '(unknown)';
+      const eventId =
+        envelope.success && envelope.data.id !== undefined ? envelope.data.id : `agent-${now.toString(36)}`;
+      const eventTime =
+        envelope.success && envelope.data.time !== undefined ? Date.parse(envelope.data.time) : Number.NaN;
+      const at = Number.isFinite(eventTime) ? eventTime : now;
+      const receivedId =
+        typeof detail === 'object' && detail !== null ? (detail as { agentId?: unknown }).agentId : undefined;
+
+      const reject = async (field: string, reason: string, issues = [{ field, reason }]) => {
+        await recordRejection(deps, {
+          receivedId,
+          eventId,
+          detailType,
+          field,
+          reason,
+          issues,
+          inputs: detail,
+          actor: ACTOR,
+          at,
+          idSchema: AgentId,
+          auditItemId: agentAuditId,
+        });
+        metrics.addMetric('AgentEventsRejected', MetricUnit.Count, 1);
+        logger.warn('agent status event rejected', { field, reason });
+        return { status: 'rejected' as const };
+      };
+
+      if (!envelope.success) return reject('(event)', 'not an EventBridge event');
+      if (detailType !== 'AgentStatusChanged') {
+        return reject('detail-type', `"${detailType}" is not an AgentStatusChanged event`);
+      }
+      const validation = validateDetail('AgentStatusChanged', detail);
+      if (!validation.ok) return reject(validation.field, validation.reason, validation.issues);
+
+      const change = validation.value;
+      logger.appendKeys({ agentId: change.agentId });
+      const changedAt = Date.parse(change.changedAt);
+      const outcome = await deps.features.putAgentProfile({
+        agentId: change.agentId,
+        kind: change.kind,
+        status: change.status,
+        capacity: change.capacity,
+        skills: change.skills,
+        ...(change.shiftEndsAt === undefined ? {} : { shiftEndsAt: Date.parse(change.shiftEndsAt) }),
+        changedAt,
+      });
+      if (outcome === 'stale') {
+        logger.info('agent status change older than the stored one; ignored');
+        metrics.addMetric('StaleAgentEvents', MetricUnit.Count, 1);
+        return { status: outcome, agentId: change.agentId };
+      }
+      await deps.audit.append(
+        auditRecord({
+          itemId: agentAuditId(change.agentId),
+          kind: 'AGENT_STATUS_CHANGED',
+          at: changedAt,
+          actor: ACTOR,
+          inputs: change,
+          details: { outcome, eventId, source: envelope.data.source },
+        }),
+      );
+      await deps.dispatch.tick(`agent-status:${change.agentId}:${change.status}`, now);
+      metrics.addMetric('AgentStatusChanges', MetricUnit.Count, 1);
+      logger.info('agent profile stored; dispatch round requested', { status: change.status, outcome });
+      return { status: outcome, agentId: change.agentId };
+    });
+}
+
+/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
+export const requiredEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQueueUrl'] as const;
+
+let live: AgentStatusHandler | undefined;
+
+/** The deployed entry point: ports built from the environment once, at the first invocation. */
+export const handler: AgentStatusHandler = (event, context) => {
+  if (live === undefined) {
+    const telemetry = telemetryFor(FUNCTION);
+    const env = loadEnv(FUNCTION, requiredEnv);
+    live = createAgentStatusHandler({
+      features: liveFeatureStore(env, telemetry.tracer),
+      audit: liveAuditLog(env, telemetry.tracer),
+      events: liveEventPublisher(env, telemetry.tracer),
+      dispatch: liveDispatchTrigger(env, telemetry.tracer),
+      pseudonymise: pseudonymiserFromEnv(FUNCTION),
+      telemetry,
+    });
+  }
+  return live(event, context);
+};

@@ -1,0 +1,316 @@
+import {
+  EventEnvelope,
+  validateDetail,
+  type WorkItemCancelled,
+  type WorkItemCompleted,
+} from '../../domain/events';
+import { loadEnv } from '../shared/env';
+import { TransientFailureError } from '../shared/errors';
+import {
+  liveAuditLog,
+  liveEventPublisher,
+  liveExecutionControl,
+  liveInstanceStore,
+} from '../shared/live-ports';
+import {
+  correlate,
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../shared/observability';
+import {
+  type AuditKind,
+  type AuditLog,
+  type Clock,
+  type EventPublisher,
+  type ExecutionControl,
+  type InstanceRecord,
+  type InstanceStore,
+  systemClock,
+} from '../shared/ports';
+import { type Pseudonymiser, pseudonymiseInputs, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { recordRejection } from '../shared/rejection';
+import { auditRecord } from '../shared/table-layout';
+
+const FUNCTION = 'completion';
+const ACTOR = `flowtune:${FUNCTION}`;
+
+/** Error name the waiting execution's Catch matches when its item is cancelled. */
+export const CANCELLED_ERROR = 'WorkItemCancelled';
+
+export interface CompletionDeps {
+  readonly instances: InstanceStore;
+  readonly audit: AuditLog;
+  readonly events: EventPublisher;
+  readonly executions: ExecutionControl;
+  readonly pseudonymise: Pseudonymiser;
+  readonly clock?: Clock;
+  readonly telemetry?: Telemetry;
+}
+
+/**
+ * resumed: the completion wait got the completion; early: kept until the execution parks for it;
+ * late: the item was cancelled, or its wait had timed out (kept for the next wait);
+ * duplicate: this item's completion was already handled; cancelled: the wait holding the token
+ * (if any) was failed with WorkItemCancelled; rejected: invalid or unknown, recorded and announced.
+ */
+export type CompletionStatus = 'resumed' | 'early' | 'late' | 'duplicate' | 'cancelled' | 'rejected';
+
+export interface CompletionResponse {
+  readonly status: CompletionStatus;
+  readonly itemId?: string;
+}
+
+/** An EventBridge event as a Lambda target receives it. */
+export type CompletionHandler = (event: unknown, context?: InvocationContext) => Promise<CompletionResponse>;
+
+const MAX_ATTEMPTS = 4;
+
+/**
+ * WorkItemCompleted / WorkItemCancelled from the bus → the waiting execution, exactly once.
+ * A completion clears the completion wait's token with a conditional write before resuming, so a
+ * duplicate finds nothing to resume; one that overtakes the park is stored on the instance and
+ * handed over when the park comes. A cancellation fails whichever wait holds the token with
+ * WorkItemCancelled (or marks the item so the next wait fails at once).
+ *
+ * @example
+ * await handler({ 'detail-type': 'WorkItemCompleted', source: 'helpdesk', detail: { id: 'T-1', ... } });
+ */
+export function createCompletionHandler(deps: CompletionDeps): CompletionHandler {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+  const { logger, metrics } = telemetry;
+
+  const audit = (itemId: string, kind: AuditKind, at: number, inputs: unknown, details: unknown) =>
+    deps.audit.append(
+      auditRecord({
+        itemId,
+        kind,
+        at,
+        actor: ACTOR,
+        inputs: pseudonymiseInputs(inputs, deps.pseudonymise),
+        details,
+      }),
+    );
+
+  const done = (status: CompletionStatus, itemId?: string): CompletionResponse => {
+    metrics.addDimension('status', status);
+    metrics.addMetric('CompletionEvents', MetricUnit.Count, 1);
+    logger.info('completion event handled', { status });
+    return itemId === undefined ? { status } : { status, itemId };
+  };
+
+  const unknownItem = async (
+    eventId: string,
+    detailType: string,
+    id: string,
+    detail: unknown,
+    at: number,
+  ) => {
+    await recordRejection(deps, {
+      receivedId: id,
+      eventId,
+      detailType,
+      field: 'id',
+      reason: `no work item "${id}" is known to Flowtune (never created, rejected, or expired)`,
+      issues: [{ field: 'id', reason: 'unknown work item' }],
+      inputs: detail,
+      actor: ACTOR,
+      at,
+    });
+    return done('rejected', id);
+  };
+
+  const completed = async (
+    eventId: string,
+    completion: WorkItemCompleted,
+    at: number,
+  ): Promise<CompletionResponse> => {
+    const itemId = completion.id;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const now = clock.now();
+      const current = await deps.instances.get(itemId);
+      if (current === undefined) return unknownItem(eventId, 'WorkItemCompleted', itemId, completion, at);
+      if (current.stage === 'CANCELLED') {
+        await audit(itemId, 'LATE_COMPLETION', at, completion, { note: 'the item was already cancelled' });
+        return done('late', itemId);
+      }
+      if (isAlreadyCompleted(current)) {
+        await audit(itemId, 'DUPLICATE_COMPLETION', at, completion, { eventId, stage: current.stage });
+        return done('duplicate', itemId);
+      }
+      if (current.taskToken !== undefined && current.waitingFor === 'completion') {
+        const token = current.taskToken;
+        const taken = await deps.instances.takeCompletionToken(itemId, token, now);
+        if (!taken.ok) continue;
+        let outcome: 'sent' | 'stale';
+        try {
+          outcome = await deps.executions.sendTaskSuccess(token, completion);
+        } catch (error) {
+          await deps.instances.restoreCompletionToken(itemId, token);
+          throw error;
+        }
+        if (outcome === 'sent') {
+          await audit(itemId, 'COMPLETION_RECEIVED', at, completion, { eventId, resumed: true });
+          return done('resumed', itemId);
+        }
+        // The completion window had just closed (re-route under way): keep it for the next wait.
+        await deps.instances.storeEarlyCompletion(itemId, completion, { replacesReceived: true });
+        await audit(itemId, 'LATE_COMPLETION', at, completion, {
+          eventId,
+          note: 'the completion window had closed; kept for the next completion wait',
+        });
+        return done('late', itemId);
+      }
+      const stored = await deps.instances.storeEarlyCompletion(itemId, completion);
+      if (stored.ok) {
+        await audit(itemId, 'EARLY_COMPLETION', at, completion, {
+          eventId,
+          stage: current.stage,
+          note: 'arrived before the execution waited for it; handed over when it parks',
+        });
+        return done('early', itemId);
+      }
+    }
+    throw new TransientFailureError(`item ${itemId} kept changing while its completion was applied`);
+  };
+
+  const cancelled = async (
+    eventId: string,
+    cancellation: WorkItemCancelled,
+    at: number,
+  ): Promise<CompletionResponse> => {
+    const itemId = cancellation.id;
+    const details = { reason: cancellation.reason, cancelledAt: cancellation.cancelledAt };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const now = clock.now();
+      const current = await deps.instances.get(itemId);
+      if (current === undefined) return unknownItem(eventId, 'WorkItemCancelled', itemId, cancellation, at);
+      if (current.stage === 'CANCELLED') {
+        await audit(itemId, 'DUPLICATE_CANCELLATION', at, cancellation, { eventId });
+        return done('duplicate', itemId);
+      }
+      if (current.stage === 'COMPLETED' || current.stage === 'REJECTED') {
+        await audit(itemId, 'LATE_CANCELLATION', at, cancellation, { eventId, stage: current.stage });
+        return done('late', itemId);
+      }
+      // Fail the wait first: a failure is final for its token, so a retry of this event is harmless.
+      const token = current.taskToken;
+      const resumed =
+        token === undefined
+          ? 'no-wait'
+          : await deps.executions.sendTaskFailure(token, CANCELLED_ERROR, JSON.stringify(details));
+      const marked = await deps.instances.markCancelled(itemId, details, token, now);
+      if (!marked.ok) continue;
+      await audit(itemId, 'CANCELLED', at, cancellation, {
+        eventId,
+        waitingFor: current.waitingFor ?? null,
+        stage: current.stage,
+        resumed,
+        ...(resumed === 'no-wait' ? { note: 'no wait held a token; the next wait fails at once' } : {}),
+      });
+      return done('cancelled', itemId);
+    }
+    throw new TransientFailureError(`item ${itemId} kept changing while it was cancelled`);
+  };
+
+  return (event, context) =>
+    withInvocation(telemetry, context, async () => {
+      const now = clock.now();
+      const envelope = EventEnvelope.safeParse(event);
+      const eventId =
+        envelope.success && envelope.data.id !== undefined
+          ? envelope.data.id
+          : `completion-${now.toString(36)}`;
+      const at = eventTime(envelope.success ? envelope.data.time : undefined, now);
+      if (!envelope.success) {
+        await recordRejection(deps, {
+          receivedId: undefined,
+          eventId,
+          detailType: '(unknown)',
+          field: '(event)',
+          reason: 'not an EventBridge event',
+          issues: [{ field: '(event)', reason: 'not an EventBridge event' }],
+          inputs: event,
+          actor: ACTOR,
+          at,
+        });
+        return done('rejected');
+      }
+      const detailType = envelope.data['detail-type'];
+      const detail = envelope.data.detail;
+      const receivedId =
+        typeof detail === 'object' && detail !== null ? (detail as { id?: unknown }).id : undefined;
+      if (detailType !== 'WorkItemCompleted' && detailType !== 'WorkItemCancelled') {
+        await recordRejection(deps, {
+          receivedId,
+          eventId,
+          detailType,
+          field: 'detail-type',
+          reason: `"${detailType}" is not a completion or cancellation`,
+          issues: [{ field: 'detail-type', reason: 'expected WorkItemCompleted or WorkItemCancelled' }],
+          inputs: detail,
+          actor: ACTOR,
+          at,
+        });
+        return done('rejected');
+      }
+      const validation = validateDetail(detailType, detail);
+      if (!validation.ok) {
+        await recordRejection(deps, {
+          receivedId,
+          eventId,
+          detailType,
+          field: validation.field,
+          reason: validation.reason,
+          issues: validation.issues,
+          inputs: detail,
+          actor: ACTOR,
+          at,
+        });
+        return done('rejected');
+      }
+      correlate(telemetry, validation.value.id);
+      return detailType === 'WorkItemCompleted'
+        ? completed(eventId, validation.value as WorkItemCompleted, at)
+        : cancelled(eventId, validation.value as WorkItemCancelled, at);
+    });
+}
+
+/** True when a completion already reached (or is held for) this item's execution. */
+function isAlreadyCompleted(record: InstanceRecord): boolean {
+  return (
+    record.stage === 'COMPLETED' ||
+    record.completionReceivedAt !== undefined ||
+    record.earlyCompletion !== undefined
+  );
+}
+
+function eventTime(time: string | undefined, fallback: number): number {
+  const parsed = time === undefined ? Number.NaN : Date.parse(time);
+  return Number.isFinite(parsed) ? parsed : fallback;
+}
+
+/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
+export const requiredEnv = ['instancesTable', 'auditTable', 'eventBusName'] as const;
+
+let live: CompletionHandler | undefined;
+
+/** The deployed entry point: ports built from the environment once, at the first invocation. */
+export const handler: CompletionHandler = (event, context) => {
+  if (live === undefined) {
+    const telemetry = telemetryFor(FUNCTION);
+    const env = loadEnv(FUNCTION, requiredEnv);
+    live = createCompletionHandler({
+      instances: liveInstanceStore(env, telemetry.tracer),
+      audit: liveAuditLog(env, telemetry.tracer),
+      events: liveEventPublisher(env, telemetry.tracer),
+      executions: liveExecutionControl({}, telemetry.tracer),
+      pseudonymise: pseudonymiserFromEnv(FUNCTION),
+      telemetry,
+    });
+  }
+  return live(event, context);
+};

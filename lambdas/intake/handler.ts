@@ -1,0 +1,219 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { EventEnvelope, ItemId, isInboundDetailType, unknownDetailTypeReason } from '../../domain/events';
+import { ProcessInput } from '../../domain/process';
+import { loadEnv } from '../shared/env';
+import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
+import {
+  correlate,
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../shared/observability';
+import {
+  type AuditLog,
+  type Clock,
+  type EventPublisher,
+  type ExecutionControl,
+  systemClock,
+} from '../shared/ports';
+import { type Pseudonymiser, pseudonymiseInputs, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { recordRejection } from '../shared/rejection';
+import { processBatch } from '../shared/sqs-batch';
+import { auditRecord } from '../shared/table-layout';
+
+const FUNCTION = 'intake';
+const ACTOR = `flowtune:${FUNCTION}`;
+
+export interface IntakeDeps {
+  readonly executions: ExecutionControl;
+  readonly audit: AuditLog;
+  readonly events: EventPublisher;
+  readonly pseudonymise: Pseudonymiser;
+  readonly clock?: Clock;
+  readonly telemetry?: Telemetry;
+}
+
+export type IntakeHandler = (event: SQSEvent, context?: InvocationContext) => Promise<SQSBatchResponse>;
+
+/** What happened to one queued event; logged and counted. */
+export type IntakeOutcome = 'started' | 'duplicate' | 'rejected';
+
+interface Received {
+  readonly eventId: string;
+  /** Event time (ms): the envelope's `time`, else when SQS got it, else now. */
+  readonly at: number;
+}
+
+/**
+ * Drains the intake queue: one process-instance execution per WorkItemCreated, named by the item
+ * id so a duplicate event cannot start a second one. Bad input never throws: it is recorded
+ * (audit REJECTED) and announced (WorkItemRejected) with the field to fix. Only transient
+ * failures are reported back to SQS for redelivery.
+ *
+ * @example
+ * const handler = createIntakeHandler({ executions, audit, events, pseudonymise });
+ * const { batchItemFailures } = await handler(sqsEvent);
+ */
+export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+  const { logger, metrics } = telemetry;
+
+  const reject = async (
+    received: Received,
+    detailType: string,
+    receivedId: unknown,
+    problem: { field: string; reason: string; issues?: readonly { field: string; reason: string }[] },
+    inputs: unknown,
+  ): Promise<IntakeOutcome> => {
+    const auditItemId = await recordRejection(deps, {
+      receivedId,
+      eventId: received.eventId,
+      detailType,
+      field: problem.field,
+      reason: problem.reason,
+      issues: problem.issues ?? [{ field: problem.field, reason: problem.reason }],
+      inputs,
+      actor: ACTOR,
+      at: received.at,
+    });
+    logger.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
+    metrics.addMetric('EventsRejected', MetricUnit.Count, 1);
+    return 'rejected';
+  };
+
+  const handleRecord = async (record: SQSRecord): Promise<IntakeOutcome> => {
+    const received = receivedFrom(record, undefined, clock);
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch (error) {
+      const reason = `message body is not JSON (${error instanceof Error ? error.message : 'parse error'})`;
+      return reject(
+        received,
+        '(unknown)',
+        undefined,
+        { field: '(event)', reason },
+        record.body.slice(0, 2048),
+      );
+    }
+    const envelope = EventEnvelope.safeParse(body);
+    if (!envelope.success) {
+      const issue = envelope.error.issues[0];
+      const field = issue?.path.map(String).join('.') || '(event)';
+      const reason = `not an EventBridge event: ${field} ${issue?.message ?? 'is invalid'}`;
+      return reject(received, '(unknown)', undefined, { field, reason }, body);
+    }
+    const event = envelope.data;
+    const at = receivedFrom(record, event, clock);
+    const detail = event.detail;
+    const receivedId = isRecord(detail) ? detail.id : undefined;
+    const detailType = event['detail-type'];
+
+    if (detailType !== 'WorkItemCreated') {
+      const reason = isInboundDetailType(detailType)
+        ? `"${detailType}" is not a new work item; it belongs to another rule and was delivered to intake by mistake`
+        : unknownDetailTypeReason(detailType);
+      return reject(at, detailType, receivedId, { field: 'detail-type', reason }, event);
+    }
+
+    const id = ItemId.safeParse(receivedId);
+    if (!id.success) {
+      const reason =
+        receivedId === undefined
+          ? 'is required: the producer\'s id of the work item (1-80 of letters, digits, "-" or "_")'
+          : (id.error.issues[0]?.message ?? 'is invalid');
+      return reject(at, detailType, receivedId, { field: 'id', reason }, event);
+    }
+
+    const itemId = id.data;
+    correlate(telemetry, itemId);
+    const input = ProcessInput.parse({
+      itemId,
+      detailType: 'WorkItemCreated',
+      source: event.source,
+      eventId: at.eventId,
+      receivedAt: new Date(at.at).toISOString(),
+      detail,
+      routing: { attempt: 1, excludedAgents: [] },
+    });
+    const outcome = await deps.executions.startExecution(itemId, input);
+    const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise);
+    await deps.audit.append(
+      auditRecord({
+        itemId,
+        kind: outcome === 'started' ? 'RECEIVED' : 'DUPLICATE',
+        at: at.at,
+        actor: ACTOR,
+        inputs: pseudonymisedDetail,
+        details: {
+          eventId: at.eventId,
+          source: event.source,
+          ...(outcome === 'duplicate'
+            ? { note: 'an execution with this item id already exists; nothing started' }
+            : {}),
+        },
+      }),
+    );
+    logger.info(outcome === 'started' ? 'execution started' : 'duplicate event ignored', {
+      eventId: at.eventId,
+      source: event.source,
+    });
+    metrics.addMetric(outcome === 'started' ? 'ItemsStarted' : 'DuplicateEvents', MetricUnit.Count, 1);
+    return outcome;
+  };
+
+  return (event, context) =>
+    withInvocation(telemetry, context, () =>
+      processBatch(
+        event.Records,
+        {
+          fifo: false,
+          onFailure: (record, error) => {
+            logger.error('intake record failed; SQS will redeliver it', {
+              messageId: record.messageId,
+              error,
+            });
+            metrics.addMetric('IntakeFailures', MetricUnit.Count, 1);
+          },
+        },
+        async (record) => {
+          await handleRecord(record);
+        },
+      ),
+    );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function receivedFrom(record: SQSRecord, event: EventEnvelope | undefined, clock: Clock): Received {
+  const eventTime = event?.time === undefined ? Number.NaN : Date.parse(event.time);
+  const sentTime = Number(record.attributes?.SentTimestamp);
+  const at = Number.isFinite(eventTime) ? eventTime : Number.isFinite(sentTime) ? sentTime : clock.now();
+  return { eventId: event?.id ?? record.messageId, at };
+}
+
+/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
+export const requiredEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
+
+let live: IntakeHandler | undefined;
+
+/** The deployed entry point: ports built from the environment once, at the first invocation. */
+export const handler: IntakeHandler = (event, context) => {
+  if (live === undefined) {
+    const telemetry = telemetryFor(FUNCTION);
+    const env = loadEnv(FUNCTION, requiredEnv);
+    live = createIntakeHandler({
+      executions: liveExecutionControl(env, telemetry.tracer),
+      audit: liveAuditLog(env, telemetry.tracer),
+      events: liveEventPublisher(env, telemetry.tracer),
+      pseudonymise: pseudonymiserFromEnv(FUNCTION),
+      telemetry,
+    });
+  }
+  return live(event, context);
+};

@@ -1,0 +1,208 @@
+import { ParkRequest } from '../../domain/process';
+import type { Stage } from '../../lib/definitions/tables';
+import { loadEnv } from '../shared/env';
+import { InvalidTaskInputError, TransientFailureError } from '../shared/errors';
+import { liveAuditLog, liveExecutionControl, liveInstanceStore } from '../shared/live-ports';
+import {
+  correlate,
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../shared/observability';
+import {
+  type AuditKind,
+  type AuditLog,
+  type Clock,
+  type ExecutionControl,
+  type InstanceStore,
+  systemClock,
+} from '../shared/ports';
+import { auditRecord } from '../shared/table-layout';
+
+const FUNCTION = 'park';
+const ACTOR = `flowtune:${FUNCTION}`;
+
+/** Error names the parked execution sees when its item ended before the wait began. */
+export const CANCELLED_ERROR = 'WorkItemCancelled';
+export const FINISHED_ERROR = 'WorkItemAlreadyFinished';
+
+export interface ParkDeps {
+  readonly instances: InstanceStore;
+  readonly audit: AuditLog;
+  readonly executions: ExecutionControl;
+  readonly clock?: Clock;
+  readonly telemetry?: Telemetry;
+}
+
+/**
+ * What the park did. The state machine ignores a `.waitForTaskToken` Lambda's return value (the
+ * task ends only by SendTaskSuccess/Failure); this is for logs, the local runtime and tests.
+ */
+export interface ParkResponse {
+  readonly itemId: string;
+  readonly waitingFor: ParkRequest['waitingFor'];
+  /**
+   * parked: the token is stored for the awaited event; resumed-early: a completion had already
+   * arrived and was handed over at once; cancelled / finished: the wait was failed at once;
+   * stale: the wait was already gone.
+   */
+  readonly status: 'parked' | 'resumed-early' | 'cancelled' | 'finished' | 'stale';
+}
+
+export type ParkHandler = (event: unknown, context?: InvocationContext) => Promise<ParkResponse>;
+
+const STAGE_FOR: Readonly<Record<ParkRequest['waitingFor'], Stage>> = {
+  completion: 'IN_PROGRESS',
+  'human-review': 'HUMAN_REVIEW',
+  exception: 'EXCEPTION',
+};
+
+const AUDIT_KIND_FOR: Readonly<Record<ParkRequest['waitingFor'], AuditKind>> = {
+  completion: 'COMPLETION_WAIT',
+  'human-review': 'HUMAN_REVIEW_REQUESTED',
+  exception: 'EXCEPTION',
+};
+
+/** Tries before giving up on a record that keeps changing under us (a completion racing the park). */
+const MAX_ATTEMPTS = 4;
+
+/**
+ * The park Lambda behind every `.waitForTaskToken` wait except assignment: stores the token on
+ * the instance with what it waits for (completion → IN_PROGRESS, human review → HUMAN_REVIEW,
+ * exception → EXCEPTION) and writes an audit record. Completions can overtake the park: if one is
+ * already stored on the instance, the execution is resumed with it at once.
+ *
+ * @example
+ * await handler({ waitingFor: 'completion', taskToken, itemId: 'T-1', attempt: 1, agentId: 'a-7' });
+ */
+export function createParkHandler(deps: ParkDeps): ParkHandler {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+  const { logger, metrics } = telemetry;
+
+  const resumeWithEarlyCompletion = async (
+    request: ParkRequest,
+    now: number,
+  ): Promise<ParkResponse | undefined> => {
+    const early = await deps.instances.consumeEarlyCompletion(request.itemId, now);
+    if (early === undefined) return undefined;
+    let outcome: 'sent' | 'stale';
+    try {
+      outcome = await deps.executions.sendTaskSuccess(request.taskToken, early);
+    } catch (error) {
+      await deps.instances.storeEarlyCompletion(request.itemId, early, { replacesReceived: true });
+      throw error;
+    }
+    if (outcome === 'stale') {
+      // This wait is already gone: keep the completion for the next one.
+      await deps.instances.storeEarlyCompletion(request.itemId, early, { replacesReceived: true });
+      return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'stale' };
+    }
+    await deps.audit.append(
+      auditRecord({
+        itemId: request.itemId,
+        kind: 'COMPLETION_RECEIVED',
+        at: now,
+        attempt: request.attempt,
+        actor: ACTOR,
+        details: {
+          note: 'the completion arrived before the wait; resumed at once',
+          outcome: early.outcome,
+          handledBy: early.handledBy,
+          completedAt: early.completedAt,
+        },
+      }),
+    );
+    metrics.addMetric('EarlyCompletionsResumed', MetricUnit.Count, 1);
+    logger.info('completion had arrived first; execution resumed at once');
+    return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'resumed-early' };
+  };
+
+  return (event, context) =>
+    withInvocation(telemetry, context, async () => {
+      const parsed = ParkRequest.safeParse(event);
+      if (!parsed.success) throw InvalidTaskInputError.from('Park', parsed.error);
+      const request = parsed.data;
+      correlate(telemetry, request.itemId);
+      const now = clock.now();
+
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (request.waitingFor === 'completion') {
+          const resumed = await resumeWithEarlyCompletion(request, now);
+          if (resumed !== undefined) return resumed;
+        }
+        const stored = await deps.instances.storeTaskToken({
+          itemId: request.itemId,
+          taskToken: request.taskToken,
+          waitingFor: request.waitingFor,
+          stage: STAGE_FOR[request.waitingFor],
+          attempt: request.attempt,
+          at: now,
+          ...(request.agentId === undefined ? {} : { assignee: request.agentId }),
+        });
+        if (stored.ok) {
+          await deps.audit.append(
+            auditRecord({
+              itemId: request.itemId,
+              kind: AUDIT_KIND_FOR[request.waitingFor],
+              at: now,
+              attempt: request.attempt,
+              actor: ACTOR,
+              details: {
+                waitingFor: request.waitingFor,
+                ...(request.agentId === undefined ? {} : { agentId: request.agentId }),
+                context: request.context,
+              },
+            }),
+          );
+          metrics.addMetric('WaitsParked', MetricUnit.Count, 1);
+          logger.info('wait parked', { waitingFor: request.waitingFor });
+          return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'parked' };
+        }
+        const current = stored.current;
+        if (current?.stage === 'CANCELLED') {
+          await deps.executions.sendTaskFailure(
+            request.taskToken,
+            CANCELLED_ERROR,
+            JSON.stringify(current.cancellation ?? { reason: 'cancelled' }),
+          );
+          logger.info('item was cancelled before the wait; failed it at once');
+          return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'cancelled' };
+        }
+        if (current !== undefined && current.earlyCompletion === undefined) {
+          await deps.executions.sendTaskFailure(
+            request.taskToken,
+            FINISHED_ERROR,
+            `item ${request.itemId} is already ${current.stage}; nothing to wait for`,
+          );
+          return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'finished' };
+        }
+        // A completion landed between our read and our write: go round and hand it over.
+      }
+      throw new TransientFailureError(
+        `item ${request.itemId} kept changing while parking; Step Functions retries`,
+      );
+    });
+}
+
+/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
+export const requiredEnv = ['instancesTable', 'auditTable'] as const;
+
+let live: ParkHandler | undefined;
+
+/** The deployed entry point: ports built from the environment once, at the first invocation. */
+export const handler: ParkHandler = (event, context) => {
+  if (live === undefined) {
+    const telemetry = telemetryFor(FUNCTION);
+    const env = loadEnv(FUNCTION, requiredEnv);
+    live = createParkHandler({
+      instances: liveInstanceStore(env, telemetry.tracer),
+      audit: liveAuditLog(env, telemetry.tracer),
+      executions: liveExecutionControl({}, telemetry.tracer),
+      telemetry,
+    });
+  }
+  return live(event, context);
+};

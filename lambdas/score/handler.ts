@@ -1,0 +1,154 @@
+import { completionWindowSeconds, decidePath } from '../../domain/policy';
+import type { ScoringResult } from '../../domain/process';
+import { scoreItem } from '../../domain/scoring';
+import { loadEnv } from '../shared/env';
+import { InvalidTaskInputError } from '../shared/errors';
+import { liveAuditLog, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
+import {
+  correlate,
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../shared/observability';
+import { activePolicyOrDefault } from '../shared/policy';
+import {
+  type AuditLog,
+  type Clock,
+  type FeatureStore,
+  type InstanceStore,
+  systemClock,
+} from '../shared/ports';
+import { auditRecord, toEpochMs } from '../shared/table-layout';
+import { ScoreInput } from '../shared/task-inputs';
+
+const FUNCTION = 'score';
+const ACTOR = `flowtune:${FUNCTION}`;
+
+export interface ScoreDeps {
+  readonly features: FeatureStore;
+  readonly instances: InstanceStore;
+  readonly audit: AuditLog;
+  readonly clock?: Clock;
+  readonly telemetry?: Telemetry;
+}
+
+export type ScoreHandler = (event: unknown, context?: InvocationContext) => Promise<ScoringResult>;
+
+/**
+ * Score Item: features, roster and policy from the Features table → domain scoreItem and
+ * decidePath → the instance record (stage SCORED) and a SCORED audit record with the model and
+ * policy versions. Returns the ScoringResult the Decide Path choice and the completion wait read.
+ *
+ * @example
+ * const scoring = await handler({ item, attempt: 1 });
+ * scoring.decision.path; // 'routing'
+ */
+export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+
+  return (event, context) =>
+    withInvocation(telemetry, context, async () => {
+      const parsed = ScoreInput.safeParse(event);
+      if (!parsed.success) throw InvalidTaskInputError.from('Score Item', parsed.error);
+      const { item, attempt } = parsed.data;
+      correlate(telemetry, item.id);
+      const now = clock.now();
+
+      const [features, agents, policy] = await Promise.all([
+        deps.features.readHandlingFeatures(),
+        deps.features.listAgents(),
+        activePolicyOrDefault(deps.features, telemetry),
+      ]);
+      const createdAt = toEpochMs(item.createdAt);
+      const slaDueAt = toEpochMs(item.slaDueAt);
+      const score = scoreItem({
+        item: {
+          category: item.category,
+          priority: item.priority,
+          customerTier: item.customerTier,
+          createdAt,
+          slaDueAt,
+          requiredSkills: item.requiredSkills,
+          excludedAgents: [],
+        },
+        features,
+        agents,
+        now,
+      });
+      const decision = decidePath(item, score, policy);
+      const result: ScoringResult = {
+        score,
+        decision: { path: decision.path, reason: decision.reason },
+        policyVersion: policy.version,
+        completionTimeoutSeconds: completionWindowSeconds(score.secondsToDue, policy),
+        maxAttempts: policy.maxReroutes + 1,
+      };
+
+      const written = await deps.instances.recordScored({
+        itemId: item.id,
+        category: item.category,
+        priority: item.priority,
+        requiredSkills: item.requiredSkills,
+        createdAt,
+        slaDueAt,
+        attempt,
+        path: decision.path,
+        predictedHandlingSeconds: score.predictedHandlingSeconds,
+        modelVersion: score.modelVersion,
+        policyVersion: policy.version,
+        ...(item.tenant === undefined ? {} : { tenant: item.tenant }),
+        at: now,
+      });
+      if (!written.ok) {
+        // Cancelled or finished meanwhile: the next wait fails the execution with the reason.
+        telemetry.logger.warn('instance already finished; scoring result returned but not stored', {
+          stage: written.current?.stage,
+        });
+      }
+      await deps.audit.append(
+        auditRecord({
+          itemId: item.id,
+          kind: 'SCORED',
+          at: now,
+          attempt,
+          actor: ACTOR,
+          inputs: {
+            item,
+            agentsOnRoster: agents.length,
+            categoryObservations: features.byCategory[item.category]?.count ?? 0,
+          },
+          details: result,
+          policyVersion: policy.version,
+          modelVersion: score.modelVersion,
+        }),
+      );
+      telemetry.logger.info('item scored', { path: decision.path, confidence: score.confidence });
+      telemetry.metrics.addDimensions({ path: decision.path });
+      telemetry.metrics.addMetric('ItemsScored', MetricUnit.Count, 1);
+      telemetry.metrics.addMetric('ScoreConfidence', MetricUnit.NoUnit, score.confidence);
+      return result;
+    });
+}
+
+/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
+export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
+
+let live: ScoreHandler | undefined;
+
+/** The deployed entry point: ports built from the environment once, at the first invocation. */
+export const handler: ScoreHandler = (event, context) => {
+  if (live === undefined) {
+    const telemetry = telemetryFor(FUNCTION);
+    const env = loadEnv(FUNCTION, requiredEnv);
+    live = createScoreHandler({
+      features: liveFeatureStore(env, telemetry.tracer),
+      instances: liveInstanceStore(env, telemetry.tracer),
+      audit: liveAuditLog(env, telemetry.tracer),
+      telemetry,
+    });
+  }
+  return live(event, context);
+};

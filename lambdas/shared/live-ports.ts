@@ -1,0 +1,41 @@
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import {
+  sharedDocumentClient,
+  sharedEventBridgeClient,
+  sharedSfnClient,
+  sharedSqsClient,
+} from './aws-clients';
+import { DynamoDbAuditLog } from './dynamodb-audit-log';
+import { DynamoDbFeatureStore } from './dynamodb-feature-store';
+import { DynamoDbInstanceStore } from './dynamodb-instance-store';
+import { EventBridgeEventPublisher } from './eventbridge-event-publisher';
+import { SfnExecutionControl } from './sfn-execution-control';
+import { SqsDispatchTrigger } from './sqs-dispatch-trigger';
+
+/**
+ * The AWS-backed ports a deployed function uses, built from its parsed environment at cold
+ * start. Each handler module asks only for the ports its definition grants it.
+ */
+
+export const liveFeatureStore = (env: { featuresTable: string; instancesTable?: string }, tracer: Tracer) =>
+  new DynamoDbFeatureStore({
+    client: sharedDocumentClient(tracer),
+    featuresTable: env.featuresTable,
+    ...(env.instancesTable === undefined ? {} : { instancesTable: env.instancesTable }),
+  });
+
+export const liveInstanceStore = (env: { instancesTable: string }, tracer: Tracer) =>
+  new DynamoDbInstanceStore({ client: sharedDocumentClient(tracer), instancesTable: env.instancesTable });
+
+export const liveAuditLog = (env: { auditTable: string }, tracer: Tracer) =>
+  new DynamoDbAuditLog({ client: sharedDocumentClient(tracer), auditTable: env.auditTable });
+
+export const liveEventPublisher = (env: { eventBusName: string }, tracer: Tracer) =>
+  new EventBridgeEventPublisher({ client: sharedEventBridgeClient(tracer), eventBusName: env.eventBusName });
+
+/** Resuming executions needs no state machine ARN; starting them does. */
+export const liveExecutionControl = (env: { stateMachineArn?: string }, tracer: Tracer) =>
+  new SfnExecutionControl({ client: sharedSfnClient(tracer), stateMachineArn: env.stateMachineArn ?? '' });
+
+export const liveDispatchTrigger = (env: { dispatchQueueUrl: string }, tracer: Tracer) =>
+  new SqsDispatchTrigger({ client: sharedSqsClient(tracer), dispatchQueueUrl: env.dispatchQueueUrl });

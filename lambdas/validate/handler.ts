@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { SLA_CLASS_TARGET_SECONDS, validateDetail } from '../../domain/events';
+import type { ValidatedItem, ValidationResult } from '../../domain/process';
+import {
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../shared/observability';
+import { type Clock, systemClock } from '../shared/ports';
+import { type Pseudonymiser, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { auditExpiresAt } from '../shared/table-layout';
+
+const FUNCTION = 'validate';
+
+export interface ValidateDeps {
+  readonly pseudonymise: Pseudonymiser;
+  readonly clock?: Clock;
+  readonly telemetry?: Telemetry;
+}
+
+/** The Validate Item task's Parameters: `{ detailType, detail }` from the execution input. */
+export const ValidateInput = z.object({ detailType: z.string(), detail: z.unknown() });
+
+export type ValidateHandler = (event: unknown, context?: InvocationContext) => Promise<ValidationResult>;
+
+/**
+ * Validate Item: parses a WorkItemCreated detail, applies defaults, resolves the absolute SLA
+ * due time (slaDueAt, or createdAt + the SLA class target) and replaces customerId with a keyed
+ * pseudonym. Never throws for bad input: it returns `ok: false` naming the first bad field, and
+ * the state machine records and announces the rejection.
+ *
+ * @example
+ * await handler({ detailType: 'WorkItemCreated', detail }); // { ok: true, item: {...}, auditExpiresAt: '1797...' }
+ */
+export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+
+  return (event, context) =>
+    withInvocation(telemetry, context, async () => {
+      const expiresAt = String(auditExpiresAt(clock.now()));
+      const rejected = (field: string, reason: string, issues = [{ field, reason }]): ValidationResult => {
+        telemetry.metrics.addMetric('ItemsInvalid', MetricUnit.Count, 1);
+        telemetry.logger.warn('work item invalid', { field, reason });
+        return { ok: false, field, reason, issues, auditExpiresAt: expiresAt };
+      };
+
+      const input = ValidateInput.safeParse(event);
+      if (!input.success) return rejected('detailType', 'the task input must be { detailType, detail }');
+      if (input.data.detailType !== 'WorkItemCreated') {
+        return rejected('detailType', `expected "WorkItemCreated", got "${input.data.detailType}"`);
+      }
+      const result = validateDetail('WorkItemCreated', input.data.detail);
+      if (!result.ok) return rejected(result.field, result.reason, result.issues);
+
+      const detail = result.value;
+      const createdAt = Date.parse(detail.createdAt);
+      const slaDueAt =
+        detail.slaDueAt !== undefined
+          ? Date.parse(detail.slaDueAt)
+          : createdAt + SLA_CLASS_TARGET_SECONDS[detail.slaClass ?? 'P3'] * 1000;
+      const item: ValidatedItem = {
+        id: detail.id,
+        kind: detail.kind,
+        channel: detail.channel,
+        category: detail.category,
+        requiredSkills: detail.requiredSkills.map(({ skill, minProficiency }) => ({ skill, minProficiency })),
+        priority: detail.priority,
+        customerTier: detail.customerTier,
+        // Normalised to UTC so every later step compares like with like.
+        createdAt: new Date(createdAt).toISOString(),
+        slaDueAt: new Date(slaDueAt).toISOString(),
+        ...(detail.customerId === undefined ? {} : { customerRef: deps.pseudonymise(detail.customerId) }),
+        attributes: detail.attributes,
+        ...(detail.tenant === undefined ? {} : { tenant: detail.tenant }),
+      };
+      telemetry.metrics.addMetric('ItemsValidated', MetricUnit.Count, 1);
+      return { ok: true, item, auditExpiresAt: expiresAt };
+    });
+}
+
+/** Environment this function reads (names in ENV): only the pseudonym key. */
+export const requiredEnv = ['pseudonymKey'] as const;
+
+let live: ValidateHandler | undefined;
+
+/** The deployed entry point: built once, at the first invocation. */
+export const handler: ValidateHandler = (event, context) => {
+  live ??= createValidateHandler({
+    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    telemetry: telemetryFor(FUNCTION),
+  });
+  return live(event, context);
+};
