@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Fn } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -183,7 +183,10 @@ function queueDepth(label: string, queue: IQueue, period: Duration): IMetric {
   return queue.metricApproximateNumberOfMessagesVisible({ period, label, statistic: 'Maximum' });
 }
 
-/** AWS/Events FailedInvocations: a rule on a custom bus is keyed by the bus name as well. */
+/**
+ * AWS/Events FailedInvocations: a rule on a custom bus is keyed by the bus name as well, and its
+ * CloudFormation Ref is `bus-name|rule-name`, so its rule name is the part after the bar.
+ */
 function ruleFailedInvocations(
   label: string,
   rule: IRule,
@@ -196,7 +199,7 @@ function ruleFailedInvocations(
     dimensionsMap:
       bus === undefined
         ? { RuleName: rule.ruleName }
-        : { EventBusName: bus.eventBusName, RuleName: rule.ruleName },
+        : { EventBusName: bus.eventBusName, RuleName: Fn.select(1, Fn.split('|', rule.ruleName)) },
     statistic: 'Sum',
     period,
     label,

@@ -22,6 +22,7 @@ import {
   QUEUES,
   type QueueName,
   RULES,
+  TABLES,
 } from '../definitions';
 import { acknowledgeFinding } from '../nag';
 import { createDeadLetterQueue } from './dead-letter-queue';
@@ -320,7 +321,9 @@ export class ProcessOrchestration extends Construct {
       }),
     );
     ingest.grantPutEvents(this.stateMachine);
-    for (const table of [AUDIT_TABLE, INSTANCES_TABLE, FEATURES_TABLE]) {
+    // Only the tables the ASL can name: those whose placeholder PROCESS_INSTANCE declares.
+    const declared: readonly string[] = PROCESS_INSTANCE.placeholders;
+    for (const table of TABLES.filter((candidate) => declared.includes(candidate.placeholder))) {
       storage.grantActions(this.stateMachine, table, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], true);
     }
   }
