@@ -144,6 +144,11 @@ export class TaskTokenRegistry {
     this.close(token, 'timed-out');
   }
 
+  /** Closes a wait without settling it, e.g. when the task failed before anyone answered. */
+  abandon(token: string, closure: TaskClosure): void {
+    this.close(token, closure);
+  }
+
   /** The execution stopped (succeeded, failed, aborted, timed out): close all its waits. */
   closeExecution(executionArn: string): void {
     for (const wait of [...this.open.values()]) {

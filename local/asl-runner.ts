@@ -1,0 +1,847 @@
+// aws-local-stepfunctions calls Promise.withResolvers (Node 22+): load the polyfill first.
+import './polyfills';
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteItemCommand,
+  type DeleteItemCommandInput,
+  type DynamoDBClient,
+  DynamoDBServiceException,
+  GetItemCommand,
+  type GetItemCommandInput,
+  PutItemCommand,
+  type PutItemCommandInput,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import type { PutEventsRequestEntry, PutEventsResponse } from '@aws-sdk/client-eventbridge';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  type RunOptions,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { z } from 'zod';
+import { LOCAL_ACCOUNT, localExecutionArn, localStateMachineArn } from './local-names';
+import type { SendMessageInput, SendMessageResult } from './local-queue';
+import { type JsonValue, TaskTokenRegistry } from './task-tokens';
+
+/**
+ * Runs an ASL definition (JSONPath only) in-process with aws-local-stepfunctions, binding every
+ * Task state by its Resource ARN, and keeps Step Functions' execution semantics around it:
+ * executions by name (StartExecution idempotency and ExecutionAlreadyExists), status, history,
+ * StopExecution, and task tokens for `.waitForTaskToken`.
+ *
+ * Bindings (each Task must have one, or the runner refuses the definition; nothing ever falls
+ * through to the library's real-AWS Lambda client):
+ * - `arn:aws:lambda:…:function:<name>` → `functions[arn]` (or by name); the result is the output.
+ * - `arn:aws:states:::lambda:invoke[.waitForTaskToken]` → `functions[Parameters.FunctionName]`
+ *   with `Parameters.Payload`; result `{ Payload, StatusCode, ExecutedVersion }`, or the token's output.
+ * - `arn:aws:states:::sqs:sendMessage[.waitForTaskToken]` → `queues[Parameters.QueueUrl]`.
+ * - `arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem` → the AWS SDK against the
+ *   given DynamoDBClient (DynamoDB Local); Parameters are already DynamoDB JSON.
+ * - `arn:aws:states:::events:putEvents[.waitForTaskToken]` → `events.putEvents` (the local router).
+ *
+ * How `$$.Task.Token` reaches Parameters: each execution gets its own Context Object whose
+ * `Task.Token` (and `State.EnteredTime`) is a getter. The library evaluates a state's
+ * Parameters and then calls its Task override in one synchronous run, so the getter mints one
+ * token per state entry (cached until the next microtask, so two references in one Parameters
+ * agree) and the override opens the wait with exactly that token. A retried Task gets a fresh
+ * token, as on AWS.
+ *
+ * Errors keep AWS's names so Retry/Catch behave as deployed: a Lambda's error name (Cause is the
+ * JSON `{ errorType, errorMessage, trace }`), `DynamoDB.<Exception>`, `SQS.<Exception>`,
+ * `EventBridge.FailedEntry`, and the error / cause given to SendTaskFailure.
+ */
+
+export type LocalFunction = (payload: JsonValue) => Promise<unknown> | unknown;
+
+export interface EventsBinding {
+  putEvents(entries: PutEventsRequestEntry[]): Promise<PutEventsResponse>;
+}
+
+export interface QueueBinding {
+  send(input: SendMessageInput): SendMessageResult;
+}
+
+export interface AslBindings {
+  /** Lambda stand-ins by ARN (or function name), used by Lambda ARNs and `lambda:invoke`. */
+  readonly functions?: Readonly<Record<string, LocalFunction>>;
+  /** For `dynamodb:*` integrations; point it at DynamoDB Local. */
+  readonly dynamodb?: DynamoDBClient;
+  /** For `events:putEvents`. */
+  readonly events?: EventsBinding;
+  /** For `sqs:sendMessage`, by QueueUrl. */
+  readonly queues?: Readonly<Record<string, QueueBinding>>;
+}
+
+export interface AslRunnerOptions {
+  /** The ASL (text or parsed), with every `${Placeholder}` already substituted. */
+  readonly definition: string | StateMachineDefinition;
+  /** @default 'ProcessInstance' */
+  readonly stateMachineName?: string;
+  readonly bindings: AslBindings;
+  /** @default a new registry */
+  readonly tokens?: TaskTokenRegistry;
+  /** Replaces every Retry interval (the ASL's 1 s × 2ⁿ with jitter is too slow for a demo). @default as written */
+  readonly retryIntervalMs?: number;
+  /** Wait-state durations by state name, in ms. */
+  readonly waitTimeOverridesMs?: Readonly<Record<string, number>>;
+  /** Clock for `$$.State.EnteredTime` and execution dates. @default Date.now */
+  readonly now?: () => number;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+type EventLogs = ReturnType<StateMachine['run']>['eventLogs'];
+/** One entry of an execution's history (aws-local-stepfunctions' event log). */
+export type ExecutionHistoryEvent = EventLogs extends AsyncGenerator<infer Event> ? Event : never;
+
+export interface ExecutionDescription {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly status: ExecutionStatus;
+  readonly input: JsonValue;
+  readonly output?: JsonValue;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startDate: Date;
+  readonly stopDate?: Date;
+}
+
+/** What a Task state is bound to; `taskBindings` lists them for inspection. */
+export type TaskBindingKind =
+  | 'lambda'
+  | 'lambda:invoke'
+  | 'lambda:invoke.waitForTaskToken'
+  | 'sqs:sendMessage'
+  | 'sqs:sendMessage.waitForTaskToken'
+  | 'dynamodb'
+  | 'events:putEvents'
+  | 'events:putEvents.waitForTaskToken';
+
+/** Named like the Step Functions API error, so callers treat local and AWS alike. */
+export class ExecutionAlreadyExistsError extends Error {
+  constructor(executionArn: string) {
+    super(`Execution Already Exists: '${executionArn}'`);
+    this.name = 'ExecutionAlreadyExists';
+  }
+}
+export class ExecutionDoesNotExistError extends Error {
+  constructor(nameOrArn: string) {
+    super(`Execution Does Not Exist: '${nameOrArn}'`);
+    this.name = 'ExecutionDoesNotExist';
+  }
+}
+export class InvalidNameError extends Error {
+  constructor(name: string) {
+    super(
+      `Invalid Name: '${name}' (1-80 characters, no whitespace, brackets, wildcards or special characters)`,
+    );
+    this.name = 'InvalidName';
+  }
+}
+
+/** A definition this runner cannot execute faithfully; the message names the state and the fix. */
+export class UnsupportedDefinitionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedDefinitionError';
+  }
+}
+
+/** An error a Task raises into Retry / Catch with the AWS error name and cause. */
+class TaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+// setTimeout clamps delays above 2^31-1 ms to 1 ms: a 30-day TimeoutSeconds would fire at once.
+const MAX_TIMER_SECONDS = Math.floor(2_147_483_647 / 1000);
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
+const MAX_INPUT_CHARS = 256 * 1024;
+const SERVICE_PREFIX = 'arn:aws:states:::';
+const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9_-]+)(?::[A-Za-z0-9$_-]+)?$/;
+
+/**
+ * aws-local-stepfunctions resolves TimeoutSecondsPath against the input *after* Parameters,
+ * whereas Step Functions resolves it against the state input. The runner copies the value into
+ * Parameters under this key, points TimeoutSecondsPath at it, and strips it before any binding
+ * sees the parameters, so the library's own timeout (and its States.Timeout) applies as on AWS.
+ */
+const LOCAL_TIMEOUT_KEY = 'localRunnerTimeoutSeconds';
+
+type StateNode = Record<string, unknown>;
+type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
+type TaskOverrides = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+interface TaskState {
+  readonly name: string;
+  readonly resource: string;
+  readonly kind: TaskBindingKind;
+}
+
+/** Per-execution Context Object pieces: the token and entered time minted per state entry. */
+interface ExecutionScope {
+  readonly executionArn: string;
+  takeToken(): string;
+}
+
+interface ExecutionRecord {
+  description: ExecutionDescription;
+  readonly history: ExecutionHistoryEvent[];
+  readonly done: Promise<void>;
+  readonly abort: () => void;
+  stopRequested?: { readonly error: string; readonly cause: string };
+}
+
+const toJson = (value: unknown): JsonValue => {
+  const text = JSON.stringify(value);
+  return text === undefined ? null : (JSON.parse(text) as JsonValue);
+};
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Lambda reports a function error as its type, with the JSON error object as the cause. */
+function lambdaError(error: unknown): TaskError {
+  const errorType = error instanceof Error ? error.name : 'Error';
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  const trace = error instanceof Error ? (error.stack ?? '').split('\n') : [];
+  return new TaskError(errorType, JSON.stringify({ errorType, errorMessage, trace }));
+}
+
+/** Service-integration errors are `<Service>.<Exception>`; client-side ones `<Service>.SdkClientException`. */
+function serviceError(service: string, error: unknown): TaskError {
+  if (error instanceof TaskError) return error;
+  if (
+    error instanceof DynamoDBServiceException ||
+    (isRecord(error) && '$metadata' in error && error instanceof Error)
+  ) {
+    const status = isRecord(error.$metadata) ? String(error.$metadata.httpStatusCode ?? '') : '';
+    return new TaskError(
+      `${service}.${error.name}`,
+      `${error.message} (Service: ${service}, Status Code: ${status}, Error Code: ${error.name})`,
+    );
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new TaskError(`${service}.SdkClientException`, message);
+}
+
+function collectStates(states: unknown, into: Map<string, StateNode>): void {
+  if (!isRecord(states)) return;
+  for (const [name, state] of Object.entries(states)) {
+    if (!isRecord(state)) continue;
+    if (into.has(name) && into.get(name) !== state) {
+      throw new UnsupportedDefinitionError(
+        `State name "${name}" is used twice (nested machines): overrides are keyed by state name. Rename one.`,
+      );
+    }
+    into.set(name, state);
+    for (const branch of Array.isArray(state.Branches) ? state.Branches : []) {
+      if (isRecord(branch)) collectStates(branch.States, into);
+    }
+    for (const processor of [state.ItemProcessor, state.Iterator]) {
+      if (isRecord(processor)) collectStates(processor.States, into);
+    }
+  }
+}
+
+function bindingKind(state: string, resource: string): TaskBindingKind {
+  if (LAMBDA_ARN.test(resource)) return 'lambda';
+  const service = resource.startsWith(SERVICE_PREFIX) ? resource.slice(SERVICE_PREFIX.length) : undefined;
+  switch (service) {
+    case 'lambda:invoke':
+    case 'lambda:invoke.waitForTaskToken':
+    case 'sqs:sendMessage':
+    case 'sqs:sendMessage.waitForTaskToken':
+    case 'events:putEvents':
+    case 'events:putEvents.waitForTaskToken':
+      return service;
+    case 'dynamodb:putItem':
+    case 'dynamodb:getItem':
+    case 'dynamodb:updateItem':
+    case 'dynamodb:deleteItem':
+      return 'dynamodb';
+    default:
+      throw new UnsupportedDefinitionError(
+        `Task "${state}" has Resource "${resource}", which the local runner cannot bind. Supported: Lambda function ARNs, ` +
+          'lambda:invoke[.waitForTaskToken], sqs:sendMessage[.waitForTaskToken], dynamodb:putItem|getItem|updateItem|deleteItem, events:putEvents[.waitForTaskToken].',
+      );
+  }
+}
+
+/** Rejects what aws-local-stepfunctions would silently get wrong, and clamps overflowing timeouts. */
+function prepareDefinition(definition: string | StateMachineDefinition): StateMachineDefinition {
+  const text = typeof definition === 'string' ? definition : JSON.stringify(definition);
+  const leftover = text.match(/\$\{[A-Za-z0-9]+\}/g);
+  if (leftover) {
+    throw new UnsupportedDefinitionError(
+      `Placeholders left in the definition: ${[...new Set(leftover)].join(', ')}. Use substitute() from lib/definitions first.`,
+    );
+  }
+  const parsed = JSON.parse(text, (key, value: unknown) => {
+    if (key === 'QueryLanguage' && value === 'JSONata') {
+      throw new UnsupportedDefinitionError(
+        'JSONata is ignored by aws-local-stepfunctions: keep the ASL on JSONPath.',
+      );
+    }
+    if (key === 'Assign')
+      throw new UnsupportedDefinitionError(
+        '"Assign" fails in aws-local-stepfunctions: pass data with ResultPath instead.',
+      );
+    if (key === 'TimeoutSeconds' && typeof value === 'number' && value > MAX_TIMER_SECONDS)
+      return MAX_TIMER_SECONDS;
+    return value;
+  }) as StateMachineDefinition;
+  return parsed;
+}
+
+function moveTimeoutPathIntoParameters(name: string, state: StateNode): void {
+  const path = state.TimeoutSecondsPath;
+  if (typeof path !== 'string' || !('Parameters' in state)) return;
+  if (!isRecord(state.Parameters)) {
+    throw new UnsupportedDefinitionError(
+      `Task "${name}": TimeoutSecondsPath with non-object Parameters is not supported locally.`,
+    );
+  }
+  state.Parameters = { ...state.Parameters, [`${LOCAL_TIMEOUT_KEY}.$`]: path };
+  state.TimeoutSecondsPath = `$.${LOCAL_TIMEOUT_KEY}`;
+}
+
+/** The parameters as the state defined them, without the runner's timeout carrier. */
+function withoutLocalKeys(input: JsonValue): JsonValue {
+  if (!isRecord(input) || !(LOCAL_TIMEOUT_KEY in input)) return input;
+  const { [LOCAL_TIMEOUT_KEY]: _timeout, ...rest } = input;
+  return rest as JsonValue;
+}
+
+const DynamoDbParameters = z.looseObject({ TableName: z.string().min(1) });
+const LambdaInvokeParameters = z.looseObject({
+  FunctionName: z.string().min(1),
+  Payload: z.unknown().optional(),
+});
+const SqsParameters = z.looseObject({
+  QueueUrl: z.string().min(1),
+  MessageBody: z.unknown(),
+  MessageGroupId: z.string().optional(),
+  MessageDeduplicationId: z.string().optional(),
+});
+const PutEventsParameters = z.looseObject({
+  Entries: z
+    .array(
+      z.looseObject({
+        Detail: z.unknown().optional(),
+        DetailType: z.string().optional(),
+        Source: z.string().optional(),
+        EventBusName: z.string().optional(),
+        Resources: z.array(z.string()).optional(),
+      }),
+    )
+    .min(1),
+});
+
+function parseParameters<T>(schema: z.ZodType<T>, state: string, input: JsonValue): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new TaskError(
+    'States.Runtime',
+    `Task "${state}": Parameters.${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`,
+  );
+}
+
+export class AslRunner {
+  readonly stateMachineArn: string;
+  readonly tokens: TaskTokenRegistry;
+  /** Each Task state's binding, by state name. */
+  readonly taskBindings: Readonly<Record<string, TaskBindingKind>>;
+
+  private readonly machine: StateMachine;
+  private readonly tasks: readonly TaskState[];
+  private readonly retryableStates: readonly string[];
+  private readonly bindings: AslBindings;
+  private readonly options: AslRunnerOptions;
+  private readonly now: () => number;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly closedListeners = new Set<(execution: ExecutionDescription) => void>();
+
+  constructor(options: AslRunnerOptions) {
+    this.options = options;
+    this.bindings = options.bindings;
+    this.now = options.now ?? Date.now;
+    this.tokens = options.tokens ?? new TaskTokenRegistry({ now: this.now });
+    this.stateMachineArn = localStateMachineArn(options.stateMachineName ?? 'ProcessInstance');
+
+    const definition = prepareDefinition(options.definition);
+    const states = new Map<string, StateNode>();
+    collectStates(definition.States, states);
+    this.tasks = [...states]
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([name, state]) => {
+        const resource = typeof state.Resource === 'string' ? state.Resource : '';
+        return { name, resource, kind: bindingKind(name, resource) };
+      });
+    this.retryableStates = [...states]
+      .filter(([, state]) => Array.isArray(state.Retry))
+      .map(([name]) => name);
+    for (const [name, state] of states) if (state.Type === 'Task') moveTimeoutPathIntoParameters(name, state);
+    this.taskBindings = Object.fromEntries(this.tasks.map((task) => [task.name, task.kind]));
+    for (const task of this.tasks) this.checkBindingAvailable(task, states.get(task.name));
+    this.machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: true } });
+  }
+
+  /** Called with the final description whenever an execution stops, for any reason. */
+  onExecutionClosed(listener: (execution: ExecutionDescription) => void): () => void {
+    this.closedListeners.add(listener);
+    return () => this.closedListeners.delete(listener);
+  }
+
+  /**
+   * StartExecution: the same name with the same input while RUNNING returns the original
+   * execution (idempotent); any other reuse of a name throws ExecutionAlreadyExists.
+   *
+   * @example
+   * const { executionArn } = runner.startExecution({ name: 'TCK-10482', input });
+   * const done = await runner.waitForExecution('TCK-10482');
+   */
+  startExecution(request: { readonly name?: string; readonly input: unknown }): {
+    executionArn: string;
+    startDate: Date;
+  } {
+    const name = request.name ?? randomUUID();
+    if (!EXECUTION_NAME.test(name)) throw new InvalidNameError(name);
+    const inputText = JSON.stringify(request.input ?? {});
+    if (inputText.length > MAX_INPUT_CHARS) {
+      throw Object.assign(new Error(`Input exceeds ${MAX_INPUT_CHARS} characters`), {
+        name: 'InvalidExecutionInput',
+      });
+    }
+    const input = JSON.parse(inputText) as JsonValue;
+    const existing = this.executions.get(name);
+    if (existing) {
+      const same =
+        existing.description.status === 'RUNNING' && JSON.stringify(existing.description.input) === inputText;
+      if (same)
+        return { executionArn: existing.description.executionArn, startDate: existing.description.startDate };
+      throw new ExecutionAlreadyExistsError(existing.description.executionArn);
+    }
+    const executionArn = localExecutionArn(this.stateMachineArn, name);
+    const record = this.run(name, executionArn, input);
+    this.executions.set(name, record);
+    return { executionArn, startDate: record.description.startDate };
+  }
+
+  describeExecution(nameOrArn: string): ExecutionDescription {
+    return this.find(nameOrArn).description;
+  }
+
+  listExecutions(filter: { readonly status?: ExecutionStatus } = {}): ExecutionDescription[] {
+    return [...this.executions.values()]
+      .map((record) => record.description)
+      .filter((description) => filter.status === undefined || description.status === filter.status);
+  }
+
+  /** The execution's event log so far (entered / exited / retried / caught / failed states, with timestamps). */
+  getExecutionHistory(nameOrArn: string): readonly ExecutionHistoryEvent[] {
+    return this.find(nameOrArn).history;
+  }
+
+  /** Resolves with the description once the execution is no longer RUNNING. */
+  async waitForExecution(nameOrArn: string, timeoutMs = 30_000): Promise<ExecutionDescription> {
+    const record = this.find(nameOrArn);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `execution ${record.description.name} still ${record.description.status} after ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([record.done, timeout]);
+      return record.description;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** StopExecution: aborts a running execution (status ABORTED) and closes its task tokens. */
+  async stopExecution(
+    nameOrArn: string,
+    details: { readonly error?: string; readonly cause?: string } = {},
+  ): Promise<void> {
+    const record = this.find(nameOrArn);
+    if (record.description.status !== 'RUNNING') return;
+    record.stopRequested = { error: details.error ?? '', cause: details.cause ?? '' };
+    record.abort();
+    await record.done;
+  }
+
+  /** Aborts every running execution (the runtime's shutdown). */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.executions.values()]
+        .filter((record) => record.description.status === 'RUNNING')
+        .map((record) => this.stopExecution(record.description.executionArn)),
+    );
+  }
+
+  private find(nameOrArn: string): ExecutionRecord {
+    const name = nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf(':') + 1) : nameOrArn;
+    const record = this.executions.get(name);
+    if (!record) throw new ExecutionDoesNotExistError(nameOrArn);
+    return record;
+  }
+
+  private checkBindingAvailable(task: TaskState, state: StateNode | undefined): void {
+    const missing = (what: string) =>
+      new UnsupportedDefinitionError(
+        `Task "${task.name}" (${task.resource}) needs ${what} in the runner's bindings.`,
+      );
+    const parameters = isRecord(state?.Parameters) ? state.Parameters : {};
+    switch (task.kind) {
+      case 'lambda':
+        if (!this.lookUpFunction(task.resource)) throw missing(`a function for ${task.resource}`);
+        return;
+      case 'lambda:invoke':
+      case 'lambda:invoke.waitForTaskToken': {
+        const fn = parameters.FunctionName;
+        if (typeof fn === 'string' && !this.lookUpFunction(fn)) throw missing(`a function for ${fn}`);
+        return;
+      }
+      case 'sqs:sendMessage':
+      case 'sqs:sendMessage.waitForTaskToken': {
+        const url = parameters.QueueUrl;
+        if (typeof url === 'string' && !this.bindings.queues?.[url]) throw missing(`a queue for ${url}`);
+        return;
+      }
+      case 'dynamodb':
+        if (!this.bindings.dynamodb) throw missing('a DynamoDB client');
+        return;
+      case 'events:putEvents':
+      case 'events:putEvents.waitForTaskToken':
+        if (!this.bindings.events) throw missing('an events (putEvents) binding');
+        return;
+    }
+  }
+
+  private lookUpFunction(arnOrName: string): LocalFunction | undefined {
+    const functions = this.bindings.functions ?? {};
+    const name = LAMBDA_ARN.exec(arnOrName)?.[1];
+    return functions[arnOrName] ?? (name === undefined ? undefined : functions[name]);
+  }
+
+  private run(name: string, executionArn: string, input: JsonValue): ExecutionRecord {
+    let pendingToken: string | undefined;
+    let enteredTime: string | undefined;
+    const tokens = this.tokens;
+    const now = this.now;
+    // Both values are minted at the first read during a state's Parameters evaluation and dropped
+    // at the next microtask, i.e. once per state entry (see the module comment).
+    const context = {
+      Execution: {
+        Id: executionArn,
+        Name: name,
+        RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/flowtune-local-state-machine`,
+        RedriveCount: 0,
+      },
+      StateMachine: {
+        Id: this.stateMachineArn,
+        Name: this.stateMachineArn.slice(this.stateMachineArn.lastIndexOf(':') + 1),
+      },
+      State: {
+        RetryCount: 0,
+        get EnteredTime(): string {
+          if (enteredTime === undefined) {
+            enteredTime = new Date(now()).toISOString();
+            queueMicrotask(() => {
+              enteredTime = undefined;
+            });
+          }
+          return enteredTime;
+        },
+      },
+      Task: {
+        get Token(): string {
+          if (pendingToken === undefined) {
+            const minted = tokens.newToken();
+            pendingToken = minted;
+            queueMicrotask(() => {
+              if (pendingToken === minted) pendingToken = undefined;
+            });
+          }
+          return pendingToken;
+        },
+      },
+    };
+    const scope: ExecutionScope = {
+      executionArn,
+      takeToken: () => {
+        const token = pendingToken ?? tokens.newToken();
+        pendingToken = undefined;
+        return token;
+      },
+    };
+
+    const overrides: TaskOverrides = {};
+    for (const task of this.tasks) {
+      const handler = this.handlerFor(task, scope);
+      // A copy: the library reads the timeout carrier from the same input after calling us.
+      overrides[task.name] = (input) => handler(withoutLocalKeys(input));
+    }
+    const retryIntervalOverrides: Record<string, number> = {};
+    if (this.options.retryIntervalMs !== undefined) {
+      for (const state of this.retryableStates) retryIntervalOverrides[state] = this.options.retryIntervalMs;
+    }
+
+    const execution = this.machine.run(input, {
+      context,
+      overrides: {
+        taskResourceLocalHandlers: overrides,
+        retryIntervalOverrides,
+        waitTimeOverrides: { ...this.options.waitTimeOverridesMs },
+      },
+    });
+
+    const record: ExecutionRecord = {
+      description: {
+        executionArn,
+        stateMachineArn: this.stateMachineArn,
+        name,
+        status: 'RUNNING',
+        input,
+        startDate: new Date(now()),
+      },
+      history: [],
+      abort: execution.abort,
+      done: Promise.resolve(),
+    };
+    const history = this.followHistory(execution.eventLogs, record, executionArn);
+    const finished = execution.result.then(
+      (output) => this.close(record, { status: 'SUCCEEDED', output: toJson(output) }),
+      (error: unknown) => this.close(record, this.failure(record, error)),
+    );
+    Object.assign(record, { done: Promise.all([finished, history]).then(() => undefined) });
+    return record;
+  }
+
+  /** Records the event log; a Task that times out closes the token it was waiting on. */
+  private async followHistory(
+    events: EventLogs,
+    record: ExecutionRecord,
+    executionArn: string,
+  ): Promise<void> {
+    for await (const event of events) {
+      record.history.push(event);
+      if (event.type === 'StateFailed' && event.Error === 'States.Timeout') {
+        const [oldest] = this.tokens.pending({ executionArn, stateName: event.state.name });
+        if (oldest) this.tokens.expire(oldest.token);
+      }
+    }
+  }
+
+  private failure(
+    record: ExecutionRecord,
+    error: unknown,
+  ): Pick<ExecutionDescription, 'status' | 'error' | 'cause'> {
+    if (error instanceof ExecutionAbortedError) {
+      return {
+        status: 'ABORTED',
+        error: record.stopRequested?.error ?? '',
+        cause: record.stopRequested?.cause ?? '',
+      };
+    }
+    if (error instanceof ExecutionTimeoutError) {
+      return {
+        status: 'TIMED_OUT',
+        error: 'States.Timeout',
+        cause: 'The execution exceeded its TimeoutSeconds.',
+      };
+    }
+    const cause = error instanceof ExecutionError && error.cause instanceof Error ? error.cause : error;
+    return cause instanceof Error
+      ? { status: 'FAILED', error: cause.name, cause: cause.message }
+      : { status: 'FAILED', error: 'States.Runtime', cause: String(cause) };
+  }
+
+  private close(
+    record: ExecutionRecord,
+    result: Partial<ExecutionDescription> & { status: ExecutionStatus },
+  ): void {
+    record.description = { ...record.description, ...result, stopDate: new Date(this.now()) };
+    this.tokens.closeExecution(record.description.executionArn);
+    for (const listener of this.closedListeners) listener(record.description);
+  }
+
+  private handlerFor(task: TaskState, scope: ExecutionScope): TaskHandler {
+    switch (task.kind) {
+      case 'lambda':
+        return async (input) => {
+          const fn = this.requireFunction(task.name, task.resource);
+          try {
+            return toJson(await fn(input));
+          } catch (error) {
+            throw lambdaError(error);
+          }
+        };
+      case 'lambda:invoke':
+        return async (input) => {
+          const { FunctionName, Payload } = parseParameters(LambdaInvokeParameters, task.name, input);
+          const fn = this.requireFunction(task.name, FunctionName);
+          try {
+            return {
+              ExecutedVersion: '$LATEST',
+              Payload: toJson(await fn(toJson(Payload ?? {}))),
+              StatusCode: 200,
+            };
+          } catch (error) {
+            throw lambdaError(error);
+          }
+        };
+      case 'lambda:invoke.waitForTaskToken':
+        return (input) =>
+          this.waitWhile(task, scope, async () => {
+            const { FunctionName, Payload } = parseParameters(LambdaInvokeParameters, task.name, input);
+            const fn = this.requireFunction(task.name, FunctionName);
+            try {
+              await fn(toJson(Payload ?? {}));
+            } catch (error) {
+              throw lambdaError(error);
+            }
+          });
+      case 'sqs:sendMessage':
+        return async (input) => {
+          const sent = this.sendToQueue(task.name, input);
+          return {
+            MessageId: sent.messageId,
+            ...(sent.sequenceNumber ? { SequenceNumber: sent.sequenceNumber } : {}),
+          };
+        };
+      case 'sqs:sendMessage.waitForTaskToken':
+        return (input) =>
+          this.waitWhile(task, scope, async () => {
+            this.sendToQueue(task.name, input);
+          });
+      case 'dynamodb':
+        return (input) => this.callDynamoDb(task, input);
+      case 'events:putEvents':
+        return (input) => this.putEvents(task.name, input);
+      case 'events:putEvents.waitForTaskToken':
+        return (input) =>
+          this.waitWhile(task, scope, async () => {
+            await this.putEvents(task.name, input);
+          });
+    }
+  }
+
+  /**
+   * Opens the wait with the token minted for this state entry, then does the task's action; the
+   * task ends with the token's answer, or with the action's error if the action fails first.
+   */
+  private waitWhile(task: TaskState, scope: ExecutionScope, action: () => Promise<void>): Promise<JsonValue> {
+    const token = scope.takeToken();
+    const answered = this.tokens.openWait({ token, executionArn: scope.executionArn, stateName: task.name });
+    return new Promise<JsonValue>((resolve, reject) => {
+      answered.then(resolve, reject);
+      action().catch((error: unknown) => {
+        this.tokens.abandon(token, 'failed');
+        reject(error);
+      });
+    });
+  }
+
+  private requireFunction(state: string, arnOrName: string): LocalFunction {
+    const fn = this.lookUpFunction(arnOrName);
+    if (!fn)
+      throw new TaskError(
+        'Lambda.ResourceNotFoundException',
+        `Task "${state}": no local function for ${arnOrName}`,
+      );
+    return fn;
+  }
+
+  private sendToQueue(state: string, input: JsonValue): SendMessageResult {
+    const parameters = parseParameters(SqsParameters, state, input);
+    const queue = this.bindings.queues?.[parameters.QueueUrl];
+    if (!queue) {
+      throw new TaskError(
+        'SQS.QueueDoesNotExistException',
+        `The specified queue does not exist: ${parameters.QueueUrl}`,
+      );
+    }
+    // Step Functions serialises a JSON MessageBody; a string is sent as is.
+    const body =
+      typeof parameters.MessageBody === 'string'
+        ? parameters.MessageBody
+        : JSON.stringify(parameters.MessageBody);
+    try {
+      return queue.send({
+        body,
+        ...(parameters.MessageGroupId === undefined ? {} : { groupId: parameters.MessageGroupId }),
+        ...(parameters.MessageDeduplicationId === undefined
+          ? {}
+          : { deduplicationId: parameters.MessageDeduplicationId }),
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TaskError('SQS.AmazonSQSException', message);
+    }
+  }
+
+  private async callDynamoDb(task: TaskState, input: JsonValue): Promise<JsonValue> {
+    const client = this.bindings.dynamodb;
+    if (!client) throw new TaskError('DynamoDB.SdkClientException', 'no DynamoDB client bound');
+    parseParameters(DynamoDbParameters, task.name, input);
+    const action = task.resource.slice(`${SERVICE_PREFIX}dynamodb:`.length);
+    try {
+      let output: object;
+      // Parameters are the API's own request shape (DynamoDB JSON), checked by the service itself.
+      if (action === 'putItem')
+        output = await client.send(new PutItemCommand(input as unknown as PutItemCommandInput));
+      else if (action === 'getItem')
+        output = await client.send(new GetItemCommand(input as unknown as GetItemCommandInput));
+      else if (action === 'updateItem')
+        output = await client.send(new UpdateItemCommand(input as unknown as UpdateItemCommandInput));
+      else output = await client.send(new DeleteItemCommand(input as unknown as DeleteItemCommandInput));
+      const { $metadata: _metadata, ...result } = output as { $metadata?: unknown };
+      return toJson(result);
+    } catch (error) {
+      throw serviceError('DynamoDB', error);
+    }
+  }
+
+  private async putEvents(state: string, input: JsonValue): Promise<JsonValue> {
+    const events = this.bindings.events;
+    if (!events) throw new TaskError('EventBridge.SdkClientException', 'no events binding');
+    const { Entries } = parseParameters(PutEventsParameters, state, input);
+    const entries: PutEventsRequestEntry[] = Entries.map((entry) => ({
+      ...(entry.Source === undefined ? {} : { Source: entry.Source }),
+      ...(entry.DetailType === undefined ? {} : { DetailType: entry.DetailType }),
+      ...(entry.EventBusName === undefined ? {} : { EventBusName: entry.EventBusName }),
+      ...(entry.Resources === undefined ? {} : { Resources: entry.Resources }),
+      // Step Functions serialises a JSON Detail for PutEvents.
+      ...(entry.Detail === undefined
+        ? {}
+        : { Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail) }),
+    }));
+    let response: PutEventsResponse;
+    try {
+      response = await events.putEvents(entries);
+    } catch (error) {
+      throw serviceError('EventBridge', error);
+    }
+    const { $metadata: _metadata, ...result } = response as PutEventsResponse & { $metadata?: unknown };
+    if ((response.FailedEntryCount ?? 0) > 0)
+      throw new TaskError('EventBridge.FailedEntry', JSON.stringify(result));
+    return toJson(result);
+  }
+}
