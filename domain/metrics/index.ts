@@ -1,0 +1,4 @@
+export * from './bounds';
+export * from './erlang';
+export * from './run-metrics';
+export * from './stats';

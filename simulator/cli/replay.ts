@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { POLICY_REGISTRY } from '../../domain/routing';
+import { KNOWN_LOGS, LogMapping, loadReplay, ReplayError, replay } from '../replay';
+import { type Command, parseOptions } from './command';
+import { percent, seconds, table } from './format';
+import { parseCommandOptions } from './simulate';
+
+const HELP = `
+Usage: flowtune replay --log FILE --policy NAME [--map FILE] [--seed S] [--json]
+
+Replays a real event log through a routing policy at the log's own staffing: the log's arrivals,
+its people (skills they demonstrated, the hours they worked, how many items they held at once)
+and its handling times. XES (.xes, .xes.gz) and CSV/TSV (.csv, .tsv, .txt, optionally .gz).
+
+Options:
+  --log FILE      the event log (the shared logs are in ../shared/data/traces)
+  --policy NAME   ${Object.keys(POLICY_REGISTRY).join(', ')}, or "all"
+  --map FILE      YAML/JSON column mapping (needed for logs other than the known ones:
+                  ${KNOWN_LOGS.map((log) => log.pattern.source).join(', ')}); see simulator/README.md
+  --seed S        seed for the patience draws of served items (default 1)
+  --json          print one JSON object instead of the table
+  -h, --help      this help
+
+Example:
+  npx tsx bin/flowtune.ts replay --log ../shared/data/traces/helpdesk.xes.gz --policy flowtune
+`;
+
+const Options = z.object({
+  log: z.string({ error: 'is required: pass --log FILE' }).min(1),
+  policy: z.enum(['all', ...Object.keys(POLICY_REGISTRY)] as [string, ...string[]], {
+    error: `must be one of ${Object.keys(POLICY_REGISTRY).join(', ')} or all`,
+  }),
+  map: z.string().optional(),
+  seed: z.coerce.number().int().min(0).default(1),
+  json: z.boolean().default(false),
+});
+
+function readMapping(path: string): LogMapping {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ReplayError(`cannot read mapping ${path}: ${(error as Error).message}`);
+  }
+  const result = LogMapping.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new ReplayError(`${path}: invalid mapping\n${issues.join('\n')}`);
+  }
+  return result.data;
+}
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'replay a real event log (XES or CSV/TSV) through a routing policy',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseOptions(
+      argv,
+      {
+        log: { type: 'string' },
+        policy: { type: 'string' },
+        map: { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      'replay',
+    );
+    const options = parseCommandOptions(Options, values, 'replay');
+    process.stderr.write(`replay: reading ${options.log}…\n`);
+    const model = await loadReplay(options.log, {
+      seed: options.seed,
+      ...(options.map === undefined ? {} : { mapping: readMapping(options.map) }),
+    });
+    const policies = options.policy === 'all' ? Object.keys(POLICY_REGISTRY) : [options.policy];
+    const results = policies.map((policy, index) => {
+      process.stderr.write(
+        `replay: ${policy} (${index + 1}/${policies.length}), ${model.summary.jobs} jobs…\n`,
+      );
+      const result = replay(model, policy);
+      return {
+        policy,
+        metrics: result.metrics,
+        rounds: result.rounds,
+        meanDecisionMillis: result.rounds === 0 ? 0 : result.decisionMillis.total / result.rounds,
+      };
+    });
+    const source = KNOWN_LOGS.find((log) => log.pattern.test(options.log))?.source;
+    if (options.json) {
+      const output = { log: options.log, source, summary: model.summary, results };
+      process.stdout.write(
+        `${JSON.stringify(options.policy === 'all' ? output : { ...output, ...results[0] })}\n`,
+      );
+      return 0;
+    }
+    const rows = results.map(({ policy, metrics }) => [
+      policy,
+      seconds(metrics.meanWait),
+      seconds(metrics.p90Wait),
+      seconds(metrics.meanCycle),
+      percent(metrics.slaAttainment),
+      percent(metrics.abandonmentRate),
+      metrics.throughputPerHour.toFixed(2),
+      percent(metrics.utilisation),
+    ]);
+    const s = model.summary;
+    process.stdout.write(
+      `${options.log}${source === undefined ? '' : ` (${source})`}\n` +
+        `${s.jobs} jobs (${s.abandoned} abandoned in the log), ${s.agents} agents, ${s.categories} categories, ` +
+        `${s.spanDays.toFixed(1)} days; mean wait in the log itself ${seconds(s.loggedMeanWait)}\n\n` +
+        `${table(['policy', 'mean wait', 'p90 wait', 'mean cycle', 'SLA', 'abandoned', 'done / h', 'utilisation'], rows)}\n`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,55 @@
+import { createPolicy } from '../../domain/routing';
+import { type EngineResult, runEngine } from '../engine';
+import { readCsvJobs } from './csv';
+import { KNOWN_LOGS, type LogJob, type LogMapping, ReplayError } from './log';
+import { buildReplayModel, type ReplayModel } from './model';
+import { readXesJobs } from './xes-jobs';
+
+export { KNOWN_LOGS, type LogJob, LogMapping, ReplayError } from './log';
+export type { ReplayModel } from './model';
+
+/** The mapping for a file: the one given, else a known log's, else a default by extension. */
+export function mappingFor(path: string, given?: LogMapping): LogMapping {
+  if (given !== undefined) return given;
+  const known = KNOWN_LOGS.find((log) => log.pattern.test(path));
+  if (known !== undefined) return known.mapping;
+  throw new ReplayError(
+    `${path}: unknown log; pass --map FILE with a column mapping (see simulator/README.md, "Replaying logs")`,
+  );
+}
+
+/** Reads the jobs of an XES (.xes, .xes.gz) or CSV/TSV (.csv, .tsv, .txt, optionally .gz) log. */
+export async function readLogJobs(path: string, mapping: LogMapping): Promise<LogJob[]> {
+  const isXes = /\.xes(\.gz)?$/i.test(path);
+  if (mapping.format === 'xes') {
+    if (!isXes) throw new ReplayError(`${path}: the mapping says XES but the file is not .xes or .xes.gz`);
+    return readXesJobs(path, mapping);
+  }
+  return readCsvJobs(path, mapping);
+}
+
+export async function loadReplay(
+  path: string,
+  options: { mapping?: LogMapping; seed?: number } = {},
+): Promise<ReplayModel> {
+  const jobs = await readLogJobs(path, mappingFor(path, options.mapping));
+  if (jobs.length === 0) throw new ReplayError(`${path}: no jobs could be read with this mapping`);
+  return buildReplayModel(jobs, { seed: options.seed ?? 1 });
+}
+
+/** Replays the log's workload through one policy at the log's own staffing. */
+export function replay(model: ReplayModel, policyName: string): EngineResult {
+  return runEngine({
+    agents: model.agents,
+    jobs: model.jobs,
+    policy: createPolicy(policyName),
+    handlingSeconds: model.handlingSeconds,
+    features: model.features,
+    learnOnline: true,
+    useHints: false,
+    window: model.window,
+    hardStopAt: model.hardStopAt,
+    epochMs: model.epochMs,
+    dispatchIntervalSeconds: 0,
+  });
+}
