@@ -3,7 +3,9 @@ import {
   Archive,
   type EventPattern as CdkEventPattern,
   EventBus,
+  EventField,
   Rule,
+  RuleTargetInput,
   Schedule,
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -152,6 +154,9 @@ export class EventIngest extends Construct {
         new SqsQueue(this.queues.dispatch.queue, {
           ...this.targetProps(),
           messageGroupId: DISPATCH_MESSAGE_GROUP,
+          // A `tick` DispatchMessage (domain/process.ts), stamped with the schedule's time; the
+          // time also makes each tick's content, hence its FIFO deduplication id, unique.
+          message: RuleTargetInput.fromObject({ kind: 'tick', reason: 'schedule', at: EventField.time }),
         }),
       ],
     });

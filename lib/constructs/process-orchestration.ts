@@ -351,9 +351,12 @@ function invocationKind(name: FunctionName): string {
   return 'invoked synchronously by the ProcessInstance state machine, whose Retry and Catch handle every failure';
 }
 
-/** Service name in logs, traces and metrics: the handler's folder (lambdas/<service>/handler.ts). */
+/**
+ * Service name in logs, traces and metrics: `flowtune-<handler folder>`, the name the handlers'
+ * Powertools instances use (lambdas/shared/observability.ts), so both always agree.
+ */
 function serviceName(definition: FunctionDefinition): string {
-  return definition.entry.split('/').at(-2) ?? definition.id;
+  return `flowtune-${definition.entry.split('/').at(-2) ?? definition.id}`;
 }
 
 function resolveDefinitionFile(file: string): string {

@@ -3,6 +3,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { ALL_EVENTS, FLOWTUNE_SOURCE } from '../../domain/events';
 import { eventJsonSchemas } from '../../domain/events/json-schema';
+import { DispatchMessage } from '../../domain/process';
 import { DISPATCH_MESSAGE_GROUP, DISPATCH_TICK_MINUTES, QUEUES, RULES } from '../../lib/definitions';
 import {
   actionsOf,
@@ -152,6 +153,28 @@ describe('EventIngest', () => {
           DeadLetterConfig: { Arn: deliveryDlqArn },
         }),
       ],
+    });
+  });
+
+  it('sends the dispatcher a tick DispatchMessage it accepts, stamped with the schedule time', () => {
+    const [, tick] =
+      resourcesOfType(template, 'AWS::Events::Rule').find(
+        ([logicalId]) => logicalId === logicalIdOf(stack, ingest.dispatchTick),
+      ) ?? [];
+    const [target] = (tick?.Properties?.Targets ?? []) as {
+      InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
+    }[];
+    const transformer = target?.InputTransformer;
+    if (transformer === undefined) throw new Error('the dispatch tick has no input transformer');
+
+    // EventBridge puts a JSON value (a quoted string here) in place of an unquoted <placeholder>.
+    const delivered = transformer.InputTemplate.replace('<time>', JSON.stringify('2026-11-22T10:00:00Z'));
+
+    expect(transformer.InputPathsMap).toEqual({ time: '$.time' });
+    expect(DispatchMessage.parse(JSON.parse(delivered))).toEqual({
+      kind: 'tick',
+      reason: 'schedule',
+      at: '2026-11-22T10:00:00Z',
     });
   });
 
