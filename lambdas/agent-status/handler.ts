@@ -146,7 +146,7 @@ export const requiredEnv = ['featuresTable', 'auditTable', 'eventBusName', 'disp
 let live: AgentStatusHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: AgentStatusHandler = (event, context) => {
+export const handler: AgentStatusHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

@@ -299,7 +299,7 @@ export const requiredEnv = ['instancesTable', 'auditTable', 'eventBusName'] as c
 let live: CompletionHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: CompletionHandler = (event, context) => {
+export const handler: CompletionHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

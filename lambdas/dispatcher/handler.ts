@@ -377,7 +377,7 @@ export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as 
 let live: DispatcherHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: DispatcherHandler = (event, context) => {
+export const handler: DispatcherHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

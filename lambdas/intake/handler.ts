@@ -203,7 +203,7 @@ export const requiredEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as 
 let live: IntakeHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: IntakeHandler = (event, context) => {
+export const handler: IntakeHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

@@ -193,7 +193,7 @@ export const requiredEnv = ['instancesTable', 'auditTable'] as const;
 let live: ParkHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ParkHandler = (event, context) => {
+export const handler: ParkHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

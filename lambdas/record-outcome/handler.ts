@@ -177,7 +177,7 @@ export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable', 'di
 let live: RecordOutcomeHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: RecordOutcomeHandler = (event, context) => {
+export const handler: RecordOutcomeHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

@@ -139,7 +139,7 @@ export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as 
 let live: ScoreHandler | undefined;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ScoreHandler = (event, context) => {
+export const handler: ScoreHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
     const env = loadEnv(FUNCTION, requiredEnv);

@@ -87,7 +87,7 @@ export const requiredEnv = ['pseudonymKey'] as const;
 let live: ValidateHandler | undefined;
 
 /** The deployed entry point: built once, at the first invocation. */
-export const handler: ValidateHandler = (event, context) => {
+export const handler: ValidateHandler = async (event, context) => {
   live ??= createValidateHandler({
     pseudonymise: pseudonymiserFromEnv(FUNCTION),
     telemetry: telemetryFor(FUNCTION),

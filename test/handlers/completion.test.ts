@@ -1,0 +1,270 @@
+import { describe, expect, it } from 'vitest';
+import { CompletionResult } from '../../domain/process';
+import { createCompletionHandler } from '../../lambdas/completion/handler';
+import { createParkHandler } from '../../lambdas/park/handler';
+import { createInMemoryPorts, type InMemoryPorts } from '../../lambdas/shared/in-memory';
+import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
+import { loadEvent, T0, withDetail } from './support';
+
+function setup() {
+  const ports = createInMemoryPorts(T0);
+  const pseudonymise = createPseudonymiser(LOCAL_PSEUDONYM_KEY);
+  return {
+    ...ports,
+    handler: createCompletionHandler({ ...ports, pseudonymise }),
+    park: createParkHandler(ports),
+  };
+}
+
+/** HD-10428 assigned to agent-ana; returns the assignment token. */
+async function assigned(ports: InMemoryPorts): Promise<string> {
+  const token = ports.executions.issueToken('assignment');
+  ports.features.seedAgent({
+    agentId: 'agent-ana',
+    kind: 'person',
+    status: 'available',
+    skills: [],
+    capacity: 2,
+    activeCount: 0,
+    idleSince: 0,
+  });
+  await ports.instances.enqueue({
+    itemId: 'HD-10428',
+    taskToken: token,
+    category: 'billing',
+    priority: 3,
+    requiredSkills: [],
+    createdAt: T0 - 60_000,
+    slaDueAt: T0 + 3_600_000,
+    attempt: 1,
+    excludedAgents: [],
+    enqueuedAt: T0 - 30_000,
+    at: T0 - 30_000,
+  });
+  await ports.features.claimCapacity({
+    agentId: 'agent-ana',
+    itemId: 'HD-10428',
+    taskToken: token,
+    at: T0 - 10_000,
+  });
+  return token;
+}
+
+async function parkedForCompletion(world: ReturnType<typeof setup>): Promise<string> {
+  await assigned(world);
+  const token = world.executions.issueToken('completion');
+  await world.park({
+    waitingFor: 'completion',
+    taskToken: token,
+    itemId: 'HD-10428',
+    attempt: 1,
+    agentId: 'agent-ana',
+  });
+  return token;
+}
+
+const completedEvent = () => loadEvent('helpdesk/work-item-completed');
+const expectedCompletion = () => CompletionResult.parse(completedEvent().detail);
+
+describe('completion handler', () => {
+  it('resumes the parked completion wait with the completion', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+
+    // Act
+    const response = await world.handler(completedEvent());
+
+    // Assess
+    expect(response).toEqual({ status: 'resumed', itemId: 'HD-10428' });
+    expect(world.executions.tokenState(token)).toEqual({ state: 'succeeded', output: expectedCompletion() });
+    expect((await world.instances.get('HD-10428'))?.taskToken).toBeUndefined();
+  });
+
+  it('resumes once for a duplicated completion and records the duplicate', async () => {
+    // Prepare
+    const world = setup();
+    await parkedForCompletion(world);
+    await world.handler(completedEvent());
+    const sentBefore = [...world.executions.tokens.values()].filter(
+      (state) => state.state === 'succeeded',
+    ).length;
+
+    // Act
+    const response = await world.handler({ ...completedEvent(), id: 'redelivered-event' });
+
+    // Assess
+    expect(response.status).toBe('duplicate');
+    const sentAfter = [...world.executions.tokens.values()].filter(
+      (state) => state.state === 'succeeded',
+    ).length;
+    expect(sentAfter).toBe(sentBefore);
+    const kinds = (await world.audit.listForItem('HD-10428')).map((record) => record.kind);
+    expect(kinds).toContain('DUPLICATE_COMPLETION');
+  });
+
+  it('keeps a completion that arrives before the park; the park then resumes at once', async () => {
+    // Prepare
+    const world = setup();
+    await assigned(world);
+
+    // Act
+    const response = await world.handler(completedEvent());
+    const token = world.executions.issueToken('completion');
+    const parked = await world.park({
+      waitingFor: 'completion',
+      taskToken: token,
+      itemId: 'HD-10428',
+      attempt: 1,
+    });
+
+    // Assess
+    expect(response.status).toBe('early');
+    expect(parked.status).toBe('resumed-early');
+    expect(world.executions.tokenState(token)).toEqual({ state: 'succeeded', output: expectedCompletion() });
+  });
+
+  it('treats a second early completion as a duplicate, so the park resumes with the first only', async () => {
+    // Prepare
+    const world = setup();
+    await assigned(world);
+    await world.handler(completedEvent());
+
+    // Act
+    const second = await world.handler(withDetail(completedEvent(), { outcome: 'escalated' }));
+
+    // Assess
+    expect(second.status).toBe('duplicate');
+    expect((await world.instances.get('HD-10428'))?.earlyCompletion?.outcome).toBe('resolved');
+  });
+
+  it('keeps a completion whose wait had just timed out for the next completion wait', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+    world.executions.expireToken(token);
+
+    // Act
+    const response = await world.handler(completedEvent());
+
+    // Assess
+    expect(response.status).toBe('late');
+    expect((await world.instances.get('HD-10428'))?.earlyCompletion).toEqual(expectedCompletion());
+    const kinds = (await world.audit.listForItem('HD-10428')).map((record) => record.kind);
+    expect(kinds).toContain('LATE_COMPLETION');
+  });
+
+  it('puts the token back when the resume fails transiently, so the retried event succeeds', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+    world.executions.failNextResume(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+
+    // Act
+    const firstTry = world.handler(completedEvent());
+    await expect(firstTry).rejects.toThrow('throttled');
+    const retry = await world.handler(completedEvent());
+
+    // Assess
+    expect(retry.status).toBe('resumed');
+    expect(world.executions.tokenState(token)?.state).toBe('succeeded');
+  });
+
+  it('fails the waiting execution with WorkItemCancelled and marks the item CANCELLED', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+    const cancelled = loadEvent('helpdesk/work-item-cancelled');
+
+    // Act
+    const response = await world.handler(cancelled);
+
+    // Assess
+    expect(response.status).toBe('cancelled');
+    expect(world.executions.tokenState(token)).toEqual({
+      state: 'failed',
+      error: 'WorkItemCancelled',
+      cause: JSON.stringify({ reason: cancelled.detail.reason, cancelledAt: cancelled.detail.cancelledAt }),
+    });
+    expect(await world.instances.get('HD-10428')).toMatchObject({ stage: 'CANCELLED' });
+    const trail = await world.audit.listForItem('HD-10428');
+    expect(trail.find((record) => record.kind === 'CANCELLED')?.details).toContain(
+      '"waitingFor":"completion"',
+    );
+  });
+
+  it('cancels an item whose assignment wait holds the token', async () => {
+    // Prepare
+    const world = setup();
+    const token = world.executions.issueToken('assignment');
+    await world.instances.enqueue({
+      itemId: 'HD-10428',
+      taskToken: token,
+      category: 'billing',
+      priority: 3,
+      requiredSkills: [],
+      createdAt: T0,
+      slaDueAt: T0 + 3_600_000,
+      attempt: 1,
+      excludedAgents: [],
+      enqueuedAt: T0,
+      at: T0,
+    });
+
+    // Act
+    await world.handler(loadEvent('helpdesk/work-item-cancelled'));
+
+    // Assess
+    expect(world.executions.tokenState(token)?.state).toBe('failed');
+    expect(await world.instances.listByStage('WAITING_ASSIGNMENT')).toEqual([]);
+  });
+
+  it('records a duplicated cancellation without failing anything twice', async () => {
+    // Prepare
+    const world = setup();
+    await parkedForCompletion(world);
+    await world.handler(loadEvent('helpdesk/work-item-cancelled'));
+
+    // Act
+    const again = await world.handler(loadEvent('helpdesk/work-item-cancelled'));
+
+    // Assess
+    expect(again.status).toBe('duplicate');
+    const kinds = (await world.audit.listForItem('HD-10428')).map((record) => record.kind);
+    expect(kinds).toContain('DUPLICATE_CANCELLATION');
+  });
+
+  it('rejects a completion for an unknown item naming `id`', async () => {
+    // Prepare
+    const world = setup();
+
+    // Act
+    const response = await world.handler(completedEvent());
+
+    // Assess
+    expect(response.status).toBe('rejected');
+    expect(world.events.published[0]?.detail).toMatchObject({
+      id: 'HD-10428',
+      detailType: 'WorkItemCompleted',
+      field: 'id',
+    });
+    expect((await world.audit.listForItem('HD-10428')).map((record) => record.kind)).toEqual(['REJECTED']);
+  });
+
+  it('rejects an invalid completion naming the missing field, and resumes nothing', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+
+    // Act
+    const response = await world.handler(loadEvent('helpdesk/work-item-completed-no-outcome'));
+
+    // Assess
+    expect(response.status).toBe('rejected');
+    expect(world.events.published[0]?.detail).toMatchObject({
+      field: 'outcome',
+      detailType: 'WorkItemCompleted',
+    });
+    expect(world.executions.tokenState(token)).toEqual({ state: 'pending' });
+  });
+});
