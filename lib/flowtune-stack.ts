@@ -65,14 +65,7 @@ export class FlowtuneStack extends Stack {
         ...this.ingest.deadLetterQueues().map(({ label, queue }) => ({ label, resource: queue })),
         { label: 'Function async failures', resource: this.orchestration.asyncFailureQueue },
       ],
-      rules: [
-        ...Object.values(this.ingest.rules).map((rule) => ({
-          label: rule.node.id,
-          rule,
-          bus: this.ingest.bus,
-        })),
-        { label: 'DispatchTick', rule: this.ingest.dispatchTick },
-      ],
+      rules: this.ingest.metricKeys(),
     });
 
     this.addOutputs();

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import {
   Archive,
   type EventPattern as CdkEventPattern,
@@ -134,6 +134,7 @@ export class EventIngest extends Construct {
     const rules = {} as Record<RuleName, Rule>;
     for (const [name, definition] of Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][]) {
       const rule = new Rule(this, definition.id, {
+        ruleName: this.physicalRuleName(definition.id),
         eventBus: this.bus,
         description: definition.description,
         // Verbatim from lib/definitions/events.ts: the local router matches with the same object.
@@ -148,6 +149,7 @@ export class EventIngest extends Construct {
     this.node.addValidation({ validate: () => this.unboundFunctionRules() });
 
     this.dispatchTick = new Rule(this, 'DispatchTick', {
+      ruleName: this.physicalRuleName('DispatchTick'),
       description: 'Periodic dispatch round, so waiting items are reconsidered even when no event arrives',
       schedule: Schedule.rate(Duration.minutes(DISPATCH_TICK_MINUTES)),
       targets: [
@@ -189,6 +191,22 @@ export class EventIngest extends Construct {
     );
   }
 
+  /**
+   * Every rule with the names its CloudWatch metrics are keyed by (the bus name too for rules on
+   * the custom bus). The names are set explicitly: a custom-bus rule's CloudFormation Ref is
+   * `bus|rule` on AWS and plain `rule` on emulators, so no Ref-derived name works on both.
+   */
+  metricKeys(): readonly { readonly label: string; readonly ruleName: string; readonly busName?: string }[] {
+    return [
+      ...(Object.values(RULES) as (typeof RULES)[RuleName][]).map((definition) => ({
+        label: definition.id,
+        ruleName: this.physicalRuleName(definition.id),
+        busName: this.bus.eventBusName,
+      })),
+      { label: 'DispatchTick', ruleName: this.physicalRuleName('DispatchTick') },
+    ];
+  }
+
   /** Every dead-letter queue of the ingest path, named for dashboards and alarms. */
   deadLetterQueues(): readonly { readonly label: string; readonly queue: Queue }[] {
     return [
@@ -198,6 +216,10 @@ export class EventIngest extends Construct {
         queue: entry.deadLetterQueue,
       })),
     ];
+  }
+
+  private physicalRuleName(id: string): string {
+    return `${Stack.of(this).stackName}-${id}`;
   }
 
   private targetProps() {

@@ -1,4 +1,4 @@
-import { Duration, Fn } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -10,7 +10,6 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { IEventBus, IRule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -25,12 +24,16 @@ export interface Labelled<T> {
   readonly resource: T;
 }
 
-/** An EventBridge rule and the bus it listens on (a rule's metrics are keyed by both). */
+/** An EventBridge rule by the names its metrics are keyed by. */
 export interface ObservedRule {
   readonly label: string;
-  readonly rule: IRule;
-  /** @default - the default bus */
-  readonly bus?: IEventBus;
+  readonly ruleName: string;
+  /**
+   * The bus of a rule on a custom bus (its metrics carry the bus name as well).
+   *
+   * @default - the default bus
+   */
+  readonly busName?: string;
 }
 
 export interface ObservabilityProps {
@@ -139,7 +142,7 @@ export class Observability extends Construct {
       }),
       new GraphWidget({
         title: 'Rule deliveries that failed',
-        left: props.rules.map(({ label, rule, bus }) => ruleFailedInvocations(label, rule, bus, period)),
+        left: props.rules.map((rule) => ruleFailedInvocations(rule, period)),
         width: wide,
       }),
     );
@@ -183,23 +186,13 @@ function queueDepth(label: string, queue: IQueue, period: Duration): IMetric {
   return queue.metricApproximateNumberOfMessagesVisible({ period, label, statistic: 'Maximum' });
 }
 
-/**
- * AWS/Events FailedInvocations: a rule on a custom bus is keyed by the bus name as well, and its
- * CloudFormation Ref is `bus-name|rule-name`, so its rule name is the part after the bar.
- */
-function ruleFailedInvocations(
-  label: string,
-  rule: IRule,
-  bus: IEventBus | undefined,
-  period: Duration,
-): IMetric {
+/** AWS/Events FailedInvocations of one rule. */
+function ruleFailedInvocations({ label, ruleName, busName }: ObservedRule, period: Duration): IMetric {
   return new Metric({
     namespace: 'AWS/Events',
     metricName: 'FailedInvocations',
     dimensionsMap:
-      bus === undefined
-        ? { RuleName: rule.ruleName }
-        : { EventBusName: bus.eventBusName, RuleName: Fn.select(1, Fn.split('|', rule.ruleName)) },
+      busName === undefined ? { RuleName: ruleName } : { EventBusName: busName, RuleName: ruleName },
     statistic: 'Sum',
     period,
     label,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
@@ -159,6 +159,9 @@ export class ProcessOrchestration extends Construct {
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
       retention,
       encryptionKey: this.logsKey,
+      // Its name is fixed: a group retained after `cdk destroy` would block the next deploy.
+      // Decisions stay on record in the Audit table, which is always retained.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new StateMachine(this, PROCESS_INSTANCE.id, {
       stateMachineName,

@@ -48,6 +48,8 @@ describe('EventIngest', () => {
       const rule = ruleResource(name);
 
       expect(rule.Properties?.EventBusName).toEqual({ Ref: logicalIdOf(stack, ingest.bus) });
+      // Named, so dashboards key its metrics the same way on AWS and on emulators.
+      expect(rule.Properties?.Name).toBe(`Flowtune-${definition.id}`);
       expect(rule.Properties?.EventPattern).toEqual(definition.pattern);
       expect(rule.Properties?.Description).toBe(definition.description);
     },

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { RULES } from '../../lib/definitions';
 import { logicalIdOf, resourcesOfType, synthFlowtune } from './support';
 
 const { stack, template } = synthFlowtune();
@@ -139,27 +140,20 @@ describe('Observability', () => {
     }
   });
 
-  it('charts failed deliveries of every rule, keyed by rule name (and bus name on the custom bus)', () => {
+  it('charts failed deliveries of every rule, keyed by its name (and the bus name on the custom bus)', () => {
     const metrics = dashboardMetrics();
-    // A custom-bus rule's Ref is `bus-name|rule-name`.
-    const ruleNameOnBus = (rule: IConstruct) =>
-      token({ 'Fn::Select': [1, { 'Fn::Split': ['|', ref(rule)] }] });
+    const bus = token(ref(stack.ingest.bus));
 
-    for (const rule of Object.values(stack.ingest.rules)) {
+    for (const rule of Object.values(RULES)) {
       expect(metrics).toContainEqual([
         'AWS/Events',
         'FailedInvocations',
         'EventBusName',
-        token(ref(stack.ingest.bus)),
+        bus,
         'RuleName',
-        ruleNameOnBus(rule),
+        `Flowtune-${rule.id}`,
       ]);
     }
-    expect(metrics).toContainEqual([
-      'AWS/Events',
-      'FailedInvocations',
-      'RuleName',
-      token(ref(stack.ingest.dispatchTick)),
-    ]);
+    expect(metrics).toContainEqual(['AWS/Events', 'FailedInvocations', 'RuleName', 'Flowtune-DispatchTick']);
   });
 });
