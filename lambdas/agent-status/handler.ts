@@ -140,8 +140,13 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
     });
 }
 
-/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQueueUrl'] as const;
+/** AWS resources this function uses (names in ENV). */
+const resourceEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQueueUrl'] as const;
+/**
+ * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
+ * which accepts the local key only off Lambda.
+ */
+export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
 
 let live: AgentStatusHandler | undefined;
 
@@ -149,7 +154,7 @@ let live: AgentStatusHandler | undefined;
 export const handler: AgentStatusHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
+    const env = loadEnv(FUNCTION, resourceEnv);
     live = createAgentStatusHandler({
       features: liveFeatureStore(env, telemetry.tracer),
       audit: liveAuditLog(env, telemetry.tracer),

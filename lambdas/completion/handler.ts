@@ -293,8 +293,13 @@ function eventTime(time: string | undefined, fallback: number): number {
   return Number.isFinite(parsed) ? parsed : fallback;
 }
 
-/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['instancesTable', 'auditTable', 'eventBusName'] as const;
+/** AWS resources this function uses (names in ENV). */
+const resourceEnv = ['instancesTable', 'auditTable', 'eventBusName'] as const;
+/**
+ * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
+ * which accepts the local key only off Lambda.
+ */
+export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
 
 let live: CompletionHandler | undefined;
 
@@ -302,7 +307,7 @@ let live: CompletionHandler | undefined;
 export const handler: CompletionHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
+    const env = loadEnv(FUNCTION, resourceEnv);
     live = createCompletionHandler({
       instances: liveInstanceStore(env, telemetry.tracer),
       audit: liveAuditLog(env, telemetry.tracer),

@@ -197,8 +197,13 @@ function receivedFrom(record: SQSRecord, event: EventEnvelope | undefined, clock
   return { eventId: event?.id ?? record.messageId, at };
 }
 
-/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
+/** AWS resources this function uses (names in ENV). */
+const resourceEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
+/**
+ * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
+ * which accepts the local key only off Lambda.
+ */
+export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
 
 let live: IntakeHandler | undefined;
 
@@ -206,7 +211,7 @@ let live: IntakeHandler | undefined;
 export const handler: IntakeHandler = async (event, context) => {
   if (live === undefined) {
     const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
+    const env = loadEnv(FUNCTION, resourceEnv);
     live = createIntakeHandler({
       executions: liveExecutionControl(env, telemetry.tracer),
       audit: liveAuditLog(env, telemetry.tracer),
