@@ -66,6 +66,12 @@ export interface RoundReport {
   readonly reverted: number;
 }
 
+/**
+ * Most waiting items one round considers, oldest first: bounds the round's solve time under the
+ * function's timeout during a backlog; the rest are considered as the oldest are assigned.
+ */
+export const MAX_WAITING_PER_ROUND = 500;
+
 /** Error name the waiting execution sees when its item was cancelled before assignment. */
 export const CANCELLED_ERROR = 'WorkItemCancelled';
 /** Error name for a wait that outlived its item (a redelivered message of a finished item). */
@@ -181,12 +187,13 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
    */
   const runRound = async (justEnqueued: readonly InstanceRecord[]): Promise<RoundReport> => {
     const now = clock.now();
-    const listed = await deps.instances.listByStage('WAITING_ASSIGNMENT');
+    const listed = await deps.instances.listByStage('WAITING_ASSIGNMENT', MAX_WAITING_PER_ROUND);
     const merged = new Map(listed.map((record) => [record.itemId, record]));
     for (const record of justEnqueued) merged.set(record.itemId, record);
     const waitingRecords = [...merged.values()]
       .filter((record): record is InstanceRecord & { taskToken: string } => record.taskToken !== undefined)
-      .sort((a, b) => a.stageEnteredAt - b.stageEnteredAt);
+      .sort((a, b) => a.stageEnteredAt - b.stageEnteredAt)
+      .slice(0, MAX_WAITING_PER_ROUND);
     if (waitingRecords.length === 0) {
       return { waiting: 0, agentsWithCapacity: 0, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
     }
