@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssignmentResult } from '../../domain/process';
 import { updateHandlingStats } from '../../domain/scoring';
+import { createDispatcherHandler, type RoundReport } from '../../lambdas/dispatcher/handler';
+import { InMemoryExecutionControl, ManualClock } from '../../lambdas/shared/in-memory';
 import type { EnqueueRequest } from '../../lambdas/shared/ports';
 import { type DynamoDbTestEnvironment, startDynamoDbTestEnvironment } from '../support/dynamodb-local';
 import { describePortContract } from './port-contract';
+import { sqsEvent } from './support';
 
 /**
  * The DynamoDB implementations of the ports against AWS's DynamoDB Local: the same contract the
@@ -114,5 +118,65 @@ describe('DynamoDB ports on DynamoDB Local', () => {
     expect(stats.count).toBe(8);
     expect(stats.mean).toBeCloseTo(270, 9);
     expect(await features.statsVersion(key)).toBe(8);
+  });
+});
+
+describe('dispatcher handler over the DynamoDB ports', () => {
+  it('assigns within capacity through real transactions and leaves the rest waiting', async () => {
+    // Prepare
+    const { features, instances, audit } = await environment().freshTables();
+    const executions = new InMemoryExecutionControl();
+    const rounds: RoundReport[] = [];
+    const handler = createDispatcherHandler({
+      features,
+      instances,
+      audit,
+      executions,
+      clock: new ManualClock(T0),
+      onRound: (round) => rounds.push(round),
+    });
+    for (const [agentId, capacity] of [
+      ['agent-ana', 2],
+      ['agent-bo', 1],
+    ] as const) {
+      await features.putAgentProfile({
+        agentId,
+        kind: 'person',
+        status: 'available',
+        capacity,
+        skills: [{ skill: 'billing', proficiency: 3 }],
+        changedAt: T0 - 60_000,
+      });
+    }
+    const messages = [1, 2, 3, 4, 5].map((n) => ({
+      kind: 'enqueue' as const,
+      taskToken: executions.issueToken(`assign-${n}`),
+      itemId: `HD-${n}`,
+      category: 'billing',
+      requiredSkills: [{ skill: 'billing', minProficiency: 2 }],
+      priority: 3,
+      createdAt: new Date(T0 - 600_000).toISOString(),
+      slaDueAt: new Date(T0 + 3_600_000).toISOString(),
+      attempt: 1,
+      excludedAgents: [],
+      enqueuedAt: new Date(T0 - 60_000 + n).toISOString(),
+    }));
+
+    // Act
+    const response = await handler(sqsEvent(messages, { fifo: true }));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(rounds[0]?.assigned).toHaveLength(3);
+    expect((await features.getAgent('agent-ana'))?.activeCount).toBe(2);
+    expect((await features.getAgent('agent-bo'))?.activeCount).toBe(1);
+    expect(await instances.listByStage('WAITING_ASSIGNMENT')).toHaveLength(2);
+    const resumed = messages.flatMap((message) => {
+      const state = executions.tokenState(message.taskToken);
+      return state?.state === 'succeeded' ? [AssignmentResult.parse(state.output)] : [];
+    });
+    expect(resumed).toHaveLength(3);
+    const assignedTrail = await audit.listForItem(rounds[0]?.assigned[0]?.itemId ?? '');
+    expect(assignedTrail.map((record) => record.kind)).toEqual(['ASSIGNED']);
   });
 });
