@@ -436,6 +436,11 @@ export class AslRunner {
     return { executionArn, startDate: record.description.startDate };
   }
 
+  /** Whether an execution of this name (or ARN) was ever started. */
+  hasExecution(nameOrArn: string): boolean {
+    return this.executions.has(this.nameOf(nameOrArn));
+  }
+
   describeExecution(nameOrArn: string): ExecutionDescription {
     return this.find(nameOrArn).description;
   }
@@ -495,9 +500,12 @@ export class AslRunner {
     );
   }
 
+  private nameOf(nameOrArn: string): string {
+    return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf(':') + 1) : nameOrArn;
+  }
+
   private find(nameOrArn: string): ExecutionRecord {
-    const name = nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf(':') + 1) : nameOrArn;
-    const record = this.executions.get(name);
+    const record = this.executions.get(this.nameOf(nameOrArn));
     if (!record) throw new ExecutionDoesNotExistError(nameOrArn);
     return record;
   }

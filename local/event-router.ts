@@ -191,6 +191,11 @@ export class LocalEventRouter {
     });
   }
 
+  /** True while a delivery (or a retry of one) is pending. */
+  get busy(): boolean {
+    return this.pendingDeliveries > 0;
+  }
+
   /** Resolves once every delivery started so far has finished (or failed for good). */
   idle(): Promise<void> {
     if (this.pendingDeliveries === 0) return Promise.resolve();

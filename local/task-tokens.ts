@@ -64,10 +64,11 @@ export class InvalidOutputError extends TaskTokenError {
   }
 }
 
-/** Step Functions' limits: tokens up to 1,024 characters, output and cause up to 256 KiB. */
+/** Step Functions' API limits: token 1,024 characters, output 256 KiB, error 256 and cause 32,768 characters. */
 const MAX_TOKEN_LENGTH = 1024;
 const MAX_PAYLOAD_CHARS = 256 * 1024;
 const MAX_ERROR_CHARS = 256;
+const MAX_CAUSE_CHARS = 32_768;
 
 interface OpenWait extends TaskWait {
   readonly resolve: (output: JsonValue) => void;
@@ -133,8 +134,8 @@ export class TaskTokenRegistry {
   sendTaskFailure(token: string, error = '', cause = ''): void {
     if (error.length > MAX_ERROR_CHARS)
       throw new InvalidOutputError(`error is longer than ${MAX_ERROR_CHARS} characters`);
-    if (cause.length > MAX_PAYLOAD_CHARS)
-      throw new InvalidOutputError(`cause is longer than ${MAX_PAYLOAD_CHARS} characters`);
+    if (cause.length > MAX_CAUSE_CHARS)
+      throw new InvalidOutputError(`cause is longer than ${MAX_CAUSE_CHARS} characters`);
     const wait = this.take(token, 'failed');
     wait.reject(new TaskFailedError(error, cause));
   }

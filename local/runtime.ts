@@ -1,0 +1,503 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { PutEventsRequestEntry, PutEventsResponse } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { FLOWTUNE_SOURCE, type OutboundDetailType } from '../domain/events';
+import { DispatchMessage, type ProcessInput } from '../domain/process';
+import { createAgentStatusHandler } from '../lambdas/agent-status/handler';
+import { createCompletionHandler } from '../lambdas/completion/handler';
+import { createDispatcherHandler, type RoundReport } from '../lambdas/dispatcher/handler';
+import { createIntakeHandler } from '../lambdas/intake/handler';
+import { createParkHandler } from '../lambdas/park/handler';
+import { createRecordOutcomeHandler } from '../lambdas/record-outcome/handler';
+import { createScoreHandler } from '../lambdas/score/handler';
+import { createDocumentClient } from '../lambdas/shared/aws-clients';
+import { DynamoDbAuditLog } from '../lambdas/shared/dynamodb-audit-log';
+import { DynamoDbFeatureStore } from '../lambdas/shared/dynamodb-feature-store';
+import { DynamoDbInstanceStore } from '../lambdas/shared/dynamodb-instance-store';
+import { EventPublishError } from '../lambdas/shared/eventbridge-event-publisher';
+import type { InvocationContext } from '../lambdas/shared/observability';
+import { validateOutbound } from '../lambdas/shared/outbound-events';
+import type {
+  AuditRecord,
+  Clock,
+  DispatchTrigger,
+  EventPublisher,
+  ExecutionControl,
+  InstanceRecord,
+  OutboundDetail,
+  ResumeOutcome,
+  StartOutcome,
+} from '../lambdas/shared/ports';
+import { systemClock } from '../lambdas/shared/ports';
+import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../lambdas/shared/pseudonymise';
+import { createValidateHandler } from '../lambdas/validate/handler';
+import {
+  AUDIT_TABLE,
+  DISPATCH_MESSAGE_GROUP,
+  DISPATCH_TICK_MINUTES,
+  FEATURES_TABLE,
+  FUNCTIONS,
+  type FunctionDefinition,
+  type FunctionName,
+  INSTANCES_TABLE,
+  QUEUES,
+  type QueueName,
+  RULES,
+  TABLES,
+} from '../lib/definitions';
+import { AslRunner, type ExecutionDescription, type ExecutionStatus, type LocalFunction } from './asl-runner';
+import {
+  createTables,
+  type DynamoDbLocal,
+  LOCAL_CREDENTIALS,
+  startDynamoDbLocal,
+  type TableNames,
+} from './dynamodb-local';
+import { type LocalEvent, LocalEventRouter } from './event-router';
+import { LOCAL_EVENT_BUS_NAME, LOCAL_REGION, localFunctionArn } from './local-names';
+import { LocalQueue, toSqsEvent } from './local-queue';
+import { localProcessDefinition } from './process-definition';
+import { TaskTokenRegistry } from './task-tokens';
+
+/**
+ * Flowtune without AWS: DynamoDB Local with the tables of lib/definitions, the real DynamoDB
+ * port implementations pointed at it, the real handlers in-process, the process-instance ASL
+ * run by aws-local-stepfunctions, the RULES patterns on a local bus, and the QUEUES as local
+ * queues. Wiring is derived from the definitions (each rule's target, each queue's consumer,
+ * each ASL function placeholder), so a function the definitions name but this runtime lacks
+ * fails at start-up, naming it.
+ */
+
+export interface LocalRuntimeOptions {
+  /** Use this DynamoDB Local instead of starting one (it is then not stopped by `stop()`). */
+  readonly dynamoDb?: DynamoDbLocal;
+  /** Table-name prefix, so several runtimes can share one DynamoDB Local. @default a fresh `run<8 hex>-` */
+  readonly tablePrefix?: string;
+  /** Injected clock for the handlers, the bus and the state machine's `$$.State.EnteredTime`. @default the system clock */
+  readonly clock?: Clock;
+  /** Delay of every ASL Retry, in ms, instead of the definition's 1 s × 2ⁿ with jitter. @default 100 */
+  readonly retryIntervalMs?: number;
+  /** Periodic dispatch round, in ms; `false` turns it off. @default DISPATCH_TICK_MINUTES */
+  readonly dispatchTickMs?: number | false;
+  /** Concurrent intake batches (Lambda's SQS poller runs several). @default 2 */
+  readonly intakeConcurrency?: number;
+  /** Delay before a failed queue message is redelivered, in ms. @default 100 */
+  readonly queueRedeliveryDelayMs?: number;
+  /** @default the published local-only key (never valid in a deployed function) */
+  readonly pseudonymKey?: string;
+  /** Told what each dispatch round did. */
+  readonly onRound?: (report: RoundReport) => void;
+}
+
+export interface LocalRuntimeTables {
+  readonly featuresTable: string;
+  readonly instancesTable: string;
+  readonly auditTable: string;
+}
+
+/** Invocations and failures of one function, for the demo and tests. */
+export interface FunctionStats {
+  invocations: number;
+  errors: number;
+}
+
+export interface LocalRuntime {
+  readonly dynamoDb: DynamoDbLocal;
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly tables: LocalRuntimeTables;
+  readonly router: LocalEventRouter;
+  readonly runner: AslRunner;
+  readonly tokens: TaskTokenRegistry;
+  readonly queues: Readonly<Record<QueueName, LocalQueue>>;
+  /** The port implementations the handlers run on (DynamoDB Local, local bus, runner, dispatch queue). */
+  readonly ports: {
+    readonly features: DynamoDbFeatureStore;
+    readonly instances: DynamoDbInstanceStore;
+    readonly audit: DynamoDbAuditLog;
+    readonly events: EventPublisher;
+    readonly executions: ExecutionControl;
+    readonly dispatch: DispatchTrigger;
+  };
+  readonly functionStats: Readonly<Record<FunctionName, FunctionStats>>;
+  /** EventBridge PutEvents on the local bus: what a SaaS producer does. */
+  putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResponse>;
+  /** Puts one event (`source` defaults to `local-producer`) and returns its event id. */
+  putEvent(detailType: string, detail: unknown, source?: string): Promise<string>;
+  executions(filter?: { readonly status?: ExecutionStatus }): ExecutionDescription[];
+  waitForExecution(itemId: string, timeoutMs?: number): Promise<ExecutionDescription>;
+  /** Events Flowtune emitted (source `flowtune`), optionally of one detail-type. */
+  emittedEvents(detailType?: OutboundDetailType): LocalEvent[];
+  waitForEmitted(detailType: OutboundDetailType, itemId: string, timeoutMs?: number): Promise<LocalEvent>;
+  auditTrail(itemId: string): Promise<AuditRecord[]>;
+  instance(itemId: string): Promise<InstanceRecord | undefined>;
+  /** Dead-lettered queue messages and failed bus deliveries: anything here was not processed. */
+  failures(): { readonly where: string; readonly id: string; readonly error: string }[];
+  /** Resolves once no bus delivery, queue message or function invocation is pending. */
+  idle(): Promise<void>;
+  /** Stops everything and always stops the DynamoDB Local this runtime started; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Errors that mean "that task is gone": nothing to resume (as SfnExecutionControl maps them). */
+const STALE_TOKEN_ERRORS = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
+
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : '');
+
+/** EventPublisher on the local bus, validating like the EventBridge one. */
+class LocalEventPublisher implements EventPublisher {
+  constructor(private readonly router: LocalEventRouter) {}
+
+  async publish<K extends OutboundDetailType>(detailType: K, detail: OutboundDetail<K>): Promise<void> {
+    const validated = validateOutbound(detailType, detail);
+    const result = await this.router.putEvents([
+      {
+        EventBusName: LOCAL_EVENT_BUS_NAME,
+        Source: FLOWTUNE_SOURCE,
+        DetailType: detailType,
+        Detail: JSON.stringify(validated),
+      },
+    ]);
+    if ((result.FailedEntryCount ?? 0) > 0) {
+      const entry = result.Entries?.[0];
+      throw new EventPublishError(
+        `local bus refused ${detailType}: ${entry?.ErrorCode} ${entry?.ErrorMessage}`,
+      );
+    }
+  }
+}
+
+/** ExecutionControl on the ASL runner and its token registry, with Step Functions' outcomes. */
+class LocalExecutionControl implements ExecutionControl {
+  constructor(private readonly runner: AslRunner) {}
+
+  async startExecution(name: string, input: ProcessInput): Promise<StartOutcome> {
+    const existed = this.runner.hasExecution(name);
+    try {
+      this.runner.startExecution({ name, input });
+    } catch (error) {
+      if (errorName(error) === 'ExecutionAlreadyExists') return 'duplicate';
+      throw error;
+    }
+    // Same name and input while running: StartExecution answers with the original, a duplicate.
+    return existed ? 'duplicate' : 'started';
+  }
+
+  async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {
+    return this.resume(() => this.runner.tokens.sendTaskSuccess(taskToken, output));
+  }
+
+  async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<ResumeOutcome> {
+    return this.resume(() =>
+      this.runner.tokens.sendTaskFailure(taskToken, error.slice(0, 256), cause.slice(0, 32_768)),
+    );
+  }
+
+  private async resume(send: () => void): Promise<ResumeOutcome> {
+    try {
+      send();
+      return 'sent';
+    } catch (error) {
+      if (STALE_TOKEN_ERRORS.has(errorName(error))) return 'stale';
+      throw error;
+    }
+  }
+}
+
+/** DispatchTrigger on the local FIFO dispatch queue, deduplicated like the SQS one. */
+class LocalDispatchTrigger implements DispatchTrigger {
+  constructor(private readonly queue: LocalQueue) {}
+
+  async tick(reason: string, at: number): Promise<void> {
+    const body = JSON.stringify(
+      DispatchMessage.parse({ kind: 'tick', reason, at: new Date(at).toISOString() }),
+    );
+    this.queue.send({
+      body,
+      groupId: DISPATCH_MESSAGE_GROUP,
+      deduplicationId: createHash('sha256').update(body).digest('hex'),
+    });
+  }
+}
+
+type EventHandler = (event: unknown, context?: InvocationContext) => Promise<unknown>;
+type QueueHandler = (event: SQSEvent, context?: InvocationContext) => Promise<SQSBatchResponse>;
+
+/** The handler wired to `name`, or a start-up error naming the function and who needs it. */
+function requireHandler<H>(
+  handlers: Partial<Record<FunctionName, H>>,
+  name: FunctionName,
+  neededBy: string,
+): H {
+  const handler = handlers[name];
+  if (handler === undefined)
+    throw new Error(`The local runtime has no handler for function "${name}", needed by ${neededBy}.`);
+  return handler;
+}
+
+function requireTable(names: TableNames, id: string): string {
+  const name = names[id];
+  if (name === undefined) throw new Error(`table ${id} was not created`);
+  return name;
+}
+
+/**
+ * Starts Flowtune locally: DynamoDB Local (unless one is given), the tables, the ports, the
+ * handlers, the bus, the queues and the state machine. Always pair it with `stop()`.
+ *
+ * @example
+ * const runtime = await startLocalRuntime({ dispatchTickMs: 500 });
+ * try {
+ *   await runtime.putEvent('WorkItemCreated', detail, 'helpdesk');
+ *   await runtime.waitForEmitted('WorkItemRouted', detail.id);
+ * } finally {
+ *   await runtime.stop();
+ * }
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  // The runtime plays the Lambda service here: it sets the functions' Powertools environment,
+  // keeping whatever the caller already chose (e.g. POWERTOOLS_LOG_LEVEL=DEBUG to see the logs).
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+
+  const ownsDynamoDb = options.dynamoDb === undefined;
+  const dynamoDb = options.dynamoDb ?? (await startDynamoDbLocal());
+  let documentClient: DynamoDBDocumentClient | undefined;
+  try {
+    const tableNames = await createTables(
+      dynamoDb.client,
+      TABLES,
+      options.tablePrefix ?? `run${randomUUID().slice(0, 8)}-`,
+    );
+    documentClient = createDocumentClient({
+      endpoint: dynamoDb.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    return assemble(options, dynamoDb, ownsDynamoDb, documentClient, tableNames);
+  } catch (error) {
+    documentClient?.destroy();
+    if (ownsDynamoDb) await dynamoDb.stop();
+    throw error;
+  }
+}
+
+function assemble(
+  options: LocalRuntimeOptions,
+  dynamoDb: DynamoDbLocal,
+  ownsDynamoDb: boolean,
+  documentClient: DynamoDBDocumentClient,
+  tableNames: TableNames,
+): LocalRuntime {
+  const clock = options.clock ?? systemClock;
+  const tables: LocalRuntimeTables = {
+    featuresTable: requireTable(tableNames, FEATURES_TABLE.id),
+    instancesTable: requireTable(tableNames, INSTANCES_TABLE.id),
+    auditTable: requireTable(tableNames, AUDIT_TABLE.id),
+  };
+  const redeliveryDelayMs = options.queueRedeliveryDelayMs ?? 100;
+  const queues: Record<QueueName, LocalQueue> = {
+    intake: new LocalQueue(QUEUES.intake, {
+      redeliveryDelayMs,
+      maxConcurrency: options.intakeConcurrency ?? 2,
+    }),
+    dispatch: new LocalQueue(QUEUES.dispatch, { redeliveryDelayMs }),
+  };
+  const router = new LocalEventRouter({ queues, now: () => clock.now() });
+  const tokens = new TaskTokenRegistry({ now: () => clock.now() });
+
+  const features = new DynamoDbFeatureStore({ client: documentClient, ...tables });
+  const instances = new DynamoDbInstanceStore({
+    client: documentClient,
+    instancesTable: tables.instancesTable,
+  });
+  const audit = new DynamoDbAuditLog({ client: documentClient, auditTable: tables.auditTable });
+  const events = new LocalEventPublisher(router);
+  const dispatch = new LocalDispatchTrigger(queues.dispatch);
+  const pseudonymise = createPseudonymiser(options.pseudonymKey ?? LOCAL_PSEUDONYM_KEY);
+
+  const functionStats = Object.fromEntries(
+    (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => [name, { invocations: 0, errors: 0 }]),
+  ) as Record<FunctionName, FunctionStats>;
+  let invocationsInFlight = 0;
+  /** One Lambda invocation: a request id, counted, errors counted and rethrown. */
+  const invoke = async <T>(
+    name: FunctionName,
+    run: (context: InvocationContext) => Promise<T>,
+  ): Promise<T> => {
+    const stats = functionStats[name];
+    stats.invocations += 1;
+    invocationsInFlight += 1;
+    try {
+      return await run({ awsRequestId: randomUUID(), functionName: `flowtune-local-${FUNCTIONS[name].id}` });
+    } catch (error) {
+      stats.errors += 1;
+      throw error;
+    } finally {
+      invocationsInFlight -= 1;
+    }
+  };
+
+  // The state machine's Lambda tasks (every function with an ASL placeholder). The runner needs
+  // them and some need the runner (ExecutionControl), so they resolve their handler at call time;
+  // their presence is checked below, before anything runs.
+  const eventHandlers: Partial<Record<FunctionName, EventHandler>> = {};
+  const functions: Record<string, LocalFunction> = {};
+  const aslFunctions = (Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][]).flatMap(
+    ([name, definition]) =>
+      definition.placeholder === undefined ? [] : [{ name, definition, placeholder: definition.placeholder }],
+  );
+  for (const { name, definition } of aslFunctions) {
+    functions[localFunctionArn(definition)] = (payload) =>
+      invoke(name, (context) => requireHandler(eventHandlers, name, 'the state machine')(payload, context));
+  }
+  const runner = new AslRunner({
+    definition: localProcessDefinition(tableNames),
+    stateMachineName: 'ProcessInstance',
+    tokens,
+    now: () => clock.now(),
+    retryIntervalMs: options.retryIntervalMs ?? 100,
+    bindings: {
+      functions,
+      dynamodb: dynamoDb.client,
+      events: router,
+      queues: { [queues.dispatch.url]: queues.dispatch },
+    },
+  });
+  const executions = new LocalExecutionControl(runner);
+
+  Object.assign(eventHandlers, {
+    validate: createValidateHandler({ pseudonymise, clock }),
+    score: createScoreHandler({ features, instances, audit, clock }),
+    park: createParkHandler({ instances, audit, executions, clock }),
+    recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
+    completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
+    agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
+  } satisfies Partial<Record<FunctionName, EventHandler>>);
+  const queueHandlers: Partial<Record<FunctionName, QueueHandler>> = {
+    intake: createIntakeHandler({ executions, audit, events, pseudonymise, clock }),
+    dispatcher: createDispatcherHandler({
+      features,
+      instances,
+      audit,
+      executions,
+      clock,
+      ...(options.onRound === undefined ? {} : { onRound: options.onRound }),
+    }),
+  };
+
+  for (const { name, placeholder } of aslFunctions) {
+    requireHandler(eventHandlers, name, `the state machine, through \${${placeholder}}`);
+  }
+  // The rules' function targets.
+  for (const rule of Object.values(RULES)) {
+    if (rule.target.kind !== 'function') continue;
+    const name = rule.target.fn;
+    const handler = requireHandler(eventHandlers, name, `rule ${rule.id}`);
+    router.registerFunction(name, (event) => invoke(name, (context) => handler(event, context)));
+  }
+  // The queues' consumers (event source mappings).
+  for (const [queueName, definition] of Object.entries(QUEUES) as [QueueName, (typeof QUEUES)[QueueName]][]) {
+    const handler = requireHandler(queueHandlers, definition.consumer, `queue ${definition.id}`);
+    const queue = queues[queueName];
+    queue.consume((batch) =>
+      invoke(definition.consumer, (context) => handler(toSqsEvent(queue, batch), context)),
+    );
+  }
+
+  const tickMs = options.dispatchTickMs ?? DISPATCH_TICK_MINUTES * 60_000;
+  const ticker =
+    tickMs === false
+      ? undefined
+      : setInterval(() => void dispatch.tick('periodic', clock.now()).catch(() => {}), tickMs);
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      if (ticker) clearInterval(ticker);
+      try {
+        router.stop();
+        for (const queue of Object.values(queues)) queue.stop();
+        await runner.stopAll();
+      } finally {
+        documentClient.destroy();
+        if (ownsDynamoDb) await dynamoDb.stop();
+      }
+    })();
+    return stopped;
+  };
+
+  const emittedEvents = (detailType?: OutboundDetailType): LocalEvent[] =>
+    router.events
+      .map((recorded) => recorded.event)
+      .filter((event) => event.source === FLOWTUNE_SOURCE)
+      .filter((event) => detailType === undefined || event['detail-type'] === detailType);
+
+  return {
+    dynamoDb,
+    documentClient,
+    tables,
+    router,
+    runner,
+    tokens,
+    queues,
+    ports: { features, instances, audit, events, executions, dispatch },
+    functionStats,
+    putEvents: (entries) => router.putEvents(entries),
+    putEvent: async (detailType, detail, source = 'local-producer') => {
+      const response = await router.putEvents([
+        {
+          EventBusName: LOCAL_EVENT_BUS_NAME,
+          Source: source,
+          DetailType: detailType,
+          Detail: JSON.stringify(detail),
+        },
+      ]);
+      const entry = response.Entries?.[0];
+      if (!entry?.EventId)
+        throw new Error(`local bus refused the event: ${entry?.ErrorCode} ${entry?.ErrorMessage}`);
+      return entry.EventId;
+    },
+    executions: (filter) => runner.listExecutions(filter),
+    waitForExecution: (itemId, timeoutMs) => runner.waitForExecution(itemId, timeoutMs),
+    emittedEvents,
+    waitForEmitted: (detailType, itemId, timeoutMs) =>
+      router.waitForEvent(
+        (event) =>
+          event.source === FLOWTUNE_SOURCE &&
+          event['detail-type'] === detailType &&
+          (event.detail as { id?: unknown }).id === itemId,
+        timeoutMs,
+      ),
+    auditTrail: (itemId) => audit.listForItem(itemId),
+    instance: (itemId) => instances.get(itemId),
+    failures: () => [
+      ...Object.values(queues).flatMap((queue) =>
+        queue.deadLetters.map((dead) => ({
+          where: `${queue.name} DLQ`,
+          id: dead.message.messageId,
+          error: dead.lastError,
+        })),
+      ),
+      ...router.deliveryFailures.map((failure) => ({
+        where: `rule ${failure.ruleId}`,
+        id: failure.event.id,
+        error: failure.error,
+      })),
+    ],
+    idle: async () => {
+      for (;;) {
+        await router.idle();
+        await Promise.all(Object.values(queues).map((queue) => queue.idle()));
+        await new Promise((resolve) => setImmediate(resolve));
+        const quiet =
+          !router.busy &&
+          Object.values(queues).every((queue) => queue.depth === 0) &&
+          invocationsInFlight === 0;
+        if (quiet) return;
+      }
+    },
+    stop,
+  };
+}

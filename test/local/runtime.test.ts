@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventEnvelope } from '../../domain/events';
+import { DEFAULT_POLICY } from '../../domain/policy';
+import { PROJECT_ROOT } from '../../lib/definitions';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+
+function fixtureDetail(name: string): Record<string, unknown> {
+  const path = join(PROJECT_ROOT, 'test/local/fixtures/events', `${name}.json`);
+  return EventEnvelope.parse(JSON.parse(readFileSync(path, 'utf8'))).detail as Record<string, unknown>;
+}
+
+/** The fixture work item, created now (so its SLA lies ahead) under a fresh id. */
+function newWorkItem(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...fixtureDetail('work-item-created'), id, createdAt: new Date().toISOString(), ...overrides };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the local runtime, end to end through the real handlers and the real ASL', () => {
+  let runtime: LocalRuntime;
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({ dispatchTickMs: false, retryIntervalMs: 10 });
+    // With no history yet the model's confidence is 0: accept that, or every item goes to human review.
+    await runtime.ports.features.putActivePolicy({
+      ...DEFAULT_POLICY,
+      version: 'runtime-test-1',
+      minConfidence: 0,
+    });
+    const agent = {
+      ...fixtureDetail('agent-status-changed'),
+      changedAt: new Date().toISOString(),
+      shiftEndsAt: new Date(Date.now() + 8 * 3_600_000).toISOString(),
+    };
+    await runtime.putEvent('AgentStatusChanged', agent, 'workforce');
+    await runtime.idle();
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it('routes a new work item to the available agent and records its outcome on completion', async () => {
+    // Prepare
+    const itemId = 'TCK-runtime-1';
+
+    // Act
+    await runtime.putEvent('WorkItemCreated', newWorkItem(itemId), 'helpdesk');
+    const routed = await runtime.waitForEmitted('WorkItemRouted', itemId, 20_000);
+    await waitUntil(() => runtime.tokens.pending({ stateName: 'Wait For Completion' }).length > 0);
+    await runtime.putEvent(
+      'WorkItemCompleted',
+      { id: itemId, outcome: 'resolved', handledBy: 'agent-ana', completedAt: new Date().toISOString() },
+      'helpdesk',
+    );
+    const execution = await runtime.waitForExecution(itemId, 20_000);
+    const trail = await runtime.auditTrail(itemId);
+
+    // Assess
+    expect(routed.detail).toMatchObject({ id: itemId, assignee: { agentId: 'agent-ana' }, path: 'routing' });
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', name: itemId });
+    const kinds = trail.map((record) => record.kind);
+    for (const kind of ['RECEIVED', 'SCORED', 'ASSIGNED', 'ROUTED', 'COMPLETED'])
+      expect(kinds).toContain(kind);
+    expect((await runtime.instance(itemId))?.stage).toBe('COMPLETED');
+  });
+
+  it('starts nothing twice for a duplicate WorkItemCreated', async () => {
+    // Prepare
+    const itemId = 'TCK-runtime-dup';
+    const detail = newWorkItem(itemId);
+
+    // Act
+    await runtime.putEvent('WorkItemCreated', detail, 'helpdesk');
+    await runtime.putEvent('WorkItemCreated', detail, 'helpdesk');
+    await runtime.idle();
+    const trail = await runtime.auditTrail(itemId);
+
+    // Assess
+    expect(runtime.executions().filter((execution) => execution.name === itemId)).toHaveLength(1);
+    expect(trail.filter((record) => record.kind === 'RECEIVED')).toHaveLength(1);
+    expect(trail.filter((record) => record.kind === 'DUPLICATE')).toHaveLength(1);
+  });
+
+  it('rejects a malformed work item, naming the field, and ends its execution in a clear failure', async () => {
+    // Prepare
+    const itemId = 'TCK-runtime-bad';
+
+    // Act
+    await runtime.putEvent('WorkItemCreated', newWorkItem(itemId, { priority: 9 }), 'helpdesk');
+    const rejected = await runtime.waitForEmitted('WorkItemRejected', itemId, 20_000);
+    const execution = await runtime.waitForExecution(itemId, 20_000);
+
+    // Assess
+    expect(rejected.detail).toMatchObject({ id: itemId, field: 'priority' });
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'WorkItemRejected' });
+    expect((await runtime.auditTrail(itemId)).map((record) => record.kind)).toContain('REJECTED');
+  });
+
+  it('loses nothing: no dead letters, no failed deliveries, no function errors', async () => {
+    // Prepare
+    await runtime.idle();
+
+    // Act
+    const failures = runtime.failures();
+
+    // Assess
+    expect(failures).toEqual([]);
+    const erroring = Object.entries(runtime.functionStats).filter(([, stats]) => stats.errors > 0);
+    expect(erroring).toEqual([]);
+  });
+});
+
+describe('the local runtime lifecycle', () => {
+  it('stop() stops the DynamoDB Local it started, and is idempotent', async () => {
+    // Prepare
+    const runtime = await startLocalRuntime({ dispatchTickMs: false });
+    const pid = runtime.dynamoDb.pid;
+
+    // Act
+    await Promise.all([runtime.stop(), runtime.stop()]);
+
+    // Assess
+    for (let attempt = 0; attempt < 100 && isAlive(pid); attempt++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(isAlive(pid)).toBe(false);
+  });
+});
