@@ -1,10 +1,10 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EventEnvelope, ItemId, isInboundDetailType, unknownDetailTypeReason } from '../../domain/events';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
 import {
-  correlate,
   type InvocationContext,
   MetricUnit,
   type Telemetry,
@@ -62,6 +62,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
   const { logger, metrics } = telemetry;
 
   const reject = async (
+    log: Logger,
     received: Received,
     detailType: string,
     receivedId: unknown,
@@ -79,12 +80,15 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       actor: ACTOR,
       at: received.at,
     });
-    logger.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
+    log.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
     metrics.addMetric('EventsRejected', MetricUnit.Count, 1);
     return 'rejected';
   };
 
   const handleRecord = async (record: SQSRecord): Promise<IntakeOutcome> => {
+    // Records run concurrently: each gets its own logger so correlation ids never mix.
+    const log = logger.createChild();
+    log.appendKeys({ messageId: record.messageId });
     const received = receivedFrom(record, undefined, clock);
     let body: unknown;
     try {
@@ -92,6 +96,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
     } catch (error) {
       const reason = `message body is not JSON (${error instanceof Error ? error.message : 'parse error'})`;
       return reject(
+        log,
         received,
         '(unknown)',
         undefined,
@@ -104,7 +109,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       const issue = envelope.error.issues[0];
       const field = issue?.path.map(String).join('.') || '(event)';
       const reason = `not an EventBridge event: ${field} ${issue?.message ?? 'is invalid'}`;
-      return reject(received, '(unknown)', undefined, { field, reason }, body);
+      return reject(log, received, '(unknown)', undefined, { field, reason }, body);
     }
     const event = envelope.data;
     const at = receivedFrom(record, event, clock);
@@ -116,7 +121,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       const reason = isInboundDetailType(detailType)
         ? `"${detailType}" is not a new work item; it belongs to another rule and was delivered to intake by mistake`
         : unknownDetailTypeReason(detailType);
-      return reject(at, detailType, receivedId, { field: 'detail-type', reason }, event);
+      return reject(log, at, detailType, receivedId, { field: 'detail-type', reason }, event);
     }
 
     const id = ItemId.safeParse(receivedId);
@@ -125,11 +130,11 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
         receivedId === undefined
           ? 'is required: the producer\'s id of the work item (1-80 of letters, digits, "-" or "_")'
           : (id.error.issues[0]?.message ?? 'is invalid');
-      return reject(at, detailType, receivedId, { field: 'id', reason }, event);
+      return reject(log, at, detailType, receivedId, { field: 'id', reason }, event);
     }
 
     const itemId = id.data;
-    correlate(telemetry, itemId);
+    log.appendKeys({ correlationId: itemId, itemId });
     const input = ProcessInput.parse({
       itemId,
       detailType: 'WorkItemCreated',
@@ -157,7 +162,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
         },
       }),
     );
-    logger.info(outcome === 'started' ? 'execution started' : 'duplicate event ignored', {
+    log.info(outcome === 'started' ? 'execution started' : 'duplicate event ignored', {
       eventId: at.eventId,
       source: event.source,
     });
