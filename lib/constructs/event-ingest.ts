@@ -45,6 +45,19 @@ export interface EventIngestProps {
    */
   readonly archiveRetention?: Duration;
   /**
+   * Whether to archive inbound events. Only emulators without EventBridge archives turn it off.
+   *
+   * @default true
+   */
+  readonly archive?: boolean;
+  /**
+   * Whether to publish the event schemas to a schema registry. Only emulators without the
+   * EventBridge schema registry turn it off.
+   *
+   * @default true
+   */
+  readonly schemaRegistry?: boolean;
+  /**
    * Delivery attempts per rule target before the event goes to the delivery dead-letter queue.
    *
    * @default 10
@@ -74,8 +87,10 @@ export interface EventIngestProps {
  */
 export class EventIngest extends Construct {
   readonly bus: EventBus;
-  readonly archive: Archive;
-  readonly schemaRegistry: CfnRegistry;
+  /** Inbound events for replay (absent only where `archive: false`). */
+  readonly archive?: Archive;
+  /** The event contracts as JSON Schemas (absent only where `schemaRegistry: false`). */
+  readonly schemaRegistry?: CfnRegistry;
   readonly schemas: readonly CfnSchema[];
   /** Events EventBridge could not deliver to any rule target, after the retry policy. */
   readonly deliveryDeadLetterQueue: Queue;
@@ -96,26 +111,35 @@ export class EventIngest extends Construct {
 
     this.bus = new EventBus(this, 'Bus', { description: 'Flowtune: work-item events in and out' });
 
-    this.archive = new Archive(this, 'InboundArchive', {
-      sourceEventBus: this.bus,
-      description: 'Every inbound event (source other than flowtune), for replay',
-      eventPattern: asCdkPattern(inboundSourcePattern()),
-      retention: props.archiveRetention ?? Duration.days(365),
-    });
+    if (props.archive ?? true) {
+      this.archive = new Archive(this, 'InboundArchive', {
+        sourceEventBus: this.bus,
+        description: 'Every inbound event (source other than flowtune), for replay',
+        eventPattern: asCdkPattern(inboundSourcePattern()),
+        retention: props.archiveRetention ?? Duration.days(365),
+      });
+    }
 
-    this.schemaRegistry = new CfnRegistry(this, 'SchemaRegistry', {
-      description: 'Flowtune event contracts, generated from the zod schemas in domain/events',
-    });
-    this.schemas = Object.entries(eventJsonSchemas()).map(
-      ([detailType, schema]) =>
-        new CfnSchema(this, `${detailType}Schema`, {
-          registryName: this.schemaRegistry.attrRegistryName,
-          schemaName: detailType,
-          type: 'JSONSchemaDraft4',
-          description: `detail of the ${detailType} event`,
-          content: JSON.stringify(schema),
-        }),
-    );
+    const registry =
+      (props.schemaRegistry ?? true)
+        ? new CfnRegistry(this, 'SchemaRegistry', {
+            description: 'Flowtune event contracts, generated from the zod schemas in domain/events',
+          })
+        : undefined;
+    this.schemaRegistry = registry;
+    this.schemas =
+      registry === undefined
+        ? []
+        : Object.entries(eventJsonSchemas()).map(
+            ([detailType, schema]) =>
+              new CfnSchema(this, `${detailType}Schema`, {
+                registryName: registry.attrRegistryName,
+                schemaName: detailType,
+                type: 'JSONSchemaDraft4',
+                description: `detail of the ${detailType} event`,
+                content: JSON.stringify(schema),
+              }),
+          );
 
     this.deliveryDeadLetterQueue = createDeadLetterQueue(this, 'DeliveryDeadLetterQueue', {
       fifo: false,

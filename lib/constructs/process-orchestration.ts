@@ -6,6 +6,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -78,6 +79,8 @@ export class ProcessOrchestration extends Construct {
   readonly asyncFailureQueue: Queue;
   /** The ASL as loaded, placeholders intact. */
   readonly definitionText: string;
+  /** HMAC key of the functions that pseudonymise (absent while no definition asks for it). */
+  readonly pseudonymKey?: Secret;
 
   constructor(scope: Construct, id: string, props: ProcessOrchestrationProps) {
     super(scope, id);
@@ -114,6 +117,18 @@ export class ProcessOrchestration extends Construct {
       fifo: false,
       retentionPeriod: Duration.days(14),
     });
+
+    if (Object.values(FUNCTIONS).some(pseudonymises)) {
+      this.pseudonymKey = new Secret(this, 'PseudonymKey', {
+        description: 'Flowtune: HMAC key that pseudonymises personal identifiers in audit records and events',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      });
+      acknowledgeFinding(
+        this.pseudonymKey,
+        'AwsSolutions-SMG4',
+        'Rotating the pseudonym key would change every pseudonym and cut the link between audit records of the same customer; it changes only with a planned re-keying.',
+      );
+    }
 
     // Named explicitly so functions can be granted on its ARN without a dependency cycle
     // (the state machine references the task functions; some of them resume its executions).
@@ -281,6 +296,10 @@ export class ProcessOrchestration extends Construct {
     if (definition.putsEvents) environment[ENV.eventBusName] = ingest.bus.eventBusName;
     if (definition.triggersDispatch)
       environment[ENV.dispatchQueueUrl] = ingest.queues.dispatch.queue.queueUrl;
+    if (pseudonymises(definition) && this.pseudonymKey !== undefined) {
+      // Resolved by CloudFormation at deploy time (a dynamic reference): the template never holds the key.
+      environment[ENV.pseudonymKey] = this.pseudonymKey.secretValue.unsafeUnwrap();
+    }
     // STATE_MACHINE_ARN is added once the state machine exists (constructor).
     return environment;
   }
@@ -334,6 +353,14 @@ export class ProcessOrchestration extends Construct {
 
 const DLQ_SCOPE =
   'a Lambda dead-letter queue only ever receives failed asynchronous invocations, and this function is never invoked asynchronously.';
+
+/**
+ * Whether a function pseudonymises personal data and so needs PSEUDONYM_KEY. Read from an optional
+ * `pseudonymises` flag on the definition (proposed for FunctionDefinition in lib/definitions).
+ */
+function pseudonymises(definition: FunctionDefinition): boolean {
+  return 'pseudonymises' in definition && definition.pseudonymises === true;
+}
 
 function isRuleTarget(name: FunctionName): boolean {
   return Object.values(RULES).some((rule) => rule.target.kind === 'function' && rule.target.fn === name);

@@ -60,10 +60,14 @@ interface AslTask {
  * Variables a handler requires that lib/definitions does not (yet) give it, each with the change
  * that closes it. The CDK wiring derives environments from the definitions only.
  */
+const PSEUDONYMISES_FLAG =
+  'needs `pseudonymises: true` on its definition in lib/definitions/functions.ts (the CDK reads the flag; see pseudonym-key.test.ts)';
 const GAPS_AWAITING_DEFINITIONS: Readonly<Record<string, string>> = {
   'score:AUDIT_TABLE': 'the score handler writes audit records; FUNCTIONS.score.tables needs rw(AUDIT_TABLE)',
-  'validate:PSEUDONYM_KEY':
-    'no definition says which functions get PSEUDONYM_KEY, nor where the key comes from (a flag on FunctionDefinition)',
+  'intake:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
+  'validate:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
+  'completion:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
+  'agentStatus:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
 };
 
 describe('ProcessOrchestration functions', () => {
