@@ -295,7 +295,6 @@ export const AUDIT_KINDS = [
   'LATE_CANCELLATION',
   'AGENT_STATUS_CHANGED',
   'EXCEPTION',
-  'OUTCOME_RECORDED',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
