@@ -122,6 +122,8 @@ export class ProcessOrchestration extends Construct {
       this.pseudonymKey = new Secret(this, 'PseudonymKey', {
         description: 'Flowtune: HMAC key that pseudonymises personal identifiers in audit records and events',
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        // Without it, no pseudonym in the retained Audit table could ever be matched again.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       acknowledgeFinding(
         this.pseudonymKey,

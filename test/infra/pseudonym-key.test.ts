@@ -1,3 +1,4 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lib/definitions';
 import { compliancePacks } from '../../lib/nag';
@@ -24,9 +25,13 @@ function variablesOf(logicalId: string): Record<string, unknown> {
 }
 
 describe('pseudonym key', () => {
-  it('generates the key as a secret, never as a template literal', () => {
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+  it('generates the key as a retained secret, never as a template literal', () => {
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: {
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+        Description: Match.anyValue(),
+      },
+      DeletionPolicy: 'Retain',
     });
   });
 
