@@ -30,7 +30,8 @@ export type Policy = z.infer<typeof Policy>;
 
 export const DEFAULT_POLICY: Policy = {
   version: 'default-1',
-  minConfidence: 0.05,
+  // 0 until an operator sets it: a cold start (no history, confidence 0) must still route.
+  minConfidence: 0,
   maxAutoRisk: 0.95,
   automationCategories: [],
   automationMaxPriority: 2,

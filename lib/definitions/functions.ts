@@ -23,6 +23,8 @@ export interface FunctionDefinition {
   readonly startsExecutions: boolean;
   /** Sends dispatch-round triggers to the dispatch queue. */
   readonly triggersDispatch: boolean;
+  /** Pseudonymises personal identifiers, so it receives PSEUDONYM_KEY. */
+  readonly pseudonymises: boolean;
   /** ASL placeholder for this function's ARN, when the state machine invokes it. */
   readonly placeholder?: string;
 }
@@ -37,6 +39,7 @@ const base = {
   resumesExecutions: false,
   startsExecutions: false,
   triggersDispatch: false,
+  pseudonymises: false,
 } as const;
 
 export const FUNCTIONS = {
@@ -49,6 +52,7 @@ export const FUNCTIONS = {
     tables: [rw(AUDIT_TABLE)],
     putsEvents: true,
     startsExecutions: true,
+    pseudonymises: true,
     timeoutSeconds: 30,
   },
   validate: {
@@ -57,6 +61,7 @@ export const FUNCTIONS = {
     entry: 'lambdas/validate/handler.ts',
     description: 'Validates a WorkItemCreated detail against its schema and names the first bad field.',
     tables: [],
+    pseudonymises: true,
     placeholder: 'ValidateFunctionArn',
   },
   score: {
@@ -65,7 +70,7 @@ export const FUNCTIONS = {
     entry: 'lambdas/score/handler.ts',
     description:
       'Scores an item from the feature store: predicted handling time, SLA and escalation risk, confidence, decision path.',
-    tables: [ro(FEATURES_TABLE), rw(INSTANCES_TABLE)],
+    tables: [ro(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     placeholder: 'ScoreFunctionArn',
   },
   dispatcher: {
@@ -97,6 +102,7 @@ export const FUNCTIONS = {
     tables: [rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     resumesExecutions: true,
     putsEvents: true,
+    pseudonymises: true,
   },
   agentStatus: {
     ...base,
@@ -106,6 +112,7 @@ export const FUNCTIONS = {
     tables: [rw(FEATURES_TABLE), rw(AUDIT_TABLE)],
     putsEvents: true,
     triggersDispatch: true,
+    pseudonymises: true,
   },
   recordOutcome: {
     ...base,

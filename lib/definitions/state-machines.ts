@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS } from './functions';
-import { AUDIT_TABLE, FEATURES_TABLE } from './tables';
+import { AUDIT_TABLE, FEATURES_TABLE, INSTANCES_TABLE } from './tables';
 
 /** Project root, resolved from this file so CDK, the local runtime and tests agree. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,6 +25,7 @@ export const PROCESS_INSTANCE = {
     FUNCTIONS.park.placeholder,
     FUNCTIONS.recordOutcome.placeholder,
     AUDIT_TABLE.placeholder,
+    INSTANCES_TABLE.placeholder,
     FEATURES_TABLE.placeholder,
     'EventBusName',
     'DispatchQueueUrl',
