@@ -32,6 +32,8 @@ export AWS_ENVAR_ALLOWLIST="AWS_REGION,AWS_DEFAULT_REGION"
 # LocalStack and MiniStack both use this account unless configured otherwise.
 ACCOUNT="${FLOWTUNE_LOCAL_ACCOUNT:-000000000000}"
 OUTPUTS_FILE="${FLOWTUNE_OUTPUTS_FILE:-$ROOT/.build/deployed/stack-outputs.json}"
+# The cloud assembly goes to its own folder so a deploy never races a teammate's `cdk synth`.
+CDK_OUT="${FLOWTUNE_CDK_OUT:-$ROOT/.build/deployed/cdk.out}"
 mkdir -p "$(dirname "$OUTPUTS_FILE")"
 
 CDKLOCAL="$ROOT/node_modules/.bin/cdklocal"
@@ -47,4 +49,5 @@ context=()
 
 echo "== deploy:local: deploy${FLOWTUNE_EMULATOR:+ (emulator: $FLOWTUNE_EMULATOR)} (outputs: ${OUTPUTS_FILE#"$ROOT"/})" >&2
 "$CDKLOCAL" deploy --all --require-approval never --progress events --outputs-file "$OUTPUTS_FILE" \
+  --output "$CDK_OUT" \
   "${context[@]}" "$@"

@@ -14,6 +14,8 @@ import {
   type DescribeExecutionCommandOutput,
   ExecutionDoesNotExist,
   type ExecutionListItem,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
@@ -29,6 +31,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { EventEnvelope, FLOWTUNE_SOURCE, type InboundDetailType } from '../../domain/events';
+import { DynamoDbFeatureStore } from '../../lambdas/shared/dynamodb-feature-store';
 import { AGENT_PK, StoredAgent, StoredInstance } from '../../lambdas/shared/table-layout';
 import { AUDIT_TABLE, FEATURES_TABLE, INSTANCES_TABLE } from '../../lib/definitions';
 import type { DeployedTarget } from './deployed-stack';
@@ -90,6 +93,26 @@ export class DeployedFlowtune {
     });
   }
 
+  /**
+   * Gives a category a handling-time history (count, mean, sum of squared deviations), written
+   * through the stack's own FeatureStore adapter as outcomes would. Without history the model's
+   * confidence is 0 and the policy sends every item to human review, by design.
+   */
+  async seedCategoryHistory(
+    category: string,
+    history: { readonly count: number; readonly meanSeconds: number; readonly stdDevSeconds: number },
+  ): Promise<void> {
+    const store = new DynamoDbFeatureStore({
+      client: this.documents,
+      featuresTable: this.target.outputs.featuresTable,
+    });
+    await store.updateHandlingStats({ scope: 'category', category }, () => ({
+      count: history.count,
+      mean: history.meanSeconds,
+      m2: history.stdDevSeconds ** 2 * (history.count - 1),
+    }));
+  }
+
   /** Puts one inbound event on Flowtune's bus, as a producing system would. */
   async putInbound(detailType: InboundDetailType, detail: unknown): Promise<void> {
     const result = await this.events.send(
@@ -135,6 +158,30 @@ export class DeployedFlowtune {
       },
       { timeoutMs, lastSeen: () => last ?? 'no execution' },
     );
+  }
+
+  /**
+   * What happened to an item so far, for a failure message: the execution's status, the states
+   * it entered, the errors it met, and the audit kinds written.
+   */
+  async diagnose(itemId: string): Promise<string> {
+    const execution = await this.execution(itemId);
+    if (execution === undefined) {
+      return `no execution named ${itemId}; audit: ${JSON.stringify((await this.auditTrail(itemId)).map((r) => r.kind))}`;
+    }
+    const { events } = await this.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: this.executionArn(itemId), maxResults: 1000 }),
+    );
+    const history = events ?? [];
+    const entered = history.flatMap((event) => event.stateEnteredEventDetails?.name ?? []);
+    const errors = history.flatMap(describeFailure);
+    const audit = (await this.auditTrail(itemId)).map((record) => record.kind);
+    return [
+      `execution ${itemId}: ${execution.status}${execution.error === undefined ? '' : ` (${execution.error})`}`,
+      `  states entered: ${entered.join(' → ')}`,
+      ...errors.map((error) => `  ${error}`),
+      `  audit: ${audit.join(', ')}`,
+    ].join('\n');
   }
 
   /** Every execution of the process-instance state machine named `itemId`. */
@@ -215,6 +262,16 @@ export class DeployedFlowtune {
       Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
     );
   }
+}
+
+function describeFailure(event: HistoryEvent): string[] {
+  const failure =
+    event.taskFailedEventDetails ??
+    event.lambdaFunctionFailedEventDetails ??
+    event.executionFailedEventDetails ??
+    event.taskTimedOutEventDetails;
+  if (failure === undefined) return [];
+  return [`${event.type}: ${failure.error ?? ''} ${(failure.cause ?? '').slice(0, 600)}`];
 }
 
 /**

@@ -53,10 +53,26 @@ function completion(itemId: string, handledBy: string): WorkItemCompleted {
   });
 }
 
+/** Runs a step of a test; if it fails, the error carries what happened to the item so far. */
+async function explained<T>(itemId: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    const diagnosis = await flowtune
+      .diagnose(itemId)
+      .catch((cause: unknown) => `(no diagnosis: ${String(cause)})`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${diagnosis}`, {
+      cause: error,
+    });
+  }
+}
+
 let observer: OutboundObserver;
 
 beforeAll(async () => {
   observer = await OutboundObserver.subscribe(flowtune, runId);
+  // A category with history, so the score is confident and the policy routes instead of asking a person.
+  await flowtune.seedCategoryHistory(skill, { count: 40, meanSeconds: 900, stdDevSeconds: 300 });
   for (const agentId of agentIds)
     await flowtune.putInbound('AgentStatusChanged', agentStatus(agentId, 'available'));
   // Items sent before the agents are known would wait for the next dispatch tick (a minute).
@@ -80,9 +96,11 @@ describe('a work item on the deployed stack', () => {
 
     // Act
     await flowtune.putInbound('WorkItemCreated', workItem(itemId));
-    const routed = WorkItemRouted.parse((await observer.waitFor('WorkItemRouted', itemId)).detail);
+    const routed = WorkItemRouted.parse(
+      (await explained(itemId, observer.waitFor('WorkItemRouted', itemId))).detail,
+    );
     await flowtune.putInbound('WorkItemCompleted', completion(itemId, routed.assignee.agentId));
-    const execution = await flowtune.finishedExecution(itemId);
+    const execution = await explained(itemId, flowtune.finishedExecution(itemId));
 
     // Assess
     const trail = await flowtune.auditTrail(itemId);
@@ -105,8 +123,10 @@ describe('a work item on the deployed stack', () => {
 
     // Act
     await flowtune.putInbound('WorkItemCreated', workItem(itemId, 'work-item-created-bad-priority'));
-    const execution = await flowtune.finishedExecution(itemId);
-    const rejected = WorkItemRejected.parse((await observer.waitFor('WorkItemRejected', itemId)).detail);
+    const execution = await explained(itemId, flowtune.finishedExecution(itemId));
+    const rejected = WorkItemRejected.parse(
+      (await explained(itemId, observer.waitFor('WorkItemRejected', itemId))).detail,
+    );
     const record = await flowtune.auditRecord(itemId, 'REJECTED');
 
     // Assess
@@ -126,10 +146,12 @@ describe('a work item on the deployed stack', () => {
     // Act
     await flowtune.putInbound('WorkItemCreated', created);
     await flowtune.putInbound('WorkItemCreated', created);
-    await flowtune.auditRecord(itemId, 'DUPLICATE');
-    const routed = WorkItemRouted.parse((await observer.waitFor('WorkItemRouted', itemId)).detail);
+    await explained(itemId, flowtune.auditRecord(itemId, 'DUPLICATE'));
+    const routed = WorkItemRouted.parse(
+      (await explained(itemId, observer.waitFor('WorkItemRouted', itemId))).detail,
+    );
     await flowtune.putInbound('WorkItemCompleted', completion(itemId, routed.assignee.agentId));
-    const execution = await flowtune.finishedExecution(itemId);
+    const execution = await explained(itemId, flowtune.finishedExecution(itemId));
     await observer.drain();
 
     // Assess
