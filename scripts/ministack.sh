@@ -67,6 +67,7 @@ start_ministack() {
   local port started
   port="$(free_port)"
   mkdir -p "$WORK_DIR"
+  find "$WORK_DIR" -name 'ministack-*.log' -mtime +1 -delete 2>/dev/null || true
   MINISTACK_LOG="$WORK_DIR/ministack-$port.log"
   export MINISTACK_ENDPOINT="http://127.0.0.1:$port"
   started="$(now)"
