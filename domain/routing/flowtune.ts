@@ -1,7 +1,7 @@
 import type { CostTerm } from '../events';
 import { hasRequiredSkills, lognormalSurvival } from '../scoring';
 import type { ShrinkagePrior } from '../scoring/types';
-import { type CostMatrix, solveAssignment } from './assignment';
+import { type AssignmentProblem, solveAssignment } from './assignment';
 import {
   buildRoundContext,
   type Candidate,
@@ -16,12 +16,16 @@ import type { Assignment, DispatchRound, RoutingPolicy } from './types';
 export const FLOWTUNE_POLICY_VERSION = 'flowtune-assignment-v1';
 
 /**
- * Weights of Flowtune's cost. The cost of giving item i to agent a is
+ * Weights of Flowtune's cost. The cost of giving item i to slot s of agent a is
  *
  *   handling·ln(h_ia / h̄) + advantage·ln(h_ia / h_i*) − priority·ln(w_i)
- *   − ln(1 + wait_i / τ_i + sla·gain_ia) − balance·ln(1 + idle_a / h̄) + load·used_a
+ *   − ln(1 + wait_i / τ_i) − ln(1 + sla·gain_ia / (1 + wait_i / τ_i))
+ *   − balance·ln(1 + idle_a / h̄) + load·used_s
  *
- * i.e. minus the log of a cμ-style index (value per second of agent time) plus fairness terms.
+ * i.e. minus the log of a cμ-style index (urgency per second of agent time) plus fairness terms:
+ * h_ia predicted handling seconds, h_i* the fastest eligible agent's, h̄ the global mean, w_i the
+ * priority weight, τ_i the aging window, gain_ia how much serving now rather than later lowers
+ * the SLA-breach probability.
  */
 export interface FlowtuneWeights {
   /** Exponent on the predicted handling time h_ia; 1 = value per second of agent time (cμ). */
@@ -57,24 +61,52 @@ export interface FlowtuneOptions {
   readonly name?: string;
 }
 
+const TERM_NAMES = ['handling', 'advantage', 'priority', 'waiting', 'sla', 'balance', 'load'] as const;
+
+/** SLA gain is only evaluated when the deadline is within this many predicted handling times. */
+const SLA_HORIZON_MULTIPLE = 6;
+/** Smaller gains are treated as zero. */
+const SLA_GAIN_FLOOR = 1e-3;
+/**
+ * When an item's SLA term differs by less than this across its eligible agents, it is replaced by
+ * its mean, an item constant, which keeps the item in its class for the grouped solver (see
+ * assignment.ts). A cost error of at most half this (a 1% change in the index) per pair.
+ */
+const SLA_TERM_TOLERANCE = 0.02;
+
+/** Agent-independent facts about an item with at least one eligible free slot. */
 interface ItemView {
   readonly itemIndex: number;
+  readonly group: number;
   readonly priorityWeight: number;
   readonly waitSeconds: number;
   readonly agingSeconds: number;
   readonly secondsToDue: number;
   /** Expected extra wait if the item is not served in this round. */
   readonly deferralSeconds: number;
-  readonly fastestSeconds: number;
+  readonly logRatio: number;
   readonly cv: number;
+  /** Per agent (context index): the SLA gain, or undefined when it is zero for every agent. */
+  slaGain?: Float64Array;
+  /** The SLA term when it is (nearly) the same for every eligible agent; then slaGain is unused. */
+  slaConstant?: number;
+}
+
+/** A class of items that share category, skills and exclusions: same agent-side costs. */
+interface ItemGroup {
+  readonly category: string;
+  readonly logSeconds: Float64Array;
+  readonly logFastest: number;
+  readonly representative: number;
 }
 
 /**
  * Flowtune's routing policy: each round solves all waiting items × all free agent slots as one
- * minimum-cost assignment (exact Hungarian method), on predicted handling time per agent, SLA
+ * minimum-cost assignment (exact; see assignment.ts), on predicted handling time per agent, SLA
  * urgency, priority, waiting time and workload balance. Skills, exclusions, availability and
- * capacity are hard constraints (infeasible pairs are never assigned). Deterministic: the same
- * round yields the same assignments. Every assignment carries its explanation.
+ * capacity are hard constraints (infeasible pairs are never assigned), and as many items are
+ * assigned as the constraints allow. Deterministic: the same round yields the same assignments.
+ * Every assignment carries its explanation.
  *
  * @example
  * const assignments = flowtunePolicy().assign({ now, waiting, agents, features });
@@ -87,56 +119,46 @@ export function flowtunePolicy(options: FlowtuneOptions = {}): RoutingPolicy {
     assign(round: DispatchRound): Assignment[] {
       const context = buildRoundContext(round, options.prior);
       if (context.slots.length === 0 || context.items.length === 0) return [];
-      const views = describeItems(context, weights);
-      const referenceSeconds = context.model.globalSeconds;
+      const logReference = Math.log(context.model.globalSeconds);
+      const { groups, views } = describeItems(context, weights);
+      const agentTerms = context.agents.map(
+        (agent) =>
+          -weights.balance *
+          Math.log(1 + Math.max(0, (context.now - agent.idleSince) / 1000) / context.model.globalSeconds),
+      );
 
       const scratch = new Float64Array(TERM_NAMES.length);
-      /** Fills `scratch` with the cost terms of one pair and returns their sum (no allocation: hot path). */
-      const pairCost = (view: ItemView, agentIndex: number, slotIndex: number): number => {
+      /** Fills `scratch` with one pair's cost terms and returns their sum. */
+      const fillTerms = (view: ItemView, agentIndex: number, slotIndex: number): number => {
+        const group = groups[view.group];
         const agent = context.agents[agentIndex];
-        const handling = context.handlingSeconds(view.itemIndex, agentIndex);
-        // Far from the deadline both breach probabilities are ~0: skip the lognormal tails.
-        let gain = 0;
-        if (view.secondsToDue - view.deferralSeconds < handling * SLA_HORIZON_MULTIPLE) {
-          const breachNow = lognormalSurvival(view.secondsToDue, handling, view.cv);
-          const breachLater = lognormalSurvival(view.secondsToDue - view.deferralSeconds, handling, view.cv);
-          gain = Math.max(0, breachLater - breachNow);
-        }
-        const idleSeconds = agent === undefined ? 0 : Math.max(0, (context.now - agent.idleSince) / 1000);
-        const used = agent === undefined ? 0 : (agent.activeCount + slotIndex) / Math.max(agent.capacity, 1);
+        const logSeconds = group?.logSeconds[agentIndex] ?? logReference;
         const aged = 1 + view.waitSeconds / view.agingSeconds;
-        scratch[0] = weights.handling * Math.log(handling / referenceSeconds);
-        scratch[1] = weights.advantage * Math.log(handling / view.fastestSeconds);
+        scratch[0] = weights.handling * (logSeconds + view.logRatio - logReference);
+        scratch[1] = weights.advantage * (logSeconds - (group?.logFastest ?? logSeconds));
         scratch[2] = -weights.priority * Math.log(view.priorityWeight);
         scratch[3] = -Math.log(aged);
-        scratch[4] = -Math.log(1 + (weights.sla * gain) / aged);
-        scratch[5] = -weights.balance * Math.log(1 + idleSeconds / referenceSeconds);
-        scratch[6] = weights.load * used;
+        scratch[4] =
+          view.slaConstant ?? -Math.log(1 + (weights.sla * (view.slaGain?.[agentIndex] ?? 0)) / aged);
+        scratch[5] = agentTerms[agentIndex] ?? 0;
+        scratch[6] =
+          agent === undefined
+            ? 0
+            : (weights.load * (agent.activeCount + slotIndex)) / Math.max(agent.capacity, 1);
         let total = 0;
         for (const value of scratch) total += value;
         return total;
       };
-      const termsOf = (view: ItemView, agentIndex: number, slotIndex: number): Candidate['terms'] => {
-        pairCost(view, agentIndex, slotIndex);
+      const termsOf = (view: ItemView, agentIndex: number, slotIndex: number): CostTerm[] => {
+        fillTerms(view, agentIndex, slotIndex);
         return TERM_NAMES.map((name, index) => ({ name, value: scratch[index] ?? 0 }));
       };
 
-      const rows = views.length;
-      const columns = context.slots.length;
-      const costs = new Float64Array(rows * columns).fill(Number.POSITIVE_INFINITY);
-      views.forEach((view, row) => {
-        context.slots.forEach((slot, column) => {
-          if (context.eligible(view.itemIndex, slot.agentIndex)) {
-            costs[row * columns + column] = pairCost(view, slot.agentIndex, slot.slotIndex);
-          }
-        });
-      });
-      const matrix: CostMatrix = { rows, columns, costs };
-
+      const problem = buildProblem(context, groups, views, weights, logReference, agentTerms, fillTerms);
       const assignments: Assignment[] = [];
-      for (const [row, column] of solveAssignment(matrix)) {
-        const view = views[row];
-        const slot = context.slots[column];
+      for (const [column, slotIndex] of solveAssignment(problem)) {
+        const view = views[column];
+        const slot = context.slots[slotIndex];
         const item = view === undefined ? undefined : context.items[view.itemIndex];
         if (view === undefined || slot === undefined || item === undefined) continue;
         const chosenTerms = termsOf(view, slot.agentIndex, slot.slotIndex);
@@ -153,7 +175,7 @@ export function flowtunePolicy(options: FlowtuneOptions = {}): RoutingPolicy {
           if (!context.eligible(view.itemIndex, agentIndex)) continue;
           candidates++;
           if (agentIndex === slot.agentIndex) continue;
-          const cost = pairCost(view, agentIndex, 0);
+          const cost = fillTerms(view, agentIndex, 0);
           if (cost < runnerUpCost) {
             runnerUpCost = cost;
             runnerUpIndex = agentIndex;
@@ -187,60 +209,173 @@ export function flowtunePolicy(options: FlowtuneOptions = {}): RoutingPolicy {
   };
 }
 
-/** Agent-independent facts about each item that has at least one eligible free slot. */
-function describeItems(context: RoundContext, weights: FlowtuneWeights): ItemView[] {
-  const { now, items, roster, model } = context;
-  // Capacity that can serve each eligibility class, and how many items compete for it.
-  const classCapacity = new Map<string, number>();
-  const classWaiting = new Map<string, number>();
-  const classFastest = new Map<string, number>();
-  for (const item of items) {
-    const key = `${item.category}|${eligibilityKey(item)}`;
-    classWaiting.set(key, (classWaiting.get(key) ?? 0) + 1);
-    if (classCapacity.has(key)) continue;
-    let capacity = 0;
-    let fastest = Number.POSITIVE_INFINITY;
-    for (const agent of roster) {
-      if (!hasRequiredSkills(agent, item)) continue;
-      capacity += Math.max(agent.capacity, 0);
-      fastest = Math.min(fastest, model.predict(item.category, agent.agentId).seconds);
+/**
+ * Lays the round out for the solver: items whose SLA gain is zero everywhere cost
+ * (group's agent-side cost) + (item constant); the rest get explicit per-slot costs.
+ */
+function buildProblem(
+  context: RoundContext,
+  groups: readonly ItemGroup[],
+  views: readonly ItemView[],
+  weights: FlowtuneWeights,
+  logReference: number,
+  agentTerms: readonly number[],
+  fillTerms: (view: ItemView, agentIndex: number, slotIndex: number) => number,
+): AssignmentProblem {
+  const slots = context.slots;
+  const groupCosts = new Float64Array(slots.length * groups.length).fill(Number.POSITIVE_INFINITY);
+  slots.forEach((slot, slotIndex) => {
+    const agent = slot.agent;
+    const load = (weights.load * (agent.activeCount + slot.slotIndex)) / Math.max(agent.capacity, 1);
+    groups.forEach((group, groupIndex) => {
+      if (!context.eligible(group.representative, slot.agentIndex)) return;
+      const logSeconds = group.logSeconds[slot.agentIndex] ?? logReference;
+      groupCosts[slotIndex * groups.length + groupIndex] =
+        weights.handling * (logSeconds - logReference) +
+        weights.advantage * (logSeconds - group.logFastest) +
+        (agentTerms[slot.agentIndex] ?? 0) +
+        load;
+    });
+  });
+  const itemGroup = new Int32Array(views.length);
+  const itemConstant = new Float64Array(views.length);
+  const explicitIndex = new Int32Array(views.length).fill(-1);
+  const explicitViews: number[] = [];
+  views.forEach((view, column) => {
+    itemConstant[column] =
+      weights.handling * view.logRatio -
+      weights.priority * Math.log(view.priorityWeight) -
+      Math.log(1 + view.waitSeconds / view.agingSeconds) +
+      (view.slaConstant ?? 0);
+    if (view.slaGain === undefined || view.slaConstant !== undefined) {
+      itemGroup[column] = view.group;
+    } else {
+      itemGroup[column] = -1;
+      explicitIndex[column] = explicitViews.length;
+      explicitViews.push(column);
     }
-    classCapacity.set(key, capacity);
-    classFastest.set(key, fastest);
-  }
+  });
+  const explicitCosts = new Float64Array(slots.length * explicitViews.length).fill(Number.POSITIVE_INFINITY);
+  slots.forEach((slot, slotIndex) => {
+    explicitViews.forEach((column, explicitColumn) => {
+      const view = views[column];
+      if (view === undefined || !context.eligible(view.itemIndex, slot.agentIndex)) return;
+      explicitCosts[slotIndex * explicitViews.length + explicitColumn] = fillTerms(
+        view,
+        slot.agentIndex,
+        slot.slotIndex,
+      );
+    });
+  });
+  return {
+    slots: slots.length,
+    items: views.length,
+    groups: groups.length,
+    groupCosts,
+    itemGroup,
+    itemConstant,
+    explicitIndex,
+    explicitCount: explicitViews.length,
+    explicitCosts,
+  };
+}
+
+/** Agent-independent facts about each item that has at least one eligible free slot, and the item classes. */
+function describeItems(
+  context: RoundContext,
+  weights: FlowtuneWeights,
+): { groups: ItemGroup[]; views: ItemView[] } {
+  const { now, items, roster, model, agents } = context;
+  const groups: ItemGroup[] = [];
+  const groupIndex = new Map<string, number>();
+  const groupCapacity: number[] = [];
+  const groupWaiting: number[] = [];
+  const itemGroups = items.map((item, itemIndex) => {
+    const key = `${item.category}|${eligibilityKey(item)}`;
+    let index = groupIndex.get(key);
+    if (index === undefined) {
+      index = groups.length;
+      groupIndex.set(key, index);
+      let capacity = 0;
+      let fastest = Number.POSITIVE_INFINITY;
+      for (const agent of roster) {
+        if (!hasRequiredSkills(agent, item)) continue;
+        capacity += Math.max(agent.capacity, 0);
+        fastest = Math.min(fastest, model.predict(item.category, agent.agentId).seconds);
+      }
+      const seconds = context.categorySeconds(item.category);
+      const logSeconds = new Float64Array(agents.length);
+      for (let agentIndex = 0; agentIndex < agents.length; agentIndex++) {
+        logSeconds[agentIndex] = Math.log(seconds[agentIndex] ?? model.globalSeconds);
+      }
+      groups.push({
+        category: item.category,
+        logSeconds,
+        logFastest: Math.log(Number.isFinite(fastest) ? fastest : model.category(item.category).seconds),
+        representative: itemIndex,
+      });
+      groupCapacity.push(capacity);
+      groupWaiting.push(0);
+    }
+    groupWaiting[index] = (groupWaiting[index] ?? 0) + 1;
+    return index;
+  });
 
   const views: ItemView[] = [];
   items.forEach((item, itemIndex) => {
     let hasSlot = false;
-    for (let agentIndex = 0; agentIndex < context.agents.length && !hasSlot; agentIndex++) {
+    for (let agentIndex = 0; agentIndex < agents.length && !hasSlot; agentIndex++) {
       hasSlot = context.eligible(itemIndex, agentIndex);
     }
     if (!hasSlot) return;
-    const key = `${item.category}|${eligibilityKey(item)}`;
-    const itemSeconds = context.itemSeconds(itemIndex);
+    const group = itemGroups[itemIndex] ?? 0;
     const categorySeconds = model.category(item.category).seconds;
-    const hintRatio = categorySeconds > 0 ? itemSeconds / categorySeconds : 1;
-    const capacity = Math.max(classCapacity.get(key) ?? 1, 1);
-    const competing = Math.max(classWaiting.get(key) ?? 1, 1);
+    const capacity = Math.max(groupCapacity[group] ?? 1, 1);
+    const competing = Math.max(groupWaiting[group] ?? 1, 1);
     const slaWindowSeconds = Math.max((item.slaDueAt - item.createdAt) / 1000, 1);
-    views.push({
+    const view: ItemView = {
       itemIndex,
+      group,
       priorityWeight: 1 + (Math.max(1, item.priority) - 1) / 2,
       waitSeconds: Math.max(0, (now - item.enqueuedAt) / 1000),
       agingSeconds: Math.max(slaWindowSeconds * weights.agingWindowFraction, 1),
       secondsToDue: (item.slaDueAt - now) / 1000,
       deferralSeconds: (categorySeconds * competing) / capacity,
-      fastestSeconds: Math.max((classFastest.get(key) ?? itemSeconds) * hintRatio, 1e-6),
+      logRatio: Math.log(context.itemRatio(itemIndex)),
       cv: model.categoryCv(item.category),
-    });
+    };
+    // SLA gain per agent: only near the deadline, and only when it is worth a thousandth.
+    for (let agentIndex = 0; agentIndex < agents.length; agentIndex++) {
+      if (!context.eligible(itemIndex, agentIndex)) continue;
+      const handling = context.handlingSeconds(itemIndex, agentIndex);
+      if (view.secondsToDue - view.deferralSeconds >= handling * SLA_HORIZON_MULTIPLE) continue;
+      const breachNow = lognormalSurvival(view.secondsToDue, handling, view.cv);
+      const breachLater = lognormalSurvival(view.secondsToDue - view.deferralSeconds, handling, view.cv);
+      const gain = breachLater - breachNow;
+      if (gain < SLA_GAIN_FLOOR) continue;
+      view.slaGain ??= new Float64Array(agents.length);
+      view.slaGain[agentIndex] = gain;
+    }
+    if (view.slaGain !== undefined) {
+      const aged = 1 + view.waitSeconds / view.agingSeconds;
+      let low = Number.POSITIVE_INFINITY;
+      let high = Number.NEGATIVE_INFINITY;
+      let total = 0;
+      let count = 0;
+      for (let agentIndex = 0; agentIndex < agents.length; agentIndex++) {
+        if (!context.eligible(itemIndex, agentIndex)) continue;
+        const term = -Math.log(1 + (weights.sla * (view.slaGain[agentIndex] ?? 0)) / aged);
+        low = Math.min(low, term);
+        high = Math.max(high, term);
+        total += term;
+        count++;
+      }
+      if (high - low < SLA_TERM_TOLERANCE) view.slaConstant = total / Math.max(count, 1);
+    }
+    views.push(view);
   });
-  return views;
+  return { groups, views };
 }
-
-const TERM_NAMES = ['handling', 'advantage', 'priority', 'waiting', 'sla', 'balance', 'load'] as const;
-
-/** SLA gain is only computed when the deadline is within this many handling times. */
-const SLA_HORIZON_MULTIPLE = 12;
 
 function sumTerms(terms: readonly CostTerm[]): number {
   let total = 0;

@@ -33,6 +33,10 @@ export interface RoundContext {
   itemSeconds(itemIndex: number): number;
   /** Skills and exclusions (agents in the context already have free slots). */
   eligible(itemIndex: number, agentIndex: number): boolean;
+  /** Predicted seconds of `category` on each agent in `agents` (cached per round). */
+  categorySeconds(category: string): Float64Array;
+  /** Item hint ÷ category mean (1 without a hint): the item's size relative to its category. */
+  itemRatio(itemIndex: number): number;
 }
 
 export function buildRoundContext(round: DispatchRound, prior?: ShrinkagePrior): RoundContext {
@@ -100,6 +104,8 @@ export function buildRoundContext(round: DispatchRound, prior?: ShrinkagePrior):
       return base * (itemRatios[itemIndex] ?? 1);
     },
     eligible: (itemIndex, agentIndex) => itemEligibility[itemIndex]?.[agentIndex] === 1,
+    categorySeconds,
+    itemRatio: (itemIndex) => itemRatios[itemIndex] ?? 1,
   };
 }
 
