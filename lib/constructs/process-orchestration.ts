@@ -79,7 +79,7 @@ export class ProcessOrchestration extends Construct {
   readonly asyncFailureQueue: Queue;
   /** The ASL as loaded, placeholders intact. */
   readonly definitionText: string;
-  /** HMAC key of the functions that pseudonymise (absent while no definition asks for it). */
+  /** HMAC key of the functions whose definition says they pseudonymise (absent when none does). */
   readonly pseudonymKey?: Secret;
 
   constructor(scope: Construct, id: string, props: ProcessOrchestrationProps) {
@@ -118,7 +118,7 @@ export class ProcessOrchestration extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    if (Object.values(FUNCTIONS).some(pseudonymises)) {
+    if (Object.values(FUNCTIONS).some((definition) => definition.pseudonymises)) {
       this.pseudonymKey = new Secret(this, 'PseudonymKey', {
         description: 'Flowtune: HMAC key that pseudonymises personal identifiers in audit records and events',
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
@@ -298,7 +298,7 @@ export class ProcessOrchestration extends Construct {
     if (definition.putsEvents) environment[ENV.eventBusName] = ingest.bus.eventBusName;
     if (definition.triggersDispatch)
       environment[ENV.dispatchQueueUrl] = ingest.queues.dispatch.queue.queueUrl;
-    if (pseudonymises(definition) && this.pseudonymKey !== undefined) {
+    if (definition.pseudonymises && this.pseudonymKey !== undefined) {
       // Resolved by CloudFormation at deploy time (a dynamic reference): the template never holds the key.
       environment[ENV.pseudonymKey] = this.pseudonymKey.secretValue.unsafeUnwrap();
     }
@@ -355,14 +355,6 @@ export class ProcessOrchestration extends Construct {
 
 const DLQ_SCOPE =
   'a Lambda dead-letter queue only ever receives failed asynchronous invocations, and this function is never invoked asynchronously.';
-
-/**
- * Whether a function pseudonymises personal data and so needs PSEUDONYM_KEY. Read from an optional
- * `pseudonymises` flag on the definition (proposed for FunctionDefinition in lib/definitions).
- */
-function pseudonymises(definition: FunctionDefinition): boolean {
-  return 'pseudonymises' in definition && definition.pseudonymises === true;
-}
 
 function isRuleTarget(name: FunctionName): boolean {
   return Object.values(RULES).some((rule) => rule.target.kind === 'function' && rule.target.fn === name);

@@ -56,20 +56,6 @@ interface AslTask {
   readonly Parameters?: Record<string, unknown>;
 }
 
-/**
- * Variables a handler requires that lib/definitions does not (yet) give it, each with the change
- * that closes it. The CDK wiring derives environments from the definitions only.
- */
-const PSEUDONYMISES_FLAG =
-  'needs `pseudonymises: true` on its definition in lib/definitions/functions.ts (the CDK reads the flag; see pseudonym-key.test.ts)';
-const GAPS_AWAITING_DEFINITIONS: Readonly<Record<string, string>> = {
-  'score:AUDIT_TABLE': 'the score handler writes audit records; FUNCTIONS.score.tables needs rw(AUDIT_TABLE)',
-  'intake:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
-  'validate:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
-  'completion:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
-  'agentStatus:PSEUDONYM_KEY': PSEUDONYMISES_FLAG,
-};
-
 describe('ProcessOrchestration functions', () => {
   it('deploys one Lambda per entry of FUNCTIONS', () => {
     template.resourceCountIs('AWS::Lambda::Function', functionEntries.length);
@@ -101,7 +87,7 @@ describe('ProcessOrchestration functions', () => {
     },
   );
 
-  it('provides every variable each handler requires at cold start, apart from the listed gaps that still exist', async () => {
+  it('provides every variable each handler requires at cold start (its exported requiredEnv)', async () => {
     const RequiredEnv = z.array(z.enum(Object.keys(ENV) as [EnvKey, ...EnvKey[]]));
     const missing: string[] = [];
     for (const [name, definition] of functionEntries) {
@@ -112,9 +98,7 @@ describe('ProcessOrchestration functions', () => {
       for (const key of required) if (!(ENV[key] in variables)) missing.push(`${name}:${ENV[key]}`);
     }
 
-    expect(missing.filter((gap) => !(gap in GAPS_AWAITING_DEFINITIONS))).toEqual([]);
-    // A gap fixed in lib/definitions must leave this list, so the list never hides a new one.
-    expect(Object.keys(GAPS_AWAITING_DEFINITIONS).filter((gap) => !missing.includes(gap))).toEqual([]);
+    expect(missing).toEqual([]);
   });
 
   it('passes the state machine ARN to the functions that start executions', () => {

@@ -1,28 +1,20 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lib/definitions';
-import { compliancePacks } from '../../lib/nag';
+import { describe, expect, it } from 'vitest';
+import { ENV, FUNCTIONS, type FunctionDefinition, type FunctionName } from '../../lib/definitions';
 import { logicalIdOf, resourcesOfType, synthFlowtune } from './support';
 
-// The definitions do not flag any function as pseudonymising yet: this file flags `validate`,
-// to prove the wiring that takes effect once lib/definitions/functions.ts carries the flag.
-vi.mock('../../lib/definitions/functions', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../lib/definitions/functions')>();
-  return {
-    ...original,
-    FUNCTIONS: { ...original.FUNCTIONS, validate: { ...original.FUNCTIONS.validate, pseudonymises: true } },
-  };
-});
+const { stack, template } = synthFlowtune();
 
-const { app, stack, template } = synthFlowtune();
-
-function variablesOf(logicalId: string): Record<string, unknown> {
+function variablesOf(name: FunctionName): Record<string, unknown> {
+  const logicalId = logicalIdOf(stack, stack.orchestration.functions[name]);
   const found = resourcesOfType(template, 'AWS::Lambda::Function').find(([id]) => id === logicalId);
   if (found === undefined) throw new Error(`no function ${logicalId} in the template`);
   return (
     (found[1].Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {}
   );
 }
+
+const functionEntries = Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][];
 
 describe('pseudonym key', () => {
   it('generates the key as a retained secret, never as a template literal', () => {
@@ -35,29 +27,25 @@ describe('pseudonym key', () => {
     });
   });
 
-  it('gives PSEUDONYM_KEY to a pseudonymising function as a deploy-time reference to the secret', () => {
-    const secret = stack.orchestration.pseudonymKey;
-    if (secret === undefined) throw new Error('no pseudonym key secret');
+  it.each(functionEntries.filter(([, definition]) => definition.pseudonymises))(
+    'gives PSEUDONYM_KEY to %s as a deploy-time reference to the secret',
+    (name) => {
+      const secret = stack.orchestration.pseudonymKey;
+      if (secret === undefined) throw new Error('no pseudonym key secret');
 
-    const variables = variablesOf(logicalIdOf(stack, stack.orchestration.functions.validate));
+      expect(variablesOf(name)[ENV.pseudonymKey]).toEqual({
+        'Fn::Join': [
+          '',
+          ['{{resolve:secretsmanager:', { Ref: logicalIdOf(stack, secret) }, ':SecretString:::}}'],
+        ],
+      });
+    },
+  );
 
-    expect(variables[ENV.pseudonymKey]).toEqual({
-      'Fn::Join': [
-        '',
-        ['{{resolve:secretsmanager:', { Ref: logicalIdOf(stack, secret) }, ':SecretString:::}}'],
-      ],
-    });
-  });
-
-  it('keeps the key from functions that do not pseudonymise', () => {
-    const variables = variablesOf(logicalIdOf(stack, stack.orchestration.functions.score));
-
-    expect(variables[ENV.pseudonymKey]).toBeUndefined();
-  });
-
-  it('still reports no unacknowledged cdk-nag finding', () => {
-    const violations = compliancePacks().flatMap((pack) => pack.validateScope(app).violations);
-
-    expect(violations).toEqual([]);
-  });
+  it.each(functionEntries.filter(([, definition]) => !definition.pseudonymises))(
+    'keeps the key from %s, which does not pseudonymise',
+    (name) => {
+      expect(variablesOf(name)[ENV.pseudonymKey]).toBeUndefined();
+    },
+  );
 });
