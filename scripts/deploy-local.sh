@@ -40,7 +40,7 @@ CDKLOCAL="$ROOT/node_modules/.bin/cdklocal"
 [[ -x "$CDKLOCAL" ]] || { echo "cdklocal is missing: run npm ci first" >&2; exit 1; }
 
 echo "== deploy:local: bootstrap aws://$ACCOUNT/$AWS_REGION at $AWS_ENDPOINT_URL" >&2
-"$CDKLOCAL" bootstrap "aws://$ACCOUNT/$AWS_REGION" --quiet
+"$CDKLOCAL" bootstrap "aws://$ACCOUNT/$AWS_REGION" --output "$CDK_OUT"
 
 # FLOWTUNE_EMULATOR (set by scripts/ministack.sh) names the emulator, so the app can leave out
 # resource types it cannot provision; see docs/ministack.md.

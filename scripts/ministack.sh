@@ -44,6 +44,22 @@ free_port() {
 }
 
 MINISTACK_PID=""
+STEP_PID=""
+
+# Runs one step in the background and waits for it: bash defers traps until a foreground child
+# ends, and `wait` is what lets INT/TERM stop MiniStack at once instead of after the step.
+run_step() {
+  "$@" &
+  STEP_PID=$!
+  wait "$STEP_PID"
+  STEP_PID=""
+}
+
+on_signal() {
+  [[ -n "$STEP_PID" ]] && kill -TERM "$STEP_PID" 2>/dev/null
+  exit "$1"
+}
+
 stop_ministack() {
   local status=$?
   if [[ -n "$MINISTACK_PID" ]] && kill -0 "$MINISTACK_PID" 2>/dev/null; then
@@ -73,8 +89,8 @@ start_ministack() {
   started="$(now)"
   log "starting MiniStack on port $port (log: ${MINISTACK_LOG#"$ROOT"/})"
   trap stop_ministack EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  trap 'on_signal 130' INT
+  trap 'on_signal 143' TERM
   # IOT_MTLS_ENABLED=0 skips the MQTT/TLS listener (start in ~0.3 s instead of seconds).
   # AWS_ENDPOINT_URL is what MiniStack hands its Lambda workers, so their SDK calls come back here.
   # SFN_WAIT_SCALE shortens Retry back-off sleeps; the process instance has no Wait states.
@@ -133,17 +149,18 @@ main() {
   cd "$ROOT"
 
   if [[ ${#run_command[@]} -gt 0 ]]; then
-    "${run_command[@]}"
+    run_step "${run_command[@]}"
     return
   fi
 
   export FLOWTUNE_OUTPUTS_FILE="$WORK_DIR/stack-outputs.json"
+  export FLOWTUNE_CDK_OUT="$WORK_DIR/cdk.out"
   rm -f "$FLOWTUNE_OUTPUTS_FILE"
   t0="$(now)"
-  bash scripts/deploy-local.sh
+  run_step bash scripts/deploy-local.sh
   log "bootstrap + deploy took $(elapsed "$t0") s"
   t0="$(now)"
-  npm run --silent test:deployed
+  run_step npm run --silent test:deployed
   log "deployed suite took $(elapsed "$t0") s"
 }
 
