@@ -33,7 +33,10 @@ install_ministack() {
     log "ministack $MINISTACK_VERSION already in $VENV"
     return
   fi
-  command -v python3 >/dev/null || { echo "python3 (>= 3.10) is needed to run MiniStack" >&2; exit 1; }
+  if ! python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    echo "MiniStack needs Python >= 3.10 with the venv module (python3 -m venv); none found on PATH" >&2
+    exit 1
+  fi
   log "installing ministack==$MINISTACK_VERSION into $VENV"
   [[ -x "$VENV/bin/pip" ]] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "ministack==$MINISTACK_VERSION"
