@@ -23,6 +23,7 @@ export interface ReplicationResult {
   readonly throughputBoundPerHour: number;
   readonly arrivalRatePerHour: number;
   readonly capacityPerHour: number;
+  readonly slaCeiling: number;
 }
 
 export interface SimulationSummary {
@@ -35,6 +36,8 @@ export interface SimulationSummary {
   readonly throughputBoundPerHour: number;
   /** Completions per hour over the LP bound (1 = the best any policy could do). */
   readonly throughputVsBound: number;
+  /** SLA attainment with zero waiting on the fastest eligible agents: no policy can exceed it. */
+  readonly slaCeiling: number;
   readonly reference: PooledReference;
   readonly runs: readonly ReplicationResult[];
 }
@@ -49,11 +52,20 @@ export interface PooledReference {
 }
 
 /** Applies the prediction variants the benchmark compares: as specified, noisy, or absent. */
-export function withPredictions(scenario: Scenario, variant: 'scenario' | 'noisy' | 'absent'): Scenario {
+/**
+ * The prediction variants the benchmark compares: as the scenario says; noisy item-level
+ * predictions (CV 1.0); absent item-level predictions (only the learned category × agent
+ * statistics); cold (no statistics, no learning, no item-level predictions at all).
+ */
+export type PredictionVariant = 'scenario' | 'noisy' | 'absent' | 'cold';
+
+export function withPredictions(scenario: Scenario, variant: PredictionVariant): Scenario {
   if (variant === 'noisy')
     return { ...scenario, predictions: { ...scenario.predictions, mode: 'learned', noiseCv: 1 } };
   if (variant === 'absent')
-    return { ...scenario, predictions: { ...scenario.predictions, mode: 'absent', noiseCv: null } };
+    return { ...scenario, predictions: { ...scenario.predictions, mode: 'learned', noiseCv: null } };
+  if (variant === 'cold')
+    return { ...scenario, predictions: { ...scenario.predictions, mode: 'none', noiseCv: null } };
   return scenario;
 }
 
@@ -62,7 +74,7 @@ export function replicationSeed(seed: number, replication: number): number {
 }
 
 export function runReplication(workload: Workload, policyName: string): EngineResult {
-  const absent = workload.scenario.predictions.mode === 'absent';
+  const absent = workload.scenario.predictions.mode === 'none';
   return runEngine({
     agents: workload.workforce.agents,
     jobs: workload.jobs,
@@ -88,6 +100,7 @@ export function toReplicationResult(workload: Workload, result: EngineResult): R
     throughputBoundPerHour: workload.throughputBoundPerHour,
     arrivalRatePerHour: workload.arrivalRate * 3600,
     capacityPerHour: workload.capacityRate * 3600,
+    slaCeiling: workload.slaCeiling,
   };
 }
 
@@ -157,6 +170,7 @@ export function simulate(input: {
     metrics,
     throughputBoundPerHour: bound,
     throughputVsBound: metrics.throughputPerHour.mean / bound,
+    slaCeiling: runs.reduce((sum, run) => sum + run.slaCeiling, 0) / Math.max(runs.length, 1),
     reference: reference ?? {
       agents: 0,
       meanHandlingSeconds: 0,

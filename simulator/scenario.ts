@@ -81,8 +81,12 @@ export const Scenario = z
       .default({ agentSpeedCv: 0.25, agentCategorySpeedCv: 0.25 }),
     predictions: z
       .object({
-        /** 'learned': policies see handling statistics learned online plus noisy item-level hints; 'absent': neither. */
-        mode: z.enum(['learned', 'absent']).default('learned'),
+        /**
+         * 'learned': policies see the handling statistics of the feature store (seeded history,
+         * updated online from outcomes) and, unless noiseCv is null, item-level hints.
+         * 'none': no statistics, no learning, no hints (a cold start with no model at all).
+         */
+        mode: z.enum(['learned', 'none']).default('learned'),
         /** CV of the multiplicative noise on item-level hints; null = no item-level hints at all. */
         noiseCv: z.number().min(0).max(5).nullable().default(0.5),
         /** Past observations per category × agent seeded into the feature store at the start. */

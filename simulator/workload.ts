@@ -7,7 +7,7 @@ import {
 } from '../domain/metrics';
 import type { HandlingFeatures, HandlingStats, SkillLevel } from '../domain/model';
 import { createStream, exponential, lognormal, type RandomSource, weightedIndex } from '../domain/random';
-import { updateHandlingStats } from '../domain/scoring';
+import { lognormalSurvival, updateHandlingStats } from '../domain/scoring';
 import type { SimAgent, SimJob } from './engine';
 import type { Scenario } from './scenario';
 
@@ -44,6 +44,11 @@ export interface Workload {
   readonly features: HandlingFeatures;
   /** LP bound on completions per hour in the measurement window, given the arrivals in it. */
   readonly throughputBoundPerHour: number;
+  /**
+   * SLA attainment if every item started at once on the fastest agent able to take it: what the
+   * handling-time tails alone allow, whatever the routing (an upper bound on attainment).
+   */
+  readonly slaCeiling: number;
 }
 
 const EMPTY_STATS: HandlingStats = { count: 0, mean: 0, m2: 0 };
@@ -150,7 +155,7 @@ function drawBursts(scenario: Scenario, random: RandomSource, until: number): Ar
 
 /** Features the deployment would already hold: `historyPerCell` past outcomes per eligible category × agent. */
 function seedFeatures(scenario: Scenario, workforce: Workforce, seed: number): HandlingFeatures {
-  const history = scenario.predictions.mode === 'absent' ? 0 : scenario.predictions.historyPerCell;
+  const history = scenario.predictions.mode === 'none' ? 0 : scenario.predictions.historyPerCell;
   const random = createStream(seed, 'history');
   let global = EMPTY_STATS;
   const byCategory: Record<string, HandlingStats> = {};
@@ -203,7 +208,7 @@ export function buildWorkload(scenario: Scenario, load: number, seed: number, so
   const jobs: SimJob[] = [];
   const sizes: number[] = [];
   const categoryIndices: number[] = [];
-  const noiseCv = scenario.predictions.mode === 'absent' ? null : scenario.predictions.noiseCv;
+  const noiseCv = scenario.predictions.mode === 'none' ? null : scenario.predictions.noiseCv;
   let time = 0;
   // Non-homogeneous Poisson arrivals by thinning.
   for (;;) {
@@ -272,7 +277,24 @@ export function buildWorkload(scenario: Scenario, load: number, seed: number, so
     hardStopAt: horizon * 1.3,
     features: seedFeatures(scenario, workforce, seed),
     throughputBoundPerHour: (throughputBound / windowSeconds) * 3600,
+    slaCeiling: slaCeiling(scenario, workforce),
   };
+}
+
+function slaCeiling(scenario: Scenario, workforce: Workforce): number {
+  const totalShare = scenario.categories.reduce((sum, category) => sum + category.share, 0);
+  let ceiling = 0;
+  scenario.categories.forEach((category, categoryIndex) => {
+    let fastest = Number.POSITIVE_INFINITY;
+    workforce.factors.forEach((factors, agentIndex) => {
+      if (workforce.eligible[agentIndex]?.[categoryIndex] === 1)
+        fastest = Math.min(fastest, factors[categoryIndex] ?? 1);
+    });
+    const withinSla =
+      1 - lognormalSurvival(category.slaSeconds, category.meanHandlingSeconds * fastest, category.handlingCv);
+    ceiling += (category.share / totalShare) * withinSla;
+  });
+  return ceiling;
 }
 
 /** True handling seconds of a job on an agent: size × category mean × the agent's factor. */

@@ -1,6 +1,7 @@
 import type { LpSolver, RunMetrics } from '../../domain/metrics';
 import { highsSolver } from '../lp';
 import { loadReplay, type ReplayModel, replay } from '../replay';
+import type { PredictionVariant } from '../run';
 import {
   type PooledReference,
   pooledReference,
@@ -13,8 +14,7 @@ import {
 import { loadScenario } from '../scenario';
 import { buildWorkload } from '../workload';
 
-/** Prediction variants the benchmark runs: as the scenario says, noisy hints (CV 1.0), or none at all. */
-export type PredictionVariant = 'scenario' | 'noisy' | 'absent';
+export type { PredictionVariant };
 
 /** One unit of benchmark work, small enough to balance across worker threads. */
 export type BenchTask =

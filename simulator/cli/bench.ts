@@ -1,11 +1,213 @@
-import type { Command } from './command';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { z } from 'zod';
+import { POLICY_REGISTRY } from '../../domain/routing';
+import { benchmarkDispatch, type DispatchBenchResult } from '../bench/dispatch';
+import { aggregate, checkTargets, FCFS, FLOWTUNE, type GridPlan, planTasks } from '../bench/grid';
+import { runTasks } from '../bench/pool';
+import type { PredictionVariant } from '../bench/tasks';
+import { type BenchReport, renderHtml, renderText } from '../report/bench-report';
+import { loadScenario } from '../scenario';
+import { type Command, parseOptions, UsageError } from './command';
+import { parseCommandOptions } from './simulate';
+
+const DEFAULT_LOGS = ['bpic2012.xes.gz', 'anonymous_bank_february.txt.gz', 'helpdesk.xes.gz'];
+const TRACES = '../shared/data/traces';
+
+const HELP = `
+Usage: flowtune bench [--reps N] [--seed S] [--workers W] [--scenarios LIST] [--loads LIST]
+                      [--policies LIST] [--variants LIST] [--variant-loads LIST]
+                      [--logs LIST|none] [--replay-policies LIST|all] [--no-dispatch]
+                      [--out FILE] [--json]
+
+Runs every routing policy over scenarios × loads × replications on common random numbers, the
+prediction variants (noisy item hints with CV 1.0; no predictions at all), replays of the real
+logs, and the dispatch-round micro-benchmark. Prints the tables and the targets (PASS/MISS),
+writes an HTML report with charts (and a JSON twin beside it). Progress goes to stderr.
+
+Options:
+  --reps N              replications per point (default 3)
+  --seed S              base seed (default 1)
+  --workers W           worker threads (default: CPUs, at most 2)
+  --scenarios LIST      comma-separated scenario files or names in scenarios/ (default: all)
+  --loads LIST          loads as fractions of LP capacity (default 0.7,0.9,0.95,1,1.1)
+  --policies LIST       policies (default: all: ${Object.keys(POLICY_REGISTRY).join(', ')})
+  --variants LIST       prediction variants: noisy, absent, cold (default all three) or none
+  --variant-loads LIST  loads the variants run at (default 0.9)
+  --logs LIST|none      logs to replay (default: ${DEFAULT_LOGS.join(', ')} in ${TRACES}, when present)
+  --replay-policies L   policies for the replays (default ${FLOWTUNE},${FCFS}; "all" for every policy)
+  --no-dispatch         skip the 200 agents × 500 items dispatch-round benchmark
+  --out FILE            HTML report path (default reports/bench.html)
+  --json                print the report as one JSON object instead of the tables
+  -h, --help            this help
+`;
+
+const list = (text: string | undefined) =>
+  text === undefined
+    ? undefined
+    : text
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+
+const Options = z.object({
+  reps: z.coerce.number().int().min(1).max(100).default(3),
+  seed: z.coerce.number().int().min(0).default(1),
+  workers: z.coerce.number().int().min(0).max(64).default(Math.min(2, availableParallelism())),
+  scenarios: z.string().optional(),
+  loads: z.string().default('0.7,0.9,0.95,1,1.1'),
+  policies: z.string().optional(),
+  variants: z.string().default('noisy,absent,cold'),
+  'variant-loads': z.string().default('0.9'),
+  logs: z.string().optional(),
+  'replay-policies': z.string().default(`${FLOWTUNE},${FCFS}`),
+  'no-dispatch': z.boolean().default(false),
+  out: z.string().default('reports/bench.html'),
+  json: z.boolean().default(false),
+});
+
+function scenarioFiles(selection: readonly string[] | undefined): Array<{ name: string; path: string }> {
+  const directory = 'scenarios';
+  const chosen =
+    selection ??
+    (existsSync(directory)
+      ? readdirSync(directory)
+          .filter((file) => /\.(ya?ml|json)$/.test(file))
+          .sort()
+      : []);
+  return chosen.map((entry) => {
+    const path = existsSync(entry)
+      ? entry
+      : [`${entry}`, `${entry}.yaml`, `${entry}.yml`, `${entry}.json`]
+          .map((file) => join(directory, file))
+          .find(existsSync);
+    if (path === undefined)
+      throw new UsageError(`scenario "${entry}" not found (looked for it as a file and in ${directory}/)`);
+    return { name: loadScenario(path).name, path: resolve(path) };
+  });
+}
+
+function numbers(text: string, option: string): number[] {
+  const values = (list(text) ?? []).map(Number);
+  if (values.length === 0 || values.some((value) => !(value > 0)))
+    throw new UsageError(`--${option} must be a comma-separated list of positive numbers, got "${text}"`);
+  return values;
+}
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'benchmark every policy over scenarios × loads, the real logs and the dispatch round',
-  help: 'Usage: flowtune bench (under construction)',
-  async run() {
-    process.stderr.write('bench: not implemented yet\n');
-    return 1;
+  summary: 'benchmark every policy: scenarios × loads, prediction variants, real logs, dispatch round',
+  help: HELP,
+  async run(argv) {
+    const { values } = parseOptions(
+      argv,
+      {
+        reps: { type: 'string' },
+        seed: { type: 'string' },
+        workers: { type: 'string' },
+        scenarios: { type: 'string' },
+        loads: { type: 'string' },
+        policies: { type: 'string' },
+        variants: { type: 'string' },
+        'variant-loads': { type: 'string' },
+        logs: { type: 'string' },
+        'replay-policies': { type: 'string' },
+        'no-dispatch': { type: 'boolean' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      'bench',
+    );
+    const options = parseCommandOptions(Options, values, 'bench');
+    const started = performance.now();
+    const policies = list(options.policies) ?? Object.keys(POLICY_REGISTRY);
+    for (const policy of policies) {
+      if (POLICY_REGISTRY[policy] === undefined)
+        throw new UsageError(`unknown policy "${policy}" in --policies`);
+    }
+    const variants = options.variants === 'none' ? [] : (list(options.variants) ?? []);
+    for (const variant of variants) {
+      if (variant !== 'noisy' && variant !== 'absent' && variant !== 'cold') {
+        throw new UsageError(`--variants takes noisy, absent, cold or none, got "${variant}"`);
+      }
+    }
+    let logs: string[] = [];
+    if (options.logs !== 'none') {
+      const wanted = list(options.logs) ?? DEFAULT_LOGS.map((file) => join(TRACES, file));
+      for (const log of wanted) {
+        if (existsSync(log)) logs.push(log);
+        else
+          process.stderr.write(
+            `bench: log ${log} is missing, its replay is skipped (see ${TRACES}/README.md)\n`,
+          );
+      }
+    }
+    logs = logs.map((log) => resolve(log));
+    const replayPolicies =
+      options['replay-policies'] === 'all'
+        ? Object.keys(POLICY_REGISTRY)
+        : (list(options['replay-policies']) ?? []);
+    const plan: GridPlan = {
+      scenarios: scenarioFiles(list(options.scenarios)),
+      loads: numbers(options.loads, 'loads'),
+      policies,
+      replications: options.reps,
+      seed: options.seed,
+      variants: variants as PredictionVariant[],
+      variantLoads: numbers(options['variant-loads'], 'variant-loads'),
+      logs,
+      replayPolicies,
+    };
+    const tasks = planTasks(plan);
+    const progress = new SingleBar({
+      format: 'bench [{bar}] {value}/{total} tasks | {eta_formatted} left | {last}',
+      stream: process.stderr,
+      hideCursor: true,
+      etaBuffer: 20,
+    });
+    progress.start(tasks.length, 0, { last: '' });
+    const results = await runTasks(tasks, options.workers, (result) => {
+      const task = tasks[result.id];
+      const label =
+        task === undefined
+          ? ''
+          : task.kind === 'grid'
+            ? `${basename(task.scenarioPath)} ${task.variant} @${task.load} #${task.replication + 1}`
+            : `${basename(task.logPath)} × ${task.policy}`;
+      progress.increment({ last: label });
+    });
+    progress.stop();
+    let dispatch: DispatchBenchResult | undefined;
+    if (!options['no-dispatch']) {
+      process.stderr.write('bench: dispatch round 200 agents × 500 items…\n');
+      dispatch = benchmarkDispatch();
+    }
+    const { cells, replays, errors } = aggregate(plan, tasks, results);
+    const wallSeconds = (performance.now() - started) / 1000;
+    const report: BenchReport = {
+      plan,
+      cells,
+      replays,
+      dispatch,
+      targets: checkTargets(plan, cells, replays, dispatch, wallSeconds),
+      wallSeconds,
+      environment: {
+        node: process.version,
+        cpus: availableParallelism(),
+        loadAverage: loadavg(),
+        date: new Date().toISOString(),
+        workers: options.workers,
+      },
+      errors,
+    };
+    mkdirSync(dirname(options.out), { recursive: true });
+    writeFileSync(options.out, renderHtml(report));
+    const jsonPath = `${options.out.replace(/\.html?$/, '')}.json`;
+    writeFileSync(jsonPath, `${JSON.stringify(report, null, 1)}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else process.stdout.write(`${renderText(report)}\nReport: ${options.out} (data: ${jsonPath})\n`);
+    return errors.length > 0 ? 1 : 0;
   },
 };

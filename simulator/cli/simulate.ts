@@ -9,7 +9,7 @@ import { percent, seconds, table, withCi } from './format';
 
 const HELP = `
 Usage: flowtune simulate --scenario FILE --policy NAME [--load X] [--reps N] [--seed S]
-                         [--predictions scenario|noisy|absent] [--json]
+                         [--predictions scenario|noisy|absent|cold] [--json]
 
 Runs a discrete-event simulation of a scenario file (YAML or JSON, see simulator/README.md)
 under one routing policy and prints the metrics with 95% confidence intervals over replications.
@@ -20,7 +20,9 @@ Options:
   --load X            offered load as a fraction of the LP capacity (default: the scenario's)
   --reps N            replications, each with its own seed (default 5)
   --seed S            base seed (default 1); the same seed gives every policy the same arrivals
-  --predictions V     scenario (as written), noisy (item hints with CV 1.0) or absent (none)
+  --predictions V     scenario (as written); noisy (item-level predictions with CV 1.0);
+                      absent (no item-level predictions, learned statistics only);
+                      cold (no model at all: no statistics, no learning)
   --json              print one JSON object instead of the table
   -h, --help          this help
 
@@ -36,7 +38,7 @@ const Options = z.object({
   load: z.coerce.number().positive().max(3).optional(),
   reps: z.coerce.number().int().min(1).max(200).default(5),
   seed: z.coerce.number().int().min(0).default(1),
-  predictions: z.enum(['scenario', 'noisy', 'absent']).default('scenario'),
+  predictions: z.enum(['scenario', 'noisy', 'absent', 'cold']).default('scenario'),
   json: z.boolean().default(false),
 });
 
