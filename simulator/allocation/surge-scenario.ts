@@ -94,7 +94,11 @@ export const AllocationScenario = z
       }
     });
     if (scenario.warmupHours >= scenario.horizonHours) {
-      context.addIssue({ code: 'custom', path: ['warmupHours'], message: 'must be shorter than horizonHours' });
+      context.addIssue({
+        code: 'custom',
+        path: ['warmupHours'],
+        message: 'must be shorter than horizonHours',
+      });
     }
   });
 export type AllocationScenario = z.infer<typeof AllocationScenario>;
@@ -113,7 +117,9 @@ export function parseAllocationScenario(text: string, origin = 'allocation scena
   }
   const result = AllocationScenario.safeParse(raw);
   if (!result.success) {
-    const details = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const details = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new AllocationScenarioError(`${origin}: invalid allocation scenario\n${details.join('\n')}`);
   }
   return result.data;
