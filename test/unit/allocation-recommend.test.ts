@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   type AllocationInput,
   AllocationPolicy,
@@ -335,6 +336,36 @@ describe('recommendAllocation', () => {
       decision: 'approval-required',
     });
     expect(offload?.reason).toContain('Send 20% of cards (its "card-activation" items) to automation');
+  });
+});
+
+describe('StaffingRecommended', () => {
+  it('converts to the draft-4 JSON Schema the event registry takes, with both kinds', () => {
+    // Prepare / Act
+    const schema = z.toJSONSchema(StaffingRecommended, {
+      io: 'input',
+      unrepresentable: 'any',
+      target: 'draft-04',
+    });
+
+    // Assess
+    const text = JSON.stringify(schema);
+    expect(text).toContain('"move"');
+    expect(text).toContain('"offload"');
+    expect(text).toContain('expectedServiceLevelBefore');
+  });
+
+  it('rejects a move without the agent it moves', () => {
+    // Prepare
+    const [move] = recommendAllocation(surgeInput()).recommendations;
+    const { agentId: _agentId, ...withoutAgent } = move as Extract<StaffingRecommended, { kind: 'move' }>;
+
+    // Act
+    const parsed = StaffingRecommended.safeParse(withoutAgent);
+
+    // Assess
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(['agentId']);
   });
 });
 
