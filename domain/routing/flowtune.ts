@@ -165,8 +165,17 @@ export function flowtunePolicy(options: FlowtuneOptions = {}): RoutingPolicy {
       };
 
       const problem = buildProblem(context, groups, views, weights, logReference, agentTerms, fillTerms);
+      const pairs = solveAssignment(problem);
+      // Who took what this round, so an explanation can say where a better-fitting agent went.
+      const itemsByAgent = new Map<string, string[]>();
+      for (const [column, slotIndex] of pairs) {
+        const agentId = context.slots[slotIndex]?.agent.agentId;
+        const itemId = context.items[views[column]?.itemIndex ?? -1]?.itemId;
+        if (agentId === undefined || itemId === undefined) continue;
+        itemsByAgent.set(agentId, [...(itemsByAgent.get(agentId) ?? []), itemId]);
+      }
       const assignments: Assignment[] = [];
-      for (const [column, slotIndex] of solveAssignment(problem)) {
+      for (const [column, slotIndex] of pairs) {
         const view = views[column];
         const slot = context.slots[slotIndex];
         const item = view === undefined ? undefined : context.items[view.itemIndex];
@@ -197,14 +206,16 @@ export function flowtunePolicy(options: FlowtuneOptions = {}): RoutingPolicy {
             ? undefined
             : { agentId: runnerUpAgent.agentId, cost: runnerUpCost, terms: termsOf(view, runnerUpIndex, 0) };
         const handling = context.handlingSeconds(view.itemIndex, slot.agentIndex);
-        const summary = summarise(
+        const summary = summarise({
           chosen,
           runnerUp,
-          handling,
-          runnerUpIndex >= 0 ? context.handlingSeconds(view.itemIndex, runnerUpIndex) : undefined,
+          handlingSeconds: handling,
+          runnerUpSeconds:
+            runnerUpIndex >= 0 ? context.handlingSeconds(view.itemIndex, runnerUpIndex) : undefined,
+          runnerUpTook: runnerUp === undefined ? [] : (itemsByAgent.get(runnerUp.agentId) ?? []),
           view,
-          item.priority,
-        );
+          priority: item.priority,
+        });
         assignments.push({
           itemId: item.itemId,
           agentId: slot.agent.agentId,
@@ -398,17 +409,28 @@ function sumTerms(terms: readonly CostTerm[]): number {
   return total;
 }
 
-function summarise(
-  chosen: Candidate,
-  runnerUp: Candidate | undefined,
-  handlingSeconds: number,
-  runnerUpSeconds: number | undefined,
-  view: ItemView,
-  priority: number,
-): string {
-  const context = `waited ${formatSeconds(view.waitSeconds)}, SLA due in ${formatSeconds(view.secondsToDue)}, priority ${priority}`;
+function summarise(input: {
+  readonly chosen: Candidate;
+  readonly runnerUp: Candidate | undefined;
+  readonly handlingSeconds: number;
+  readonly runnerUpSeconds: number | undefined;
+  /** Items the runner-up agent was given in this round. */
+  readonly runnerUpTook: readonly string[];
+  readonly view: ItemView;
+  readonly priority: number;
+}): string {
+  const { chosen, runnerUp, handlingSeconds, runnerUpSeconds, view } = input;
+  const context = `waited ${formatSeconds(view.waitSeconds)}, SLA due in ${formatSeconds(view.secondsToDue)}, priority ${input.priority}`;
   if (runnerUp === undefined || runnerUpSeconds === undefined) {
     return `Routed to ${chosen.agentId}, the only eligible agent with a free slot: expected ${formatSeconds(handlingSeconds)}; ${context}.`;
+  }
+  if (runnerUp.cost < chosen.cost) {
+    // The joint assignment gave the better-fitting agent other work that needed it more.
+    const took = input.runnerUpTook.length === 0 ? 'other work' : input.runnerUpTook.join(', ');
+    return (
+      `Routed to ${chosen.agentId} (expected ${formatSeconds(handlingSeconds)}): ${runnerUp.agentId} would fit this item better ` +
+      `(${formatSeconds(runnerUpSeconds)}) but takes ${took} this round, and the round costs least that way; ${context}.`
+    );
   }
   let decisive = '';
   let largest = 0;

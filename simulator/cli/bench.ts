@@ -28,7 +28,7 @@ logs, and the dispatch-round micro-benchmark. Prints the tables and the targets 
 writes an HTML report with charts (and a JSON twin beside it). Progress goes to stderr.
 
 Options:
-  --reps N              replications per point (default 3)
+  --reps N              replications per point (default 4)
   --seed S              base seed (default 1)
   --workers W           worker threads (default: CPUs, at most 2)
   --scenarios LIST      comma-separated scenario files or names in scenarios/ (default: all)
@@ -53,7 +53,7 @@ const list = (text: string | undefined) =>
         .filter((part) => part !== '');
 
 const Options = z.object({
-  reps: z.coerce.number().int().min(1).max(100).default(3),
+  reps: z.coerce.number().int().min(1).max(100).default(4),
   seed: z.coerce.number().int().min(0).default(1),
   workers: z.coerce.number().int().min(0).max(64).default(Math.min(2, availableParallelism())),
   scenarios: z.string().optional(),

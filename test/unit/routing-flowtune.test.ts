@@ -126,6 +126,27 @@ describe('flowtunePolicy', () => {
     expect(explanation.summary).toMatch(/Routed to fast: expected .* vs .* on runner-up slow/);
   });
 
+  it('says where the better-fitting agent went when the joint assignment passes it over', () => {
+    // Prepare: "both" fits the billing item best but is the only one who can do refunds.
+    const agents = [agent('both', { billing: 3, refunds: 3 }), agent('billing-only', { billing: 3 })];
+    const waiting = [
+      item('t-billing', 'billing', { enqueuedAt: NOW - 20 * MINUTE }),
+      item('t-refund', 'refunds'),
+    ];
+    const features = {
+      ...FEATURES,
+      byCategoryAgent: { 'billing#both': stats(200), 'billing#billing-only': stats(900) },
+    };
+    // Act
+    const assignments = flowtunePolicy().assign(round(waiting, agents, features));
+    // Assess
+    const billing = assignments.find((assignment) => assignment.itemId === 't-billing');
+    expect(billing?.explanation.runnerUp?.agentId).toBe('both');
+    expect(billing?.explanation.summary).toMatch(
+      /both would fit this item better .* but takes t-refund this round/,
+    );
+  });
+
   it('assigns nothing when no agent holds the required skill', () => {
     expect(flowtunePolicy().assign(round([item('t-1', 'refunds')], [agent('fast', { billing: 3 })]))).toEqual(
       [],
