@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { AgentStatusChanged, WorkItemCancelled, WorkItemCompleted, WorkItemCreated } from './inbound';
 import { WorkItemEscalated, WorkItemRejected, WorkItemRouted } from './outbound';
+import { StaffingRecommended } from './staffing';
 
 export * from './common';
 export * from './inbound';
 export * from './outbound';
+export * from './staffing';
 
 /** `source` of every event Flowtune itself emits. */
 export const FLOWTUNE_SOURCE = 'flowtune';
@@ -22,6 +24,7 @@ export const OUTBOUND_EVENTS = {
   WorkItemRouted,
   WorkItemEscalated,
   WorkItemRejected,
+  StaffingRecommended,
 } as const;
 
 export type InboundDetailType = keyof typeof INBOUND_EVENTS;

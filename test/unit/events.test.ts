@@ -111,7 +111,9 @@ describe('eventJsonSchemas', () => {
     );
     for (const [name, schema] of Object.entries(schemas)) {
       expect(schema.$schema, name).toBe('http://json-schema.org/draft-04/schema#');
-      expect(schema.type, name).toBe('object');
+      // A union event (StaffingRecommended: move | offload) is a oneOf/anyOf of objects.
+      const variants = (schema.oneOf ?? schema.anyOf ?? [schema]) as { type?: string }[];
+      for (const variant of variants) expect(variant.type, name).toBe('object');
       expect(schema.title).toBe(name);
     }
   });
