@@ -620,6 +620,8 @@ export class AslRunner {
       },
     });
 
+    // Settled once both the result and the full history are in.
+    const settled = Promise.withResolvers<void>();
     const record: ExecutionRecord = {
       description: {
         executionArn,
@@ -631,14 +633,14 @@ export class AslRunner {
       },
       history: [],
       abort: execution.abort,
-      done: Promise.resolve(),
+      done: settled.promise,
     };
     const history = this.followHistory(execution.eventLogs, record, executionArn);
     const finished = execution.result.then(
       (output) => this.close(record, { status: 'SUCCEEDED', output: toJson(output) }),
       (error: unknown) => this.close(record, this.failure(record, error)),
     );
-    Object.assign(record, { done: Promise.all([finished, history]).then(() => undefined) });
+    void Promise.all([finished, history]).then(() => settled.resolve());
     return record;
   }
 

@@ -46,6 +46,7 @@ export interface StartDynamoDbLocalOptions {
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 const POLL_INTERVAL_MS = 100;
+const PROBE_TIMEOUT_MS = 2_000;
 const STOP_GRACE_MS = 3_000;
 const OUTPUT_TAIL_CHARS = 2_000;
 
@@ -130,8 +131,23 @@ function createLocalClient(endpoint: string): DynamoDBClient {
  * }
  */
 export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  // A port found free can be taken by another process before Java binds it: try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? (await findFreePort()));
+    } catch (error) {
+      const portTaken = error instanceof PortInUseError;
+      if (!portTaken || options.port !== undefined || attempt >= 3) throw error;
+    }
+  }
+}
+
+class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+}
+
+async function startOnce(options: StartDynamoDbLocalOptions, port: number): Promise<DynamoDbLocal> {
   const { jar, libraryPath } = locateDynamoDbLocalJar();
-  const port = options.port ?? (await findFreePort());
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const endpoint = `http://127.0.0.1:${port}`;
 
@@ -194,10 +210,16 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}
       const reason = spawnError
         ? `could not run "${options.javaCommand ?? 'java'}" (${spawnError.message}); install Java 17+ and put it on the PATH`
         : `the process exited early (exit code ${child.exitCode})`;
-      throw new Error(`DynamoDB Local did not start on port ${port}: ${reason}. Output:\n${output}`);
+      const message = `DynamoDB Local did not start on port ${port}: ${reason}. Output:\n${output}`;
+      throw /address already in use|BindException/i.test(output)
+        ? new PortInUseError(message)
+        : new Error(message);
     }
     try {
-      await client.send(new ListTablesCommand({ Limit: 1 }));
+      // Bounded: something else answering on the port (or nothing answering) must not hang start-up.
+      await client.send(new ListTablesCommand({ Limit: 1 }), {
+        abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
       break;
     } catch {
       if (Date.now() > deadline) {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -137,6 +138,22 @@ describe('DynamoDB Local lifecycle', () => {
 
     // Assess
     expect(await waitUntilGone(dynamo.pid)).toBe(true);
+  });
+
+  it('fails fast, naming the port, when the port it was given is taken', async () => {
+    // Prepare
+    const squatter = createServer(() => {});
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const address = squatter.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+
+    // Act
+    const attempt = startDynamoDbLocal({ port });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'PortInUseError' });
+    await expect(attempt).rejects.toThrow(`did not start on port ${port}`);
+    squatter.close();
   });
 
   it('names the missing Java prerequisite when java cannot be run', async () => {

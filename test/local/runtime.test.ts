@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEnvelope } from '../../domain/events';
 import { DEFAULT_POLICY } from '../../domain/policy';
 import { PROJECT_ROOT } from '../../lib/definitions';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 
 function fixtureDetail(name: string): Record<string, unknown> {
@@ -16,9 +17,9 @@ function newWorkItem(id: string, overrides: Record<string, unknown> = {}): Recor
   return { ...fixtureDetail('work-item-created'), id, createdAt: new Date().toISOString(), ...overrides };
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -33,11 +34,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe('the local runtime, end to end through the real handlers and the real ASL', () => {
+/** One DynamoDB Local for the runtimes below (each gets its own tables); the lifecycle test starts its own. */
+let sharedDynamoDb: DynamoDbLocal;
+
+beforeAll(async () => {
+  sharedDynamoDb = await startDynamoDbLocal();
+});
+
+afterAll(async () => {
+  await sharedDynamoDb?.stop();
+});
+
+async function agentOnline(runtime: LocalRuntime, agentId: string): Promise<void> {
+  const agent = {
+    ...fixtureDetail('agent-status-changed'),
+    agentId,
+    changedAt: new Date().toISOString(),
+    shiftEndsAt: new Date(Date.now() + 8 * 3_600_000).toISOString(),
+  };
+  await runtime.putEvent('AgentStatusChanged', agent, 'workforce');
+  await runtime.idle();
+}
+
+describe('the local runtime, end to end through the real handlers and the real ASL', {
+  timeout: 60_000,
+}, () => {
   let runtime: LocalRuntime;
 
   beforeAll(async () => {
-    runtime = await startLocalRuntime({ dispatchTickMs: false, retryIntervalMs: 10 });
+    runtime = await startLocalRuntime({
+      dynamoDb: sharedDynamoDb,
+      dispatchTickMs: false,
+      retryIntervalMs: 10,
+    });
     // With no history yet the model's confidence is 0: accept that, or every item goes to human review.
     await runtime.ports.features.putActivePolicy({
       ...DEFAULT_POLICY,
@@ -63,14 +92,14 @@ describe('the local runtime, end to end through the real handlers and the real A
 
     // Act
     await runtime.putEvent('WorkItemCreated', newWorkItem(itemId), 'helpdesk');
-    const routed = await runtime.waitForEmitted('WorkItemRouted', itemId, 20_000);
+    const routed = await runtime.waitForEmitted('WorkItemRouted', itemId, 45_000);
     await waitUntil(() => runtime.tokens.pending({ stateName: 'Wait For Completion' }).length > 0);
     await runtime.putEvent(
       'WorkItemCompleted',
       { id: itemId, outcome: 'resolved', handledBy: 'agent-ana', completedAt: new Date().toISOString() },
       'helpdesk',
     );
-    const execution = await runtime.waitForExecution(itemId, 20_000);
+    const execution = await runtime.waitForExecution(itemId, 45_000);
     const trail = await runtime.auditTrail(itemId);
 
     // Assess
@@ -105,8 +134,8 @@ describe('the local runtime, end to end through the real handlers and the real A
 
     // Act
     await runtime.putEvent('WorkItemCreated', newWorkItem(itemId, { priority: 9 }), 'helpdesk');
-    const rejected = await runtime.waitForEmitted('WorkItemRejected', itemId, 20_000);
-    const execution = await runtime.waitForExecution(itemId, 20_000);
+    const rejected = await runtime.waitForEmitted('WorkItemRejected', itemId, 45_000);
+    const execution = await runtime.waitForExecution(itemId, 45_000);
 
     // Assess
     expect(rejected.detail).toMatchObject({ id: itemId, field: 'priority' });
@@ -128,7 +157,82 @@ describe('the local runtime, end to end through the real handlers and the real A
   });
 });
 
+describe('the local runtime when a completion never comes', { timeout: 60_000 }, () => {
+  let runtime: LocalRuntime;
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({
+      dynamoDb: sharedDynamoDb,
+      dispatchTickMs: false,
+      retryIntervalMs: 10,
+    });
+    // Windows of seconds: the completion wait's timeout is the time to the SLA due, floored at 1 s.
+    await runtime.ports.features.putActivePolicy({
+      ...DEFAULT_POLICY,
+      version: 'runtime-test-timeouts',
+      minConfidence: 0,
+      maxAutoRisk: 1,
+      minCompletionWindowSeconds: 1,
+    });
+    await agentOnline(runtime, 'agent-ana');
+    await agentOnline(runtime, 'agent-ben');
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it('re-routes to another agent, then escalates and hands the item to people, releasing capacity', async () => {
+    // Prepare
+    const itemId = 'TCK-runtime-silent';
+    const { slaClass: _slaClass, ...detail } = newWorkItem(itemId);
+
+    // Act
+    await runtime.putEvent(
+      'WorkItemCreated',
+      { ...detail, slaDueAt: new Date(Date.now() + 1_500).toISOString() },
+      'helpdesk',
+    );
+    const escalated = await runtime.waitForEmitted('WorkItemEscalated', itemId, 45_000);
+    // The park handler records the exception wait once the execution is parked there.
+    await waitUntil(async () =>
+      (await runtime.auditTrail(itemId)).some((record) => record.kind === 'EXCEPTION'),
+    );
+    const trail = await runtime.auditTrail(itemId);
+    const agents = await runtime.ports.features.listAgents();
+
+    // Assess
+    const routedTo = runtime
+      .emittedEvents('WorkItemRouted')
+      .filter((event) => (event.detail as { id: string }).id === itemId)
+      .map((event) => (event.detail as { assignee: { agentId: string } }).assignee.agentId);
+    expect(routedTo).toHaveLength(2);
+    expect(new Set(routedTo).size).toBe(2);
+    expect(escalated.detail).toMatchObject({
+      id: itemId,
+      attempts: 2,
+      reason: 'States.Timeout after 2 attempt(s)',
+    });
+    const kinds = trail.map((record) => record.kind);
+    for (const kind of ['REROUTED', 'ESCALATED', 'EXCEPTION']) expect(kinds).toContain(kind);
+    expect(agents.map((agent) => agent.activeCount)).toEqual([0, 0]);
+    expect(runtime.tokens.pending({ stateName: 'Wait For Exception Resolution' })).toHaveLength(1);
+    expect(runtime.runner.describeExecution(itemId).status).toBe('RUNNING');
+  });
+});
+
 describe('the local runtime lifecycle', () => {
+  it('does not stop a DynamoDB Local it was given', async () => {
+    // Prepare
+    const runtime = await startLocalRuntime({ dynamoDb: sharedDynamoDb, dispatchTickMs: false });
+
+    // Act
+    await runtime.stop();
+
+    // Assess
+    expect(isAlive(sharedDynamoDb.pid)).toBe(true);
+  });
+
   it('stop() stops the DynamoDB Local it started, and is idempotent', async () => {
     // Prepare
     const runtime = await startLocalRuntime({ dispatchTickMs: false });

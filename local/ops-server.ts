@@ -1,0 +1,123 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDbOpsStore } from '../lambdas/ops-api/dynamodb-ops-store';
+import { createOpsApi, type OpsApi } from '../lambdas/ops-api/handler';
+import { apiGatewayEvent } from '../lambdas/ops-api/proxy-event';
+import type { Clock } from '../lambdas/shared/ports';
+import type { LocalRuntime } from './runtime';
+
+/**
+ * The operations API over node:http, against the local runtime: the real ops handler on the
+ * runtime's DynamoDB Local tables and its task tokens, each request turned into the API Gateway
+ * proxy event the deployed API would send. It listens on 127.0.0.1 only and trusts the caller:
+ * the `x-flowtune-actor` header names the person (recorded as `local:<actor>`), where the deployed
+ * API takes the signed IAM principal.
+ */
+
+/** Header naming the person acting, locally (the deployed API uses the SigV4 signer instead). */
+export const ACTOR_HEADER = 'x-flowtune-actor';
+export const DEFAULT_LOCAL_ACTOR = 'local-operator';
+
+/** Largest request body accepted (a policy proposal is a few KB). */
+const MAX_BODY_BYTES = 256 * 1024;
+
+export interface OpsServer {
+  /** e.g. http://127.0.0.1:43125 */
+  readonly url: string;
+  readonly api: OpsApi;
+  close(): Promise<void>;
+}
+
+export interface OpsServerOptions {
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * Starts the ops API for a running local runtime. Close it before stopping the runtime.
+ *
+ * @example
+ * const runtime = await startLocalRuntime();
+ * const server = await startOpsServer(runtime);
+ * // npx tsx bin/flowtune.ts ops tasks --endpoint <server.url>
+ * await server.close(); await runtime.stop();
+ */
+export async function startOpsServer(runtime: LocalRuntime, options: OpsServerOptions = {}): Promise<OpsServer> {
+  const api = createOpsApi({
+    features: runtime.ports.features,
+    instances: runtime.ports.instances,
+    audit: runtime.ports.audit,
+    executions: runtime.ports.executions,
+    store: new DynamoDbOpsStore({ client: runtime.documentClient, ...runtime.tables }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      try {
+        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+        const rawBody = await readBody(request);
+        const actorHeader = request.headers[ACTOR_HEADER];
+        const actor = typeof actorHeader === 'string' && actorHeader !== '' ? actorHeader : DEFAULT_LOCAL_ACTOR;
+        const event = apiGatewayEvent({
+          method: request.method ?? 'GET',
+          path: url.pathname,
+          actor: `local:${actor}`,
+          ...(rawBody === '' ? {} : { rawBody }),
+          query: Object.fromEntries(url.searchParams.entries()),
+          headers: Object.fromEntries(
+            Object.entries(request.headers).flatMap(([name, value]) =>
+              typeof value === 'string' ? [[name, value]] : [],
+            ),
+          ),
+        });
+        const answer = await api.http(event, { awsRequestId: event.requestContext.requestId });
+        response.writeHead(answer.statusCode, { ...(answer.headers as Record<string, string>) });
+        response.end(answer.body);
+      } catch (error) {
+        const tooLarge = error instanceof BodyTooLargeError;
+        response.writeHead(tooLarge ? 413 : 500, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            error: tooLarge ? 'PayloadTooLarge' : 'InternalError',
+            message: tooLarge ? `bodies are limited to ${MAX_BODY_BYTES} bytes` : 'the local ops server failed',
+          }),
+        );
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    api,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
