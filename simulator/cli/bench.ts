@@ -9,7 +9,7 @@ import { aggregate, checkTargets, FCFS, FLOWTUNE, type GridPlan, planTasks } fro
 import { runTasks } from '../bench/pool';
 import type { PredictionVariant } from '../bench/tasks';
 import { type BenchReport, renderHtml, renderText } from '../report/bench-report';
-import { loadScenario } from '../scenario';
+import { loadScenario, ScenarioError } from '../scenario';
 import { type Command, parseOptions, UsageError } from './command';
 import { parseCommandOptions } from './simulate';
 
@@ -68,16 +68,33 @@ const Options = z.object({
   json: z.boolean().default(false),
 });
 
+/**
+ * The scenarios to run: the named ones (files, or names in scenarios/), else every routing
+ * scenario in scenarios/. Files there that are not routing scenarios (another tool's format) are
+ * skipped with a note; a named file that does not validate is an error.
+ */
 function scenarioFiles(selection: readonly string[] | undefined): Array<{ name: string; path: string }> {
   const directory = 'scenarios';
-  const chosen =
-    selection ??
-    (existsSync(directory)
+  if (selection === undefined) {
+    const files = existsSync(directory)
       ? readdirSync(directory)
           .filter((file) => /\.(ya?ml|json)$/.test(file))
           .sort()
-      : []);
-  return chosen.map((entry) => {
+      : [];
+    return files.flatMap((file) => {
+      const path = join(directory, file);
+      try {
+        return [{ name: loadScenario(path).name, path: resolve(path) }];
+      } catch (error) {
+        if (!(error instanceof ScenarioError)) throw error;
+        process.stderr.write(
+          `bench: ${path} is not a routing scenario, skipped (${error.message.split('\n')[1]?.trim() ?? 'invalid'})\n`,
+        );
+        return [];
+      }
+    });
+  }
+  return selection.map((entry) => {
     const path = existsSync(entry)
       ? entry
       : [`${entry}`, `${entry}.yaml`, `${entry}.yml`, `${entry}.json`]
