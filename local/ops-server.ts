@@ -43,7 +43,10 @@ export interface OpsServerOptions {
  * // npx tsx bin/flowtune.ts ops tasks --endpoint <server.url>
  * await server.close(); await runtime.stop();
  */
-export async function startOpsServer(runtime: LocalRuntime, options: OpsServerOptions = {}): Promise<OpsServer> {
+export async function startOpsServer(
+  runtime: LocalRuntime,
+  options: OpsServerOptions = {},
+): Promise<OpsServer> {
   const api = createOpsApi({
     features: runtime.ports.features,
     instances: runtime.ports.instances,
@@ -59,7 +62,8 @@ export async function startOpsServer(runtime: LocalRuntime, options: OpsServerOp
         const url = new URL(request.url ?? '/', 'http://127.0.0.1');
         const rawBody = await readBody(request);
         const actorHeader = request.headers[ACTOR_HEADER];
-        const actor = typeof actorHeader === 'string' && actorHeader !== '' ? actorHeader : DEFAULT_LOCAL_ACTOR;
+        const actor =
+          typeof actorHeader === 'string' && actorHeader !== '' ? actorHeader : DEFAULT_LOCAL_ACTOR;
         const event = apiGatewayEvent({
           method: request.method ?? 'GET',
           path: url.pathname,
@@ -81,7 +85,9 @@ export async function startOpsServer(runtime: LocalRuntime, options: OpsServerOp
         response.end(
           JSON.stringify({
             error: tooLarge ? 'PayloadTooLarge' : 'InternalError',
-            message: tooLarge ? `bodies are limited to ${MAX_BODY_BYTES} bytes` : 'the local ops server failed',
+            message: tooLarge
+              ? `bodies are limited to ${MAX_BODY_BYTES} bytes`
+              : 'the local ops server failed',
           }),
         );
       }

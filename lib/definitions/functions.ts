@@ -124,6 +124,18 @@ export const FUNCTIONS = {
     triggersDispatch: true,
     placeholder: 'RecordOutcomeFunctionArn',
   },
+  opsApi: {
+    ...base,
+    id: 'OpsApi',
+    entry: 'lambdas/ops-api/handler.ts',
+    description:
+      'Operations API (item status and audit trail, bottlenecks, human tasks, approve / override / reject / appeal, policy proposals) and the per-minute backlog snapshot.',
+    // Overrides claim capacity (Features), move waits (Instances) and record every human action (Audit).
+    tables: [rw(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
+    resumesExecutions: true,
+    // API Gateway gives up on an integration after 29 s.
+    timeoutSeconds: 29,
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionName = keyof typeof FUNCTIONS;

@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { AgentId, ItemId } from '../events';
+import { Policy } from '../policy';
+
+/**
+ * The operations API contract, in one place: its routes and the zod schemas of its request
+ * bodies. The Lambda routes and validates with it, the CDK construct builds the REST resources
+ * and the API Gateway request models (JSON Schema draft 4, generated from these schemas) from it,
+ * and the CLI and the local server speak it.
+ */
+
+/** Why a person acts: kept in the audit record and shown to the next person. */
+export const Reason = z
+  .string()
+  .trim()
+  .min(3, 'must say why, in at least 3 characters')
+  .max(1000, 'must be at most 1000 characters');
+
+export const ReasonBody = z.object({ reason: Reason }).strict();
+export type ReasonBody = z.infer<typeof ReasonBody>;
+
+export const OverrideBody = z.object({ agentId: AgentId, reason: Reason }).strict();
+export type OverrideBody = z.infer<typeof OverrideBody>;
+
+export const PolicyProposalBody = z
+  .object({
+    policy: Policy,
+    rationale: z.string().trim().min(3, 'must say why, in at least 3 characters').max(2000),
+  })
+  .strict();
+export type PolicyProposalBody = z.infer<typeof PolicyProposalBody>;
+
+/** Request bodies by model name (the API Gateway model of each is generated from it). */
+export const REQUEST_BODIES = {
+  Reason: ReasonBody,
+  Override: OverrideBody,
+  PolicyProposal: PolicyProposalBody,
+} as const;
+export type RequestBodyName = keyof typeof REQUEST_BODIES;
+
+export const PolicyVersion = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"');
+
+/** Path parameters and their schemas. */
+export const PATH_PARAMETERS = { itemId: ItemId, version: PolicyVersion } as const;
+export type PathParameterName = keyof typeof PATH_PARAMETERS;
+
+export const TasksQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export type OpsOperation =
+  | 'itemStatus'
+  | 'bottlenecks'
+  | 'tasks'
+  | 'approve'
+  | 'reject'
+  | 'override'
+  | 'appeal'
+  | 'listPolicyProposals'
+  | 'proposePolicy'
+  | 'approvePolicy';
+
+export interface OpsRoute {
+  readonly operation: OpsOperation;
+  readonly method: 'GET' | 'POST';
+  /** API Gateway resource path, `{name}` for a path parameter. */
+  readonly resource: string;
+  readonly summary: string;
+  readonly body?: RequestBodyName;
+  /** Optional query-string parameters. */
+  readonly query?: readonly string[];
+}
+
+export const OPS_ROUTES = [
+  {
+    operation: 'itemStatus',
+    method: 'GET',
+    resource: '/items/{itemId}',
+    summary: 'Item status: stage, wait, assignee, times, the actions open to a person, and the audit trail.',
+  },
+  {
+    operation: 'bottlenecks',
+    method: 'GET',
+    resource: '/bottlenecks',
+    summary: 'Items and oldest age per stage, overall and per queue, with headlines.',
+  },
+  {
+    operation: 'tasks',
+    method: 'GET',
+    resource: '/tasks',
+    summary: 'Pending human tasks (review, exceptions) with their full context and alternatives.',
+    query: ['limit'],
+  },
+  {
+    operation: 'approve',
+    method: 'POST',
+    resource: '/items/{itemId}/approve',
+    summary: 'Approve the automated decision in review (or requeue an exception).',
+    body: 'Reason',
+  },
+  {
+    operation: 'reject',
+    method: 'POST',
+    resource: '/items/{itemId}/reject',
+    summary: 'Reject the item in review (or close an exception).',
+    body: 'Reason',
+  },
+  {
+    operation: 'override',
+    method: 'POST',
+    resource: '/items/{itemId}/override',
+    summary: 'Assign the item to a named agent, taking its capacity through the conditional claim.',
+    body: 'Override',
+  },
+  {
+    operation: 'appeal',
+    method: 'POST',
+    resource: '/items/{itemId}/appeal',
+    summary: 'Re-open the decision on a routed item: it goes back to human review.',
+    body: 'Reason',
+  },
+  {
+    operation: 'listPolicyProposals',
+    method: 'GET',
+    resource: '/policies/proposals',
+    summary: 'Proposed and approved policy versions.',
+  },
+  {
+    operation: 'proposePolicy',
+    method: 'POST',
+    resource: '/policies/proposals',
+    summary: 'Propose a policy version (validated by the Policy schema); another person approves it.',
+    body: 'PolicyProposal',
+  },
+  {
+    operation: 'approvePolicy',
+    method: 'POST',
+    resource: '/policies/proposals/{version}/approve',
+    summary: 'Approve a proposal (not your own): it becomes the active policy.',
+    body: 'Reason',
+  },
+] as const satisfies readonly OpsRoute[];
+
+/**
+ * The route whose resource template matches a concrete path, with the path parameters.
+ *
+ * @example
+ * matchRoute('POST', '/items/HD-1/approve'); // { route: approve route, pathParameters: { itemId: 'HD-1' } }
+ */
+export function matchRoute(
+  method: string,
+  path: string,
+): { readonly route: OpsRoute; readonly pathParameters: Record<string, string> } | undefined {
+  const segments = path.replace(/\/+$/, '').split('/').filter(Boolean);
+  for (const route of OPS_ROUTES as readonly OpsRoute[]) {
+    if (route.method !== method) continue;
+    const template = route.resource.split('/').filter(Boolean);
+    if (template.length !== segments.length) continue;
+    const pathParameters: Record<string, string> = {};
+    const matches = template.every((part, index) => {
+      const segment = segments[index] as string;
+      const parameter = /^\{(\w+)\}$/.exec(part)?.[1];
+      if (parameter === undefined) return part === segment;
+      pathParameters[parameter] = decodeURIComponent(segment);
+      return true;
+    });
+    if (matches) return { route, pathParameters };
+  }
+  return undefined;
+}
+
+/** True when some route has this resource template but another method (a 405, not a 404). */
+export function resourceExists(path: string): boolean {
+  return ['GET', 'POST'].some((method) => matchRoute(method, path) !== undefined);
+}
+
+/** Error body of every 4xx and 5xx answer: never a stack trace. */
+export interface OpsErrorBody {
+  readonly error: string;
+  readonly message: string;
+  /** The offending field, for a 400. */
+  readonly field?: string;
+  readonly requestId?: string;
+}

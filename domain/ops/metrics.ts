@@ -1,0 +1,222 @@
+/**
+ * The one catalogue of Flowtune's CloudWatch metrics: every metric a handler emits as EMF (through
+ * Powertools) and every metric the dashboard and the alarms read is named here, with its unit, the
+ * function that emits it and its dimensions. The handlers, the dashboard construct, the alarms and
+ * the tests all read this module, so a renamed metric cannot silently leave a widget empty.
+ *
+ * Naming scheme (docs/operations.md, "Metrics"):
+ * - namespace `Flowtune`;
+ * - metric names are PascalCase: counts are plural nouns of what was counted (`ItemsScored`,
+ *   `HumanActions`), durations end in `Time` or `Age` and are in seconds (`CycleTime`,
+ *   `BacklogOldestAge`), ratios and scores are singular nouns (`ScoreConfidence`, `DriftScore`);
+ * - every metric carries Powertools' `service` dimension, `flowtune-<handler folder>`, naming the
+ *   function that emitted it; further dimensions are lower camelCase (`path`, `stage`, `action`)
+ *   and only ever take values from a closed set, so the number of series stays bounded.
+ */
+
+export const METRICS_NAMESPACE = 'Flowtune';
+
+/** Units as Powertools' MetricUnit spells them (domain/ is pure: no Powertools import here). */
+export type MetricUnitName = 'Count' | 'Seconds' | 'Milliseconds' | 'Percent' | 'None';
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly unit: MetricUnitName;
+  /**
+   * Handler folder of the emitting function (lambdas/<service>/handler.ts); the EMF `service`
+   * dimension is `flowtune-<service>`. A metric several functions emit lists each of them.
+   */
+  readonly services: readonly string[];
+  /** Dimensions besides `service`, in the order they are added. */
+  readonly dimensions: readonly string[];
+  readonly description: string;
+}
+
+/** The EMF `service` dimension value of a handler folder. */
+export function serviceDimension(service: string): string {
+  return `flowtune-${service}`;
+}
+
+const metric = (
+  name: string,
+  unit: MetricUnitName,
+  services: readonly string[],
+  description: string,
+  dimensions: readonly string[] = [],
+): MetricDefinition => ({ name, unit, services, dimensions, description });
+
+/**
+ * Every Flowtune metric, by a camelCase key. `test/ops/metric-catalogue.test.ts` checks that each
+ * `addMetric` in lambdas/ uses a name (and unit) declared here.
+ */
+export const METRICS = {
+  // Intake
+  itemsStarted: metric('ItemsStarted', 'Count', ['intake'], 'Process instances started (one per new item).'),
+  duplicateEvents: metric(
+    'DuplicateEvents',
+    'Count',
+    ['intake'],
+    'WorkItemCreated events of an item already started.',
+  ),
+  intakeFailures: metric(
+    'IntakeFailures',
+    'Count',
+    ['intake'],
+    'Intake records that failed and will be retried.',
+  ),
+  eventsRejected: metric(
+    'EventsRejected',
+    'Count',
+    ['intake'],
+    'Inbound events refused at intake (recorded, announced).',
+  ),
+  // Validate and score
+  itemsValidated: metric('ItemsValidated', 'Count', ['validate'], 'Items that passed validation.'),
+  itemsInvalid: metric('ItemsInvalid', 'Count', ['validate'], 'Items that failed validation.'),
+  itemsScored: metric('ItemsScored', 'Count', ['score'], 'Items scored, by the decided path.', ['path']),
+  scoreConfidence: metric('ScoreConfidence', 'None', ['score'], "The model's confidence (0..1), by path.", [
+    'path',
+  ]),
+  invalidStoredPolicy: metric(
+    'InvalidStoredPolicy',
+    'Count',
+    ['score', 'dispatcher'],
+    'The stored active policy did not parse; the default applied.',
+  ),
+  // Dispatch
+  itemsEnqueued: metric('ItemsEnqueued', 'Count', ['dispatcher'], 'Items that joined the waiting set.'),
+  itemsAssigned: metric('ItemsAssigned', 'Count', ['dispatcher'], 'Items assigned by dispatch rounds.'),
+  waitingItems: metric(
+    'WaitingItems',
+    'Count',
+    ['dispatcher'],
+    'Items waiting at the start of a dispatch round.',
+  ),
+  claimConflicts: metric(
+    'ClaimConflicts',
+    'Count',
+    ['dispatcher'],
+    'Capacity claims that lost their condition.',
+  ),
+  staleAssignments: metric(
+    'StaleAssignments',
+    'Count',
+    ['dispatcher'],
+    'Assignments whose execution was gone.',
+  ),
+  revertedAssignments: metric(
+    'RevertedAssignments',
+    'Count',
+    ['dispatcher'],
+    'Claims undone after a failed resume.',
+  ),
+  dispatchRoundFailures: metric(
+    'DispatchRoundFailures',
+    'Count',
+    ['dispatcher'],
+    'Dispatch rounds that failed.',
+  ),
+  malformedDispatchMessages: metric(
+    'MalformedDispatchMessages',
+    'Count',
+    ['dispatcher'],
+    'Dispatch messages that did not parse (recorded, skipped).',
+  ),
+  // Waits and completions
+  waitsParked: metric(
+    'WaitsParked',
+    'Count',
+    ['park'],
+    'Task tokens parked (completion, human review, exception).',
+  ),
+  earlyCompletionsResumed: metric(
+    'EarlyCompletionsResumed',
+    'Count',
+    ['park'],
+    'Completions that arrived before their wait and resumed it at once.',
+  ),
+  completionEvents: metric(
+    'CompletionEvents',
+    'Count',
+    ['completion'],
+    'Completion and cancellation events, by what happened to them.',
+    ['status'],
+  ),
+  // Outcomes: the business KPIs
+  outcomesRecorded: metric('OutcomesRecorded', 'Count', ['record-outcome'], 'Items finished (throughput).'),
+  cycleTime: metric('CycleTime', 'Seconds', ['record-outcome'], 'Created → completed.'),
+  waitTime: metric('WaitTime', 'Seconds', ['record-outcome'], 'Enqueued for assignment → routed.'),
+  handleTime: metric('HandleTime', 'Seconds', ['record-outcome'], 'Started (or routed) → completed.'),
+  slaMet: metric(
+    'SlaMet',
+    'Count',
+    ['record-outcome'],
+    '1 when the item completed by its SLA due time, else 0.',
+  ),
+  predictionAbsError: metric(
+    'PredictionAbsError',
+    'Seconds',
+    ['record-outcome'],
+    '|actual − predicted| handling time: the residual that drift detection watches.',
+  ),
+  // Agents
+  agentStatusChanges: metric(
+    'AgentStatusChanges',
+    'Count',
+    ['agent-status'],
+    'Agent status changes applied.',
+  ),
+  staleAgentEvents: metric(
+    'StaleAgentEvents',
+    'Count',
+    ['agent-status'],
+    'Agent events older than the stored state.',
+  ),
+  agentEventsRejected: metric('AgentEventsRejected', 'Count', ['agent-status'], 'Agent events refused.'),
+  // Operations (lambdas/ops-api)
+  backlogItems: metric(
+    'BacklogItems',
+    'Count',
+    ['ops-api'],
+    'Live items in a stage (snapshot every minute, from the byStage index).',
+    ['stage'],
+  ),
+  backlogOldestAge: metric(
+    'BacklogOldestAge',
+    'Seconds',
+    ['ops-api'],
+    'Age of the oldest item in a stage (snapshot every minute).',
+    ['stage'],
+  ),
+  humanActions: metric(
+    'HumanActions',
+    'Count',
+    ['ops-api'],
+    'Approvals, overrides, rejections and appeals by people.',
+    ['action'],
+  ),
+  policyProposals: metric('PolicyProposals', 'Count', ['ops-api'], 'Policy versions proposed by operators.'),
+  // Continuous tuning (issue 6 emits these; the dashboard and the drift alarm already read them)
+  driftScore: metric(
+    'DriftScore',
+    'None',
+    ['tuning'],
+    'Drift statistic per watched signal (population stability index; > 0.2 is drift).',
+    ['signal'],
+  ),
+  experimentAssignments: metric(
+    'ExperimentAssignments',
+    'Count',
+    ['dispatcher'],
+    'Items routed in an experiment, by experiment and arm.',
+    ['experiment', 'arm'],
+  ),
+} as const satisfies Record<string, MetricDefinition>;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** Signals the drift statistic is computed for. */
+export const DRIFT_SIGNALS = ['inputs', 'residuals', 'confidence'] as const;
+
+/** A drift statistic above this is drift (the usual population-stability-index threshold). */
+export const DRIFT_THRESHOLD = 0.2;

@@ -1,0 +1,116 @@
+import { type BottleneckView, formatAge } from '../../domain/ops/bottleneck';
+import type { ActionResult, HumanTask, ItemStatus, TrailEntry } from '../../lambdas/ops-api/operations';
+
+/** Plain-text renderings of the ops API's answers for the terminal. */
+
+export function formatStatus(status: ItemStatus): string {
+  const lines = [
+    `${status.itemId}  ${status.stage}${status.waitingFor === undefined ? '' : ` (waiting for ${status.waitingFor})`}`,
+  ];
+  const facts: [string, string | undefined][] = [
+    [
+      'in stage',
+      status.secondsInStage === undefined
+        ? undefined
+        : `${formatAge(status.secondsInStage)} (since ${status.since})`,
+    ],
+    ['queue', status.queue],
+    ['priority', status.priority?.toString()],
+    ['assignee', status.assignee],
+    ['path', status.path],
+    [
+      'SLA due',
+      status.slaDueAt === undefined ? undefined : `${status.slaDueAt}${status.overdue ? '  OVERDUE' : ''}`,
+    ],
+    ['attempt', status.attempt?.toString()],
+    ['policy', status.policyVersion],
+    ['model', status.modelVersion],
+    ['actions', status.actions.length === 0 ? 'none now' : status.actions.join(', ')],
+  ];
+  for (const [label, value] of facts) if (value !== undefined) lines.push(`  ${label.padEnd(9)} ${value}`);
+  lines.push('', 'Audit trail:');
+  for (const entry of status.trail) lines.push(`  ${trailLine(entry)}`);
+  return lines.join('\n');
+}
+
+function trailLine(entry: TrailEntry): string {
+  const summary = summarise(entry);
+  return `${entry.at}  ${entry.kind.padEnd(22)} ${entry.actor}${summary === '' ? '' : `  ${summary}`}`;
+}
+
+function summarise(entry: TrailEntry): string {
+  const details =
+    typeof entry.details === 'object' && entry.details !== null
+      ? (entry.details as Record<string, unknown>)
+      : {};
+  const parts: string[] = [];
+  for (const key of ['agentId', 'reason', 'path', 'outcome', 'from', 'waitingFor']) {
+    const value = details[key] ?? entry[key];
+    if (typeof value === 'string' || typeof value === 'number') parts.push(`${key}=${value}`);
+  }
+  return parts.join(' ');
+}
+
+export function formatBottlenecks(view: BottleneckView): string {
+  const lines = [`${view.items} live items at ${view.generatedAt}`];
+  if (view.headlines.length > 0) lines.push('', ...view.headlines.map((headline) => `  • ${headline}`));
+  const active = view.stages.filter((cell) => cell.items > 0);
+  lines.push('', `  ${'stage'.padEnd(20)} ${'items'.padStart(6)} ${'share'.padStart(6)}  oldest     overdue`);
+  for (const cell of active) {
+    lines.push(
+      `  ${cell.stage.padEnd(20)} ${String(cell.items).padStart(6)} ${`${Math.round(cell.share * 100)}%`.padStart(6)}  ${formatAge(cell.oldestAgeSeconds).padEnd(10)} ${cell.overdue}`,
+    );
+  }
+  if (view.queues.length > 0) {
+    lines.push('', '  per queue (biggest waiting stage):');
+    for (const row of view.queues) {
+      const where =
+        row.bottleneck === undefined
+          ? 'none waiting'
+          : `${row.bottleneck.stage} ${Math.round(row.bottleneck.share * 100)}%`;
+      lines.push(`  ${row.queue.padEnd(20)} ${String(row.items).padStart(6)}  ${where}`);
+    }
+  }
+  if (view.truncatedStages.length > 0) {
+    lines.push(
+      '',
+      `  (counts are lower bounds in ${view.truncatedStages.join(', ')}: the read stopped at its limit)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatTasks(result: {
+  readonly tasks: readonly HumanTask[];
+  readonly more: boolean;
+}): string {
+  if (result.tasks.length === 0) return 'No pending human tasks.';
+  const lines: string[] = [];
+  for (const task of result.tasks) {
+    const decision = task.context.decision as { reason?: string } | undefined;
+    const score = task.context.score as { confidence?: number; slaBreachRisk?: number } | undefined;
+    lines.push(
+      `${task.itemId}  ${task.kind.toUpperCase()}  queue=${task.queue || '-'} priority=${task.priority} waiting ${formatAge(task.waitingSeconds)}${task.overdue ? ' OVERDUE' : ''}`,
+    );
+    if (decision?.reason !== undefined) lines.push(`  why: ${decision.reason}`);
+    if (typeof task.context.reason === 'string') lines.push(`  why: ${task.context.reason}`);
+    if (score?.confidence !== undefined) {
+      lines.push(
+        `  score: confidence ${score.confidence.toFixed(2)}, SLA-breach risk ${(score.slaBreachRisk ?? 0).toFixed(2)}`,
+      );
+    }
+    if (task.alternatives.length > 0) {
+      lines.push(
+        `  could take it: ${task.alternatives.map((alt) => `${alt.agentId} (${alt.freeSlots} free)`).join(', ')}`,
+      );
+    }
+    for (const entry of task.history) lines.push(`  earlier: ${trailLine(entry)}`);
+    lines.push(`  actions: ${task.actions.join(', ')}`, '');
+  }
+  if (result.more) lines.push('(more tasks wait: raise --limit)');
+  return lines.join('\n').trimEnd();
+}
+
+export function formatAction(result: ActionResult): string {
+  return `${result.itemId}: ${result.action} by ${result.actor} at ${result.at} → ${result.outcome}`;
+}

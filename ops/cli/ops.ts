@@ -1,0 +1,386 @@
+import { readFileSync } from 'node:fs';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { AgentId, ItemId } from '../../domain/events';
+import { PolicyProposalBody, PolicyVersion, Reason } from '../../domain/ops/api';
+import { type Command, UsageError } from '../../simulator/cli/command';
+import { OpsApiError, OpsClient, type OpsTarget, OpsTargetError, resolveTarget } from './client';
+import { formatAction, formatBottlenecks, formatStatus, formatTasks } from './format';
+
+/**
+ * `flowtune ops <subcommand>`: the operations API from the terminal, against the deployed stack
+ * (SigV4-signed with your AWS credentials) or the local runtime (`flowtune ops serve`).
+ */
+
+const TARGET_OPTIONS = {
+  endpoint: { type: 'string' },
+  outputs: { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  sign: { type: 'boolean' },
+  actor: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+const TARGET_HELP = `
+Target (one of):
+  --endpoint URL      the ops API: the stack's OpsApiUrl output, or a local server's URL
+                      (default: $FLOWTUNE_OPS_ENDPOINT)
+  --outputs FILE      read OpsApiUrl from \`cdk deploy --outputs-file FILE\` (with --stack NAME,
+                      default Flowtune)
+  --region R          region to sign for (default: from the execute-api host name)
+  --sign              sign with SigV4 even if the host is not execute-api (custom domains)
+  --actor NAME        who you are, for a local server (the deployed API records your IAM principal)
+  --json              print the API's JSON answer
+  -h, --help          this help`;
+
+interface Subcommand {
+  readonly name: string;
+  readonly usage: string;
+  readonly summary: string;
+  readonly options?: NonNullable<ParseArgsConfig['options']>;
+  /** Positional arguments, by name. */
+  readonly positionals: readonly string[];
+  run(client: OpsClient, input: SubcommandInput): Promise<string>;
+}
+
+interface SubcommandInput {
+  readonly positionals: readonly string[];
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly json: boolean;
+}
+
+const show = (json: boolean, value: unknown, text: () => string): string =>
+  json ? JSON.stringify(value, null, 2) : text();
+
+function requireString(values: SubcommandInput['values'], name: string, sub: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') {
+    throw new UsageError(`--${name} is required\nRun "flowtune ops ${sub} --help" for the options.`);
+  }
+  return value;
+}
+
+function checked<T>(
+  schema: {
+    safeParse(
+      value: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } };
+  },
+  value: unknown,
+  what: string,
+): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`${what} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+  return parsed.data;
+}
+
+const itemIdOf = (input: SubcommandInput) => checked(ItemId, input.positionals[0], 'ITEM_ID');
+const reasonOf = (input: SubcommandInput, sub: string) =>
+  checked(Reason, requireString(input.values, 'reason', sub), '--reason');
+
+const SUBCOMMANDS: readonly Subcommand[] = [
+  {
+    name: 'status',
+    usage: 'flowtune ops status ITEM_ID',
+    summary: "an item's stage, wait, assignee, the actions open now, and its audit trail",
+    positionals: ['ITEM_ID'],
+    run: async (client, input) => {
+      const status = await client.itemStatus(itemIdOf(input));
+      return show(input.json, status, () => formatStatus(status));
+    },
+  },
+  {
+    name: 'bottlenecks',
+    usage: 'flowtune ops bottlenecks',
+    summary: 'items and oldest age per stage and per queue, with headlines',
+    positionals: [],
+    run: async (client, input) => {
+      const view = await client.bottlenecks();
+      return show(input.json, view, () => formatBottlenecks(view));
+    },
+  },
+  {
+    name: 'tasks',
+    usage: 'flowtune ops tasks [--limit N]',
+    summary: 'pending human tasks (review, exceptions) with context and alternatives',
+    options: { limit: { type: 'string' } },
+    positionals: [],
+    run: async (client, input) => {
+      const raw = input.values.limit;
+      const limit = raw === undefined ? undefined : Number(raw);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 200)) {
+        throw new UsageError('--limit must be a whole number from 1 to 200');
+      }
+      const result = await client.tasks(limit);
+      return show(input.json, result, () => formatTasks(result));
+    },
+  },
+  {
+    name: 'approve',
+    usage: 'flowtune ops approve ITEM_ID --reason TEXT',
+    summary: 'approve the decision in review (requeue an exception)',
+    options: { reason: { type: 'string' } },
+    positionals: ['ITEM_ID'],
+    run: async (client, input) => {
+      const result = await client.approve(itemIdOf(input), { reason: reasonOf(input, 'approve') });
+      return show(input.json, result, () => formatAction(result));
+    },
+  },
+  {
+    name: 'reject',
+    usage: 'flowtune ops reject ITEM_ID --reason TEXT',
+    summary: 'reject the item in review (close an exception)',
+    options: { reason: { type: 'string' } },
+    positionals: ['ITEM_ID'],
+    run: async (client, input) => {
+      const result = await client.reject(itemIdOf(input), { reason: reasonOf(input, 'reject') });
+      return show(input.json, result, () => formatAction(result));
+    },
+  },
+  {
+    name: 'override',
+    usage: 'flowtune ops override ITEM_ID --agent AGENT_ID --reason TEXT',
+    summary: 'assign the item to a named agent (capacity is claimed like any assignment)',
+    options: { agent: { type: 'string' }, reason: { type: 'string' } },
+    positionals: ['ITEM_ID'],
+    run: async (client, input) => {
+      const agentId = checked(AgentId, requireString(input.values, 'agent', 'override'), '--agent');
+      const result = await client.override(itemIdOf(input), { agentId, reason: reasonOf(input, 'override') });
+      return show(input.json, result, () => formatAction(result));
+    },
+  },
+  {
+    name: 'appeal',
+    usage: 'flowtune ops appeal ITEM_ID --reason TEXT',
+    summary: 're-open the decision on a routed item: back to human review',
+    options: { reason: { type: 'string' } },
+    positionals: ['ITEM_ID'],
+    run: async (client, input) => {
+      const result = await client.appeal(itemIdOf(input), { reason: reasonOf(input, 'appeal') });
+      return show(input.json, result, () => formatAction(result));
+    },
+  },
+  {
+    name: 'propose-policy',
+    usage: 'flowtune ops propose-policy --file POLICY.json --rationale TEXT',
+    summary: 'propose a policy version (checked against the Policy schema); another person approves it',
+    options: { file: { type: 'string' }, rationale: { type: 'string' } },
+    positionals: [],
+    run: async (client, input) => {
+      const file = requireString(input.values, 'file', 'propose-policy');
+      let policy: unknown;
+      try {
+        policy = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (error) {
+        throw new UsageError(`--file ${file}: ${(error as Error).message}`);
+      }
+      const body = PolicyProposalBody.safeParse({
+        policy,
+        rationale: requireString(input.values, 'rationale', 'propose-policy'),
+      });
+      if (!body.success) {
+        const issue = body.error.issues[0];
+        throw new UsageError(
+          `${file} is not a valid policy: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
+        );
+      }
+      const proposal = await client.proposePolicy(body.data);
+      return show(
+        input.json,
+        proposal,
+        () =>
+          `proposed policy ${proposal.version} (changes: ${proposal.changes.join(', ')}); another person approves it with: flowtune ops approve-policy ${proposal.version} --reason TEXT`,
+      );
+    },
+  },
+  {
+    name: 'proposals',
+    usage: 'flowtune ops proposals',
+    summary: 'the active policy and the proposed versions',
+    positionals: [],
+    run: async (client, input) => {
+      const result = await client.policyProposals();
+      return show(input.json, result, () =>
+        [
+          `active: ${result.active.version}`,
+          ...result.proposals.map(
+            (p) =>
+              `${p.version}  ${p.status}  by ${p.proposedBy} at ${p.proposedAt}${p.approvedBy === undefined ? '' : `, approved by ${p.approvedBy}`}  changes: ${p.changes.join(', ')}`,
+          ),
+        ].join('\n'),
+      );
+    },
+  },
+  {
+    name: 'approve-policy',
+    usage: 'flowtune ops approve-policy VERSION --reason TEXT',
+    summary: "approve someone else's proposal: it becomes the active policy",
+    options: { reason: { type: 'string' } },
+    positionals: ['VERSION'],
+    run: async (client, input) => {
+      const version = checked(PolicyVersion, input.positionals[0], 'VERSION');
+      const result = await client.approvePolicy(version, { reason: reasonOf(input, 'approve-policy') });
+      return show(input.json, result, () => `policy ${result.version} is ${result.status} and active`);
+    },
+  },
+];
+
+/** `ops serve`: a local runtime with its ops server, until Ctrl-C. */
+const SERVE_USAGE = 'flowtune ops serve [--port N]';
+
+function subcommandHelp(sub: Subcommand): string {
+  return `Usage: ${sub.usage} [target options]\n\n${sub.summary[0]?.toUpperCase()}${sub.summary.slice(1)}.\n${TARGET_HELP}`;
+}
+
+const HELP = `
+Usage: flowtune ops <subcommand> [options]
+
+Operations on a running Flowtune: the deployed stack's ops API (HTTPS, SigV4-signed with your
+AWS credentials, IAM-authorised) or the local runtime's ops server.
+
+Subcommands:
+${SUBCOMMANDS.map((sub) => `  ${sub.usage.replace('flowtune ops ', '').padEnd(56)} ${sub.summary}`).join('\n')}
+  ${SERVE_USAGE.replace('flowtune ops ', '').padEnd(56)} start the local runtime with its ops server
+${TARGET_HELP}
+
+Examples:
+  npx tsx bin/flowtune.ts ops tasks --outputs .build/deployed/stack-outputs.json
+  npx tsx bin/flowtune.ts ops override HD-10428 --agent agent-ana --reason "VIP, knows the account" \\
+      --endpoint https://abc123.execute-api.eu-west-1.amazonaws.com/v1/
+  npx tsx bin/flowtune.ts ops serve --port 4010   # then: ops tasks --endpoint http://127.0.0.1:4010
+`;
+
+/** Runs a subcommand against a target; exported for tests, which pass their own fetch. */
+export async function runOpsSubcommand(
+  argv: readonly string[],
+  io: {
+    readonly out: (text: string) => void;
+    readonly err: (text: string) => void;
+    readonly env?: Readonly<Record<string, string | undefined>>;
+    readonly fetch?: typeof fetch;
+    readonly target?: OpsTarget;
+  },
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(HELP.trim());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === 'serve') return serve(rest, io);
+  const sub = SUBCOMMANDS.find((candidate) => candidate.name === name);
+  if (sub === undefined) {
+    throw new UsageError(
+      `unknown subcommand "${name}"; one of: ${[...SUBCOMMANDS.map((s) => s.name), 'serve'].join(', ')}`,
+    );
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: { ...TARGET_OPTIONS, ...(sub.options ?? {}) },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message}\nRun "flowtune ops ${sub.name} --help" for the options.`,
+    );
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help === true) {
+    io.out(subcommandHelp(sub));
+    return 0;
+  }
+  if (parsed.positionals.length !== sub.positionals.length) {
+    throw new UsageError(
+      `expected ${sub.positionals.length === 0 ? 'no arguments' : sub.positionals.join(' ')}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}\nUsage: ${sub.usage}`,
+    );
+  }
+  const env = io.env ?? process.env;
+  let target: OpsTarget;
+  try {
+    target =
+      io.target ??
+      resolveTarget({
+        endpoint: (values.endpoint as string | undefined) ?? env.FLOWTUNE_OPS_ENDPOINT,
+        ...(typeof values.outputs === 'string' ? { outputsFile: values.outputs } : {}),
+        ...(typeof values.stack === 'string' ? { stack: values.stack } : {}),
+        ...(typeof values.region === 'string' ? { region: values.region } : {}),
+        ...(values.sign === true ? { sign: true } : {}),
+        ...(typeof values.actor === 'string' ? { actor: values.actor } : {}),
+      });
+  } catch (error) {
+    if (error instanceof OpsTargetError) throw new UsageError(error.message);
+    throw error;
+  }
+  const client = new OpsClient(target, io.fetch);
+  try {
+    io.out(await sub.run(client, { positionals: parsed.positionals, values, json: values.json === true }));
+    return 0;
+  } catch (error) {
+    if (error instanceof OpsApiError) {
+      io.err(`flowtune ops ${sub.name}: ${error.status} ${error.code}: ${error.message}`);
+      return error.status === 403 ? 3 : 1;
+    }
+    if (error instanceof TypeError && /fetch failed/.test(error.message)) {
+      io.err(
+        `flowtune ops ${sub.name}: cannot reach ${target.endpoint} (${String((error as Error & { cause?: unknown }).cause ?? error.message)})`,
+      );
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function serve(argv: readonly string[], io: { readonly out: (text: string) => void }): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nUsage: ${SERVE_USAGE}`);
+  }
+  if (parsed.values.help === true) {
+    io.out(
+      `Usage: ${SERVE_USAGE}\n\nStarts the embedded local runtime (DynamoDB Local, the real handlers, the ASL) and its ops\nserver on 127.0.0.1, then waits for Ctrl-C. Send events with the demo, act with ops commands.`,
+    );
+    return 0;
+  }
+  const port = parsed.values.port === undefined ? 0 : Number(parsed.values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0-65535');
+  // Loaded here: the local runtime pulls in DynamoDB Local and the ASL runner.
+  const { startLocalRuntime } = await import('../../local/runtime');
+  const { startOpsServer } = await import('../../local/ops-server');
+  const runtime = await startLocalRuntime();
+  const server = await startOpsServer(runtime, { port });
+  io.out(
+    `Local ops API: ${server.url}\n  e.g. flowtune ops bottlenecks --endpoint ${server.url}\nCtrl-C stops it.`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  await runtime.stop();
+  return 0;
+}
+
+/**
+ * The `ops` command for bin/flowtune.ts. Register it with
+ * `import { opsCommand } from '../ops/cli/ops';` and add `opsCommand` to COMMANDS.
+ */
+export const opsCommand: Command = {
+  name: 'ops',
+  summary: 'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies',
+  help: HELP,
+  run: (argv) =>
+    runOpsSubcommand(argv, {
+      out: (text) => process.stdout.write(`${text}\n`),
+      err: (text) => process.stderr.write(`${text}\n`),
+    }),
+};
