@@ -3,11 +3,12 @@
  * The flowtune command line: one entry, one subcommand per capability. A command is a module
  * exporting a `Command` (simulator/cli/command.ts); register it in COMMANDS below.
  */
+import { allocationCommand } from '../simulator/allocation/command';
 import { benchCommand } from '../simulator/cli/bench';
 import { type Command, runCommandLine } from '../simulator/cli/command';
 import { replayCommand } from '../simulator/cli/replay';
 import { simulateCommand } from '../simulator/cli/simulate';
 
-const COMMANDS: readonly Command[] = [simulateCommand, replayCommand, benchCommand];
+const COMMANDS: readonly Command[] = [simulateCommand, replayCommand, benchCommand, allocationCommand];
 
 process.exitCode = await runCommandLine(COMMANDS, process.argv.slice(2));
