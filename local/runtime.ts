@@ -19,12 +19,15 @@ import { EventPublishError } from '../lambdas/shared/eventbridge-event-publisher
 import type { InvocationContext } from '../lambdas/shared/observability';
 import { validateOutbound } from '../lambdas/shared/outbound-events';
 import type {
+  AuditLog,
   AuditRecord,
   Clock,
   DispatchTrigger,
   EventPublisher,
   ExecutionControl,
+  FeatureStore,
   InstanceRecord,
+  InstanceStore,
   OutboundDetail,
   ResumeOutcome,
   StartOutcome,
@@ -88,7 +91,36 @@ export interface LocalRuntimeOptions {
   readonly pseudonymKey?: string;
   /** Told what each dispatch round did. */
   readonly onRound?: (report: RoundReport) => void;
+  /**
+   * Wraps the ports before any handler is built (fault injection, tracing). The handlers see
+   * what this returns; `LocalRuntime.ports` keeps the undecorated ones, so tests can seed and
+   * inspect without going through the faults. @default the ports as they are
+   */
+  readonly decoratePorts?: (ports: HandlerPorts) => HandlerPorts;
+  /**
+   * Wraps each function's handler, by FUNCTIONS name (e.g. to make `score` crash or time out).
+   * Called once per function at start-up; the wrapper sees every invocation (ASL task, rule
+   * target or queue batch) and its result or error counts in `functionStats`.
+   * @default the handlers as they are
+   */
+  readonly decorateHandlers?: HandlerDecorator;
 }
+
+/** The ports the handlers are built on, as their interfaces. */
+export interface HandlerPorts {
+  readonly features: FeatureStore;
+  readonly instances: InstanceStore;
+  readonly audit: AuditLog;
+  readonly events: EventPublisher;
+  readonly executions: ExecutionControl;
+  readonly dispatch: DispatchTrigger;
+}
+
+/** One Lambda handler as the runtime invokes it. */
+export type LocalHandler<E, R> = (event: E, context?: InvocationContext) => Promise<R>;
+
+/** Returns the handler to use in place of `handler` for function `name`. */
+export type HandlerDecorator = <E, R>(name: FunctionName, handler: LocalHandler<E, R>) => LocalHandler<E, R>;
 
 export interface LocalRuntimeTables {
   readonly featuresTable: string;
@@ -110,7 +142,10 @@ export interface LocalRuntime {
   readonly runner: AslRunner;
   readonly tokens: TaskTokenRegistry;
   readonly queues: Readonly<Record<QueueName, LocalQueue>>;
-  /** The port implementations the handlers run on (DynamoDB Local, local bus, runner, dispatch queue). */
+  /**
+   * The undecorated port implementations (DynamoDB Local, local bus, runner, dispatch queue):
+   * for seeding and inspection. The handlers run on `handlerPorts`.
+   */
   readonly ports: {
     readonly features: DynamoDbFeatureStore;
     readonly instances: DynamoDbInstanceStore;
@@ -119,6 +154,8 @@ export interface LocalRuntime {
     readonly executions: ExecutionControl;
     readonly dispatch: DispatchTrigger;
   };
+  /** The ports the handlers run on: `ports` after `decoratePorts`. */
+  readonly handlerPorts: HandlerPorts;
   readonly functionStats: Readonly<Record<FunctionName, FunctionStats>>;
   /** EventBridge PutEvents on the local bus: what a SaaS producer does. */
   putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResponse>;
@@ -343,6 +380,7 @@ function assemble(
   // them and some need the runner (ExecutionControl), so they resolve their handler at call time;
   // their presence is checked below, before anything runs.
   const eventHandlers: Partial<Record<FunctionName, EventHandler>> = {};
+  const queueHandlers: Partial<Record<FunctionName, QueueHandler>> = {};
   const functions: Record<string, LocalFunction> = {};
   const aslFunctions = (Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][]).flatMap(
     ([name, definition]) =>
@@ -366,26 +404,39 @@ function assemble(
     },
   });
   const executions = new LocalExecutionControl(runner);
+  const rawPorts = { features, instances, audit, events, executions, dispatch };
+  const handlerPorts: HandlerPorts = options.decoratePorts ? options.decoratePorts(rawPorts) : rawPorts;
+  const decorate: HandlerDecorator = options.decorateHandlers ?? ((_name, handler) => handler);
 
-  Object.assign(eventHandlers, {
-    validate: createValidateHandler({ pseudonymise, clock }),
-    score: createScoreHandler({ features, instances, audit, clock }),
-    park: createParkHandler({ instances, audit, executions, clock }),
-    recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
-    completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
-    agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
-  } satisfies Partial<Record<FunctionName, EventHandler>>);
-  const queueHandlers: Partial<Record<FunctionName, QueueHandler>> = {
-    intake: createIntakeHandler({ executions, audit, events, pseudonymise, clock }),
-    dispatcher: createDispatcherHandler({
-      features,
-      instances,
-      audit,
-      executions,
-      clock,
-      ...(options.onRound === undefined ? {} : { onRound: options.onRound }),
-    }),
-  };
+  {
+    const { features, instances, audit, events, executions, dispatch } = handlerPorts;
+    const built: Partial<Record<FunctionName, EventHandler>> = {
+      validate: createValidateHandler({ pseudonymise, clock }),
+      score: createScoreHandler({ features, instances, audit, clock }),
+      park: createParkHandler({ instances, audit, executions, clock }),
+      recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
+      completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
+      agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
+    };
+    for (const [name, handler] of Object.entries(built) as [FunctionName, EventHandler][]) {
+      eventHandlers[name] = decorate(name, handler);
+    }
+    queueHandlers.intake = decorate(
+      'intake',
+      createIntakeHandler({ executions, audit, events, pseudonymise, clock }),
+    );
+    queueHandlers.dispatcher = decorate(
+      'dispatcher',
+      createDispatcherHandler({
+        features,
+        instances,
+        audit,
+        executions,
+        clock,
+        ...(options.onRound === undefined ? {} : { onRound: options.onRound }),
+      }),
+    );
+  }
 
   for (const { name, placeholder } of aslFunctions) {
     requireHandler(eventHandlers, name, `the state machine, through \${${placeholder}}`);
@@ -442,7 +493,8 @@ function assemble(
     runner,
     tokens,
     queues,
-    ports: { features, instances, audit, events, executions, dispatch },
+    ports: rawPorts,
+    handlerPorts,
     functionStats,
     putEvents: (entries) => router.putEvents(entries),
     putEvent: async (detailType, detail, source = 'local-producer') => {
