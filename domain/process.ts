@@ -15,6 +15,8 @@ export const ProcessInput = z.object({
   receivedAt: IsoTimestamp,
   /** The raw detail as received; the Validate step parses it. */
   detail: z.unknown(),
+  /** Epoch seconds (a string, for DynamoDB N) at which this item's audit records expire (TTL). */
+  auditExpiresAt: z.string().regex(/^\d+$/),
   /** Routing attempt state; a re-route replaces it (attempt + 1, the last agent excluded). */
   routing: z.object({
     attempt: z.literal(1),

@@ -21,7 +21,7 @@ import {
 import { type Pseudonymiser, pseudonymiseInputs, pseudonymiserFromEnv } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { processBatch } from '../shared/sqs-batch';
-import { auditRecord } from '../shared/table-layout';
+import { auditExpiresAt, auditRecord } from '../shared/table-layout';
 
 const FUNCTION = 'intake';
 const ACTOR = `flowtune:${FUNCTION}`;
@@ -142,6 +142,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       eventId: at.eventId,
       receivedAt: new Date(at.at).toISOString(),
       detail,
+      auditExpiresAt: String(auditExpiresAt(at.at)),
       routing: { attempt: 1, excludedAgents: [] },
     });
     const outcome = await deps.executions.startExecution(itemId, input);

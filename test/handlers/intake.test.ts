@@ -32,6 +32,7 @@ describe('intake handler', () => {
       eventId: '6f1c2a4e-8d3b-4c1e-9a77-2f0b5d8e1a01',
       receivedAt: '2026-11-20T09:00:00.000Z',
       detail: created.detail,
+      auditExpiresAt: expect.stringMatching(/^\d{10}$/),
       routing: { attempt: 1, excludedAgents: [] },
     });
     const [received] = await audit.listForItem('HD-10428');
