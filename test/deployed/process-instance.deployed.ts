@@ -109,9 +109,9 @@ describe('a work item on the deployed stack', () => {
     expect(agentIds).toContain(routed.assignee.agentId);
     expect(routed.path).toBe('routing');
     expect(routed.explanation.chosen.agentId).toBe(routed.assignee.agentId);
-    expect(trail.filter((record) => record.kind === 'ROUTED')).toEqual([
-      expect.objectContaining({ agentId: routed.assignee.agentId, path: 'routing' }),
-    ]);
+    const routedRecords = trail.filter((record) => record.kind === 'ROUTED');
+    expect(routedRecords).toHaveLength(1);
+    expect(JSON.parse(String(routedRecords[0]?.details))).toMatchObject({ agentId: routed.assignee.agentId });
     expect(trail.map((record) => record.kind)).toEqual(expect.arrayContaining(['RECEIVED', 'ROUTED']));
     expect(instance?.stage).toBe('COMPLETED');
   });
@@ -134,7 +134,7 @@ describe('a work item on the deployed stack', () => {
     expect(execution.error).toBe('WorkItemRejected');
     expect(rejected.field).toBe('priority');
     expect(rejected.reason).not.toBe('');
-    expect(record.field).toBe('priority');
+    expect(JSON.parse(String(record.details))).toMatchObject({ field: 'priority' });
     expect(observer.seen('WorkItemRouted', itemId)).toEqual([]);
   });
 
