@@ -1,8 +1,10 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/cost-model';
 import { EventIngest } from './constructs/event-ingest';
 import type { FunctionFactory } from './constructs/function-factory';
 import { Observability } from './constructs/observability';
+import { OpsApi } from './constructs/ops-api';
 import { ProcessOrchestration } from './constructs/process-orchestration';
 import { Storage } from './constructs/storage';
 import { TABLES } from './definitions';
@@ -39,27 +41,39 @@ export interface FlowtuneStackProps extends StackProps {
 export const EMULATORS = ['ministack'] as const;
 export type Emulator = (typeof EMULATORS)[number];
 
+/** What the stack can leave out on an emulator; `false` means "cannot be provisioned there". */
+export interface EmulatorSupport {
+  readonly archive: boolean;
+  readonly schemaRegistry: boolean;
+  /** AWS::StepFunctions::StateMachineVersion and StateMachineAlias (safe rollout). */
+  readonly stateMachineVersions: boolean;
+}
+
 /**
  * What each emulator cannot provision, found by deploying there (MiniStack 1.5.33 rejects the
  * template with "Unrecognized resource types: AWS::EventSchemas::Registry,
- * AWS::EventSchemas::Schema, AWS::Events::Archive").
+ * AWS::EventSchemas::Schema, AWS::Events::Archive", and the same for
+ * AWS::StepFunctions::StateMachineVersion and StateMachineAlias).
  */
-export const EMULATOR_GAPS: Readonly<
-  Record<Emulator, { readonly archive: boolean; readonly schemaRegistry: boolean }>
-> = {
-  ministack: { archive: false, schemaRegistry: false },
+export const EMULATOR_GAPS: Readonly<Record<Emulator, EmulatorSupport>> = {
+  ministack: { archive: false, schemaRegistry: false, stateMachineVersions: false },
 };
+
+/** Events per item besides those the definition publishes: WorkItemCreated and WorkItemCompleted. */
+const INBOUND_EVENTS_PER_ITEM = 2;
 
 /**
  * Flowtune on AWS: events in through EventIngest, one Step Functions execution per work item in
- * ProcessOrchestration, state in Storage, and Observability over all of it. Composition only;
- * every resource detail lives in its capability construct.
+ * ProcessOrchestration, state in Storage, Observability over all of it, and the OpsApi for the
+ * people in the loop; workflow changes roll out through a canary alias watched by the business
+ * alarms. Composition only; every resource detail lives in its capability construct.
  */
 export class FlowtuneStack extends Stack {
   readonly ingest: EventIngest;
   readonly storage: Storage;
   readonly orchestration: ProcessOrchestration;
   readonly observability: Observability;
+  readonly opsApi: OpsApi;
 
   constructor(scope: Construct, id: string, props: FlowtuneStackProps = {}) {
     super(scope, id, props);
@@ -77,22 +91,45 @@ export class FlowtuneStack extends Stack {
       ingest: this.ingest,
       functionFactory: props.functionFactory,
       definitionFile: props.processDefinitionFile,
+      scheduledFunctions: ['opsApi'],
     });
     this.ingest.bindFunctions((name) => this.orchestration.functions[name]);
 
+    this.opsApi = new OpsApi(this, 'OpsApi', {
+      handler: this.orchestration.functions.opsApi,
+      logsKey: this.orchestration.logsKey,
+      scheduleDeadLetterQueue: this.orchestration.asyncFailureQueue,
+    });
+
+    const mainPath = definitionUsage(
+      JSON.parse(this.orchestration.definitionText) as AslDocument,
+      PROCESS_PATHS.routing,
+    );
     this.observability = new Observability(this, 'Observability', {
       stateMachine: this.orchestration.stateMachine,
-      functions: this.orchestration.functionList().map(({ label, fn }) => ({ label, resource: fn })),
+      functions: this.orchestration
+        .functionList()
+        .map(({ label, fn, memoryMb }) => ({ label, resource: fn, memoryMb })),
       queues: Object.values(this.ingest.queues).map((entry) => ({
         label: entry.definition.id,
         resource: entry.queue,
+        fifo: entry.definition.fifo,
       })),
       deadLetterQueues: [
         ...this.ingest.deadLetterQueues().map(({ label, queue }) => ({ label, resource: queue })),
         { label: 'Function async failures', resource: this.orchestration.asyncFailureQueue },
       ],
       rules: this.ingest.metricKeys(),
+      tables: TABLES.map((table) => ({ label: table.id, resource: this.storage.table(table) })),
+      costModel: {
+        transitionsPerItem: mainPath.stateTransitions,
+        eventsPerItem: mainPath.eventsPublished + INBOUND_EVENTS_PER_ITEM,
+      },
     });
+
+    if (supported?.stateMachineVersions ?? true) {
+      this.orchestration.publishBehindAlias({ alarms: this.observability.rolloutAlarms });
+    }
 
     this.addOutputs();
   }
@@ -120,6 +157,15 @@ export class FlowtuneStack extends Stack {
     }
     for (const { label, fn } of this.orchestration.functionList()) {
       new CfnOutput(this, `${label}FunctionName`, { value: fn.functionName });
+    }
+    new CfnOutput(this, 'OpsApiUrl', {
+      value: this.opsApi.url,
+      description: 'Operations API (IAM-authorised): flowtune ops <subcommand> --outputs <this file>',
+    });
+    new CfnOutput(this, 'OpsApiId', { value: this.opsApi.api.restApiId });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    if (this.orchestration.alias !== undefined) {
+      new CfnOutput(this, 'StateMachineAliasArn', { value: this.orchestration.alias.ref });
     }
   }
 }

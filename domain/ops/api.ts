@@ -38,6 +38,18 @@ export const REQUEST_BODIES = {
 } as const;
 export type RequestBodyName = keyof typeof REQUEST_BODIES;
 
+/**
+ * The JSON Schema (draft 4, what API Gateway models accept) of a request body, generated from its
+ * zod schema so the gateway's validation and the Lambda's can never disagree.
+ */
+export function requestBodyJsonSchema(name: RequestBodyName): Record<string, unknown> {
+  return z.toJSONSchema(REQUEST_BODIES[name], { io: 'input', unrepresentable: 'any', target: 'draft-04' });
+}
+
+/** What the schedule sends the ops function every minute: take a backlog snapshot. */
+export const BacklogSnapshotRequest = z.object({ kind: z.literal('backlog-snapshot') });
+export const BACKLOG_SNAPSHOT_REQUEST: z.infer<typeof BacklogSnapshotRequest> = { kind: 'backlog-snapshot' };
+
 export const PolicyVersion = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"');

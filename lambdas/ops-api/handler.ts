@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import { BacklogSnapshotRequest } from '../../domain/ops/api';
 import { LIVE_STAGES, type LiveStage } from '../../domain/ops/bottleneck';
 import { METRICS } from '../../domain/ops/metrics';
 import { sharedDocumentClient } from '../shared/aws-clients';
@@ -42,10 +42,6 @@ export interface OpsApiDeps {
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
-
-/** What the schedule sends every minute: take a backlog snapshot for the dashboard. */
-export const BacklogSnapshotRequest = z.object({ kind: z.literal('backlog-snapshot') });
-export const BACKLOG_SNAPSHOT_REQUEST: z.infer<typeof BacklogSnapshotRequest> = { kind: 'backlog-snapshot' };
 
 export interface BacklogSnapshot {
   readonly kind: 'backlog-snapshot';

@@ -1,15 +1,20 @@
 import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
+  AlarmStatusWidget,
+  AnomalyDetectionAlarm,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
   type IMetric,
+  MathExpression,
   Metric,
+  Shading,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -17,11 +22,34 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { LIVE_STAGES } from '../../domain/ops/bottleneck';
+import { AWS_LIST_PRICES, type Prices } from '../../domain/ops/cost-model';
+import { HUMAN_ACTIONS } from '../../domain/ops/human-tasks';
+import {
+  DRIFT_SIGNALS,
+  DRIFT_THRESHOLD,
+  METRICS,
+  METRICS_NAMESPACE,
+  type MetricDefinition,
+  serviceDimension,
+} from '../../domain/ops/metrics';
 
 /** Something shown on the dashboard under a human label. */
 export interface Labelled<T> {
   readonly label: string;
   readonly resource: T;
+}
+
+/** A function on the dashboard; its memory prices its GB-seconds in the cost per item. */
+export interface ObservedFunction extends Labelled<IFunction> {
+  /** @default - not priced (its invocations still are, but not its duration) */
+  readonly memoryMb?: number;
+}
+
+/** A work queue; FIFO requests are priced differently. */
+export interface ObservedQueue extends Labelled<IQueue> {
+  /** @default false */
+  readonly fifo?: boolean;
 }
 
 /** An EventBridge rule by the names its metrics are keyed by. */
@@ -36,14 +64,42 @@ export interface ObservedRule {
   readonly busName?: string;
 }
 
+/** What the cost-per-item widget counts on the state machine definition (domain/ops/cost-model.ts). */
+export interface CostModelInputs {
+  /** State transitions of one item on the main path (counted on the ASL). */
+  readonly transitionsPerItem: number;
+  /** Events published per item (outbound from the ASL, plus the producers' inbound ones). */
+  readonly eventsPerItem: number;
+  /** @default AWS_LIST_PRICES */
+  readonly prices?: Prices;
+}
+
 export interface ObservabilityProps {
   readonly stateMachine: IStateMachine;
-  readonly functions: readonly Labelled<IFunction>[];
+  readonly functions: readonly ObservedFunction[];
   /** Work queues: depth and age of the oldest message. */
-  readonly queues: readonly Labelled<IQueue>[];
+  readonly queues: readonly ObservedQueue[];
   /** Dead-letter queues: each gets a depth alarm. */
   readonly deadLetterQueues: readonly Labelled<IQueue>[];
   readonly rules: readonly ObservedRule[];
+  /**
+   * Tables whose request units the cost per item counts.
+   *
+   * @default - none (the cost leaves DynamoDB out)
+   */
+  readonly tables?: readonly Labelled<ITable>[];
+  /**
+   * The business-KPI widgets and alarms: cost per item needs the model's counts.
+   *
+   * @default - no cost-per-item widget
+   */
+  readonly costModel?: CostModelInputs;
+  /**
+   * Share of items that must finish by their SLA due time (0..1); below it the SLA alarm fires.
+   *
+   * @default 0.9
+   */
+  readonly slaAttainmentTarget?: number;
   /**
    * Period over which alarms evaluate.
    *
@@ -53,19 +109,33 @@ export interface ObservabilityProps {
 }
 
 /**
- * A first operations view: the dashboard (executions, functions, queues, dead letters, rule
- * deliveries) and alarms on failed or timed-out executions and on every dead-letter queue's depth,
- * all notifying one encrypted, TLS-only SNS topic.
+ * The operations view: a dashboard of the business KPIs (throughput, wait and cycle time
+ * percentiles, SLA attainment, backlog by stage, cost per item, prediction error, drift,
+ * decisions by path, human actions, experiment arms) above the plumbing (executions, functions,
+ * queues, dead letters, rule deliveries); and alarms on SLA attainment, failed and timed-out
+ * executions, every dead-letter queue, drift, prediction-error anomalies and throughput dips, all
+ * notifying one encrypted, TLS-only SNS topic. Metric names come from domain/ops/metrics.ts.
  */
 export class Observability extends Construct {
   readonly dashboard: Dashboard;
   /** Subscribe on-call channels here. */
   readonly alarmTopic: Topic;
   readonly alarms: readonly Alarm[];
+  /** Alarms on what the business sees: a workflow change that trips one must roll back. */
+  readonly rolloutAlarms: readonly Alarm[];
+  readonly slaAttainmentAlarm: Alarm;
+  readonly throughputDipAlarm: Alarm;
+  readonly driftAlarm: Alarm;
+  readonly predictionErrorAlarm: Alarm;
+  readonly executionsFailedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     const period = props.alarmPeriod ?? Duration.minutes(5);
+    const target = props.slaAttainmentTarget ?? 0.9;
+    if (!(target > 0 && target <= 1)) {
+      throw new Error(`slaAttainmentTarget must be in (0, 1], e.g. 0.9 for 90%; got ${target}`);
+    }
 
     const topicKey = new Key(this, 'AlarmTopicKey', {
       description: 'Flowtune: encryption of the alarm notification topic',
@@ -92,16 +162,97 @@ export class Observability extends Construct {
       failed: props.stateMachine.metricFailed({ period }),
       timedOut: props.stateMachine.metricTimedOut({ period }),
     };
-    const alarms: Alarm[] = [
-      new Alarm(this, 'ExecutionsFailedAlarm', {
-        alarmDescription:
-          'Process-instance executions failed: a work item left the process without an outcome.',
-        metric: executions.failed,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+    this.executionsFailedAlarm = new Alarm(this, 'ExecutionsFailedAlarm', {
+      alarmDescription:
+        'Process-instance executions failed: a work item left the process without an outcome.',
+      metric: executions.failed,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // Business KPIs, from the metric catalogue.
+    const kpiPeriod = Duration.minutes(15);
+    const slaAttainment = new MathExpression({
+      expression: '100 * sla',
+      usingMetrics: { sla: kpi(METRICS.slaMet, { statistic: 'Average', period: kpiPeriod }) },
+      label: 'SLA attainment (%)',
+      period: kpiPeriod,
+    });
+    this.slaAttainmentAlarm = new Alarm(this, 'SlaAttainmentAlarm', {
+      alarmDescription: `Fewer than ${Math.round(target * 100)}% of the items finished in the last 15 minutes met their SLA (two periods in a row). Check the bottleneck view (flowtune ops bottlenecks) and staffing.`,
+      metric: slaAttainment,
+      threshold: target * 100,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const finished = kpi(METRICS.outcomesRecorded, { statistic: 'Sum', period });
+    this.throughputDipAlarm = new AnomalyDetectionAlarm(this, 'ThroughputDipAlarm', {
+      alarmDescription:
+        'Items finished per 5 minutes fell below the band CloudWatch anomaly detection expects for this time of day and week: work is stuck or not arriving.',
+      metric: new MathExpression({
+        expression: 'FILL(done, 0)',
+        usingMetrics: { done: finished },
+        label: 'Items finished',
+        period,
       }),
+      stdDevs: 3,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const driftScores = Object.fromEntries(
+      DRIFT_SIGNALS.map((signal) => [
+        signal,
+        kpi(METRICS.driftScore, { statistic: 'Maximum', period, dimensions: { signal }, label: signal }),
+      ]),
+    );
+    this.driftAlarm = new Alarm(this, 'DriftAlarm', {
+      alarmDescription: `A drift statistic (inputs, prediction residuals or confidence) exceeded ${DRIFT_THRESHOLD}: the model no longer matches the work. The tuning workflow publishes DriftScore.`,
+      metric: new MathExpression({
+        expression: `MAX([${DRIFT_SIGNALS.join(', ')}])`,
+        usingMetrics: driftScores,
+        label: 'Largest drift statistic',
+        period,
+      }),
+      threshold: DRIFT_THRESHOLD,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const predictionError = kpi(METRICS.predictionAbsError, {
+      statistic: 'Average',
+      period,
+      label: 'mean |error|',
+    });
+    this.predictionErrorAlarm = new AnomalyDetectionAlarm(this, 'PredictionErrorAnomalyAlarm', {
+      alarmDescription:
+        'The mean handling-time prediction error rose above its anomaly band: residual drift, which the online statistics have not absorbed.',
+      metric: predictionError,
+      stdDevs: 3,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    const deadLetterAlarms = props.deadLetterQueues.map(
+      ({ label, resource }) =>
+        new Alarm(this, `${pascal(label)}DepthAlarm`, {
+          alarmDescription: `Messages are waiting in the ${label} dead-letter queue: inspect and redrive them.`,
+          metric: resource.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+    );
+    const alarms: Alarm[] = [
+      this.executionsFailedAlarm,
       new Alarm(this, 'ExecutionsTimedOutAlarm', {
         alarmDescription: 'Process-instance executions hit the state machine timeout.',
         metric: executions.timedOut,
@@ -110,28 +261,259 @@ export class Observability extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      ...props.deadLetterQueues.map(
-        ({ label, resource }) =>
-          new Alarm(this, `${pascal(label)}DepthAlarm`, {
-            alarmDescription: `Messages are waiting in the ${label} dead-letter queue: inspect and redrive them.`,
-            metric: resource.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
-            threshold: 1,
-            evaluationPeriods: 1,
-            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treatMissingData: TreatMissingData.NOT_BREACHING,
-          }),
-      ),
+      ...deadLetterAlarms,
+      this.slaAttainmentAlarm,
+      this.throughputDipAlarm,
+      this.driftAlarm,
+      this.predictionErrorAlarm,
     ];
     for (const alarm of alarms) alarm.addAlarmAction(notify);
     this.alarms = alarms;
+    this.rolloutAlarms = [
+      this.executionsFailedAlarm,
+      this.slaAttainmentAlarm,
+      this.throughputDipAlarm,
+      this.predictionErrorAlarm,
+      ...deadLetterAlarms,
+    ];
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: [
+          '# Flowtune operations',
+          'Business KPIs first, then the plumbing. Where is work stuck right now? `flowtune ops bottlenecks`; who waits for a person? `flowtune ops tasks` (docs/operations.md).',
+        ].join('\n'),
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarms], width: 24, height: 3 }),
+    );
+    this.addKpiWidgets(props, { period, target, slaAttainment, executionsStarted: executions.started });
+    this.addPlumbingWidgets(props, period, executions);
+  }
+
+  /** Throughput, SLA, cost; times; backlog; decisions; model health. */
+  private addKpiWidgets(
+    props: ObservabilityProps,
+    context: {
+      readonly period: Duration;
+      readonly target: number;
+      readonly slaAttainment: MathExpression;
+      readonly executionsStarted: Metric;
+    },
+  ): void {
+    const { period } = context;
+    const third = 8;
+    const percentiles = (definition: MetricDefinition, stats: readonly string[]) =>
+      stats.map((statistic) => kpi(definition, { statistic, period, label: statistic }));
+
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Throughput (items per 5 min)',
+        left: [
+          kpi(METRICS.itemsStarted, { statistic: 'Sum', period, label: 'started' }),
+          kpi(METRICS.outcomesRecorded, { statistic: 'Sum', period, label: 'finished' }),
+        ],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'SLA attainment (%)',
+        left: [context.slaAttainment],
+        leftYAxis: { min: 0, max: 100 },
+        leftAnnotations: [{ value: context.target * 100, label: 'target', fill: Shading.BELOW }],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Cost per 1,000 items (USD, model)',
+        left:
+          props.costModel === undefined ? [] : [this.costPerThousandItems(props, props.costModel, context)],
+        width: third,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Wait time (s): enqueued → routed',
+        left: percentiles(METRICS.waitTime, ['p50', 'p90', 'p99']),
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Cycle time (s): created → completed',
+        left: percentiles(METRICS.cycleTime, ['p50', 'p90', 'p99']),
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Handle time (s): started → completed',
+        left: percentiles(METRICS.handleTime, ['p50', 'p90']),
+        width: third,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Backlog by stage (items)',
+        left: LIVE_STAGES.map((stage) =>
+          kpi(METRICS.backlogItems, { statistic: 'Maximum', period, dimensions: { stage }, label: stage }),
+        ),
+        stacked: true,
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Oldest item by stage (s)',
+        left: LIVE_STAGES.map((stage) =>
+          kpi(METRICS.backlogOldestAge, {
+            statistic: 'Maximum',
+            period,
+            dimensions: { stage },
+            label: stage,
+          }),
+        ),
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Decisions by path',
+        left: (['automation', 'routing', 'human-review'] as const).map((path) =>
+          kpi(METRICS.itemsScored, { statistic: 'Sum', period, dimensions: { path }, label: path }),
+        ),
+        stacked: true,
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Human actions',
+        left: HUMAN_ACTIONS.map((action) =>
+          kpi(METRICS.humanActions, { statistic: 'Sum', period, dimensions: { action }, label: action }),
+        ),
+        stacked: true,
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Experiment arms (items routed)',
+        left: [
+          new MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},service,experiment,arm} MetricName="${METRICS.experimentAssignments.name}"', 'Sum', ${period.toSeconds()})`,
+            label: '',
+            period,
+          }),
+        ],
+        stacked: true,
+        width: third,
+      }),
+    );
+    const errorMean = kpi(METRICS.predictionAbsError, {
+      statistic: 'Average',
+      period,
+      label: 'mean |error|',
+    });
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Prediction error (s): |actual − predicted| handling time',
+        left: [
+          errorMean,
+          kpi(METRICS.predictionAbsError, { statistic: 'p90', period, label: 'p90 |error|' }),
+          new MathExpression({
+            expression: 'ANOMALY_DETECTION_BAND(err, 3)',
+            usingMetrics: { err: errorMean },
+            label: 'expected band',
+            period,
+          }),
+        ],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Drift (population stability index)',
+        left: DRIFT_SIGNALS.map((signal) =>
+          kpi(METRICS.driftScore, { statistic: 'Maximum', period, dimensions: { signal }, label: signal }),
+        ),
+        leftAnnotations: [{ value: DRIFT_THRESHOLD, label: 'drift', fill: Shading.ABOVE }],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Model confidence by path',
+        left: (['automation', 'routing', 'human-review'] as const).map((path) =>
+          kpi(METRICS.scoreConfidence, { statistic: 'Average', period, dimensions: { path }, label: path }),
+        ),
+        leftYAxis: { min: 0, max: 1 },
+        width: third,
+      }),
+    );
+  }
+
+  /**
+   * The cost model applied to measured usage: Lambda requests and GB-seconds, DynamoDB request
+   * units, SQS requests, plus transitions and events per execution counted on the definition,
+   * divided by items finished (domain/ops/cost-model.ts, docs/operations.md).
+   */
+  private costPerThousandItems(
+    props: ObservabilityProps,
+    model: CostModelInputs,
+    context: { readonly period: Duration; readonly executionsStarted: Metric },
+  ): MathExpression {
+    const { period } = context;
+    const prices = model.prices ?? AWS_LIST_PRICES;
+    const metrics: Record<string, IMetric> = {
+      started: context.executionsStarted.with({ statistic: 'Sum', period }),
+      done: kpi(METRICS.outcomesRecorded, { statistic: 'Sum', period }),
+    };
+    const terms: string[] = [
+      `FILL(started, 0) * ${decimal(model.transitionsPerItem * prices.stateTransition + model.eventsPerItem * prices.eventBridgeEvent)}`,
+    ];
+    props.functions.forEach(({ resource, memoryMb }, index) => {
+      metrics[`inv${index}`] = resource.metricInvocations({ statistic: 'Sum', period });
+      terms.push(`FILL(inv${index}, 0) * ${decimal(prices.lambdaRequest)}`);
+      if (memoryMb !== undefined) {
+        metrics[`dur${index}`] = resource.metricDuration({ statistic: 'Sum', period });
+        terms.push(`FILL(dur${index}, 0) * ${decimal((memoryMb / 1024 / 1000) * prices.lambdaArmGbSecond)}`);
+      }
+    });
+    (props.tables ?? []).forEach(({ resource }, index) => {
+      metrics[`wcu${index}`] = resource.metricConsumedWriteCapacityUnits({ statistic: 'Sum', period });
+      metrics[`rcu${index}`] = resource.metricConsumedReadCapacityUnits({ statistic: 'Sum', period });
+      terms.push(`FILL(wcu${index}, 0) * ${decimal(prices.dynamoDbWriteUnit)}`);
+      terms.push(`FILL(rcu${index}, 0) * ${decimal(prices.dynamoDbReadUnit)}`);
+    });
+    props.queues.forEach(({ resource, fifo }, index) => {
+      const price = decimal(fifo === true ? prices.sqsFifoRequest : prices.sqsStandardRequest);
+      const requests = {
+        [`sent${index}`]: resource.metricNumberOfMessagesSent({ statistic: 'Sum', period }),
+        [`recv${index}`]: resource.metricNumberOfMessagesReceived({ statistic: 'Sum', period }),
+        [`del${index}`]: resource.metricNumberOfMessagesDeleted({ statistic: 'Sum', period }),
+        [`empty${index}`]: resource.metricNumberOfEmptyReceives({ statistic: 'Sum', period }),
+      };
+      Object.assign(metrics, requests);
+      terms.push(
+        `(${Object.keys(requests)
+          .map((name) => `FILL(${name}, 0)`)
+          .join(' + ')}) * ${price}`,
+      );
+    });
+    const spend = new MathExpression({
+      expression: terms.join(' + '),
+      usingMetrics: metrics,
+      label: 'spend',
+      period,
+    });
+    return new MathExpression({
+      expression: '1000 * spend / done',
+      usingMetrics: { spend, done: metrics.done as IMetric },
+      label: 'USD per 1,000 items',
+      period,
+    });
+  }
+
+  private addPlumbingWidgets(
+    props: ObservabilityProps,
+    period: Duration,
+    executions: { started: Metric; succeeded: Metric; failed: Metric; timedOut: Metric },
+  ): void {
     const wide = 12;
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: '# Flowtune\nExecutions, functions, queues and event deliveries of the work-item process.',
+        markdown: '## Plumbing: executions, functions, queues, deliveries',
         width: 24,
-        height: 2,
+        height: 1,
       }),
     );
     this.dashboard.addWidgets(
@@ -180,6 +562,44 @@ export class Observability extends Construct {
       }),
     );
   }
+}
+
+/**
+ * A catalogued Flowtune metric with the dimensions its emitter adds: Powertools' `service`
+ * (the first emitting function unless `service` says otherwise) and the given ones.
+ */
+export function kpi(
+  definition: MetricDefinition,
+  options: {
+    readonly statistic: string;
+    readonly period: Duration;
+    readonly label?: string;
+    readonly dimensions?: Readonly<Record<string, string>>;
+    readonly service?: string;
+  },
+): Metric {
+  const service = options.service ?? definition.services[0];
+  if (service === undefined) throw new Error(`metric ${definition.name} names no emitting service`);
+  const extra = Object.keys(options.dimensions ?? {});
+  const undeclared = extra.filter((name) => !definition.dimensions.includes(name));
+  if (undeclared.length > 0) {
+    throw new Error(
+      `metric ${definition.name} has no dimension ${undeclared.join(', ')} in domain/ops/metrics.ts; declare it there first`,
+    );
+  }
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: definition.name,
+    dimensionsMap: { service: serviceDimension(service), ...(options.dimensions ?? {}) },
+    statistic: options.statistic,
+    period: options.period,
+    ...(options.label === undefined ? {} : { label: options.label }),
+  });
+}
+
+/** A price in plain decimal notation (metric math does not read exponents). */
+function decimal(value: number): string {
+  return value.toFixed(15).replace(/\.?0+$/, '');
 }
 
 function queueDepth(label: string, queue: IQueue, period: Duration): IMetric {

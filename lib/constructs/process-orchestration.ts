@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +9,15 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  type CfnStateMachine,
+  CfnStateMachineAlias,
+  CfnStateMachineVersion,
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   AUDIT_TABLE,
@@ -62,6 +71,39 @@ export interface ProcessOrchestrationProps {
    * @default false
    */
   readonly includeExecutionDataInLogs?: boolean;
+  /**
+   * Functions a schedule invokes asynchronously (beside the rule targets of RULES): they get the
+   * async-failure dead-letter queue too.
+   *
+   * @default - none
+   */
+  readonly scheduledFunctions?: readonly FunctionName[];
+}
+
+export interface SafeRolloutProps {
+  /**
+   * Alarms that roll a new workflow version back: the business KPIs (SLA attainment, throughput,
+   * prediction error), failed executions and dead letters.
+   */
+  readonly alarms: readonly IAlarm[];
+  /**
+   * Share of new executions the new version takes first, in percent.
+   *
+   * @default 10
+   */
+  readonly canaryPercentage?: number;
+  /**
+   * Minutes the canary runs, watched by the alarms, before the new version takes all traffic.
+   *
+   * @default 15
+   */
+  readonly canaryMinutes?: number;
+  /**
+   * Alias name the intake starts executions through.
+   *
+   * @default 'live'
+   */
+  readonly aliasName?: string;
 }
 
 /**
@@ -81,11 +123,17 @@ export class ProcessOrchestration extends Construct {
   readonly definitionText: string;
   /** HMAC key of the functions whose definition says they pseudonymise (absent when none does). */
   readonly pseudonymKey?: Secret;
+  /** The version published from this deployment's definition (after `publishBehindAlias`). */
+  version?: CfnStateMachineVersion;
+  /** The alias executions start through (after `publishBehindAlias`). */
+  alias?: CfnStateMachineAlias;
+  private readonly scheduledFunctions: readonly FunctionName[];
 
   constructor(scope: Construct, id: string, props: ProcessOrchestrationProps) {
     super(scope, id);
     const { storage, ingest } = props;
     const factory = props.functionFactory ?? new BundledFunctionFactory();
+    this.scheduledFunctions = props.scheduledFunctions ?? [];
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.logsKey = new Key(this, 'LogsKey', {
@@ -207,12 +255,71 @@ export class ProcessOrchestration extends Construct {
     }
   }
 
-  /** Every function with a label, for dashboards. */
-  functionList(): readonly { readonly label: string; readonly fn: LambdaFunction }[] {
+  /** Every function with a label and its memory, for dashboards and the cost per item. */
+  functionList(): readonly {
+    readonly label: string;
+    readonly fn: LambdaFunction;
+    readonly memoryMb: number;
+  }[] {
     return (Object.entries(this.functions) as [FunctionName, LambdaFunction][]).map(([name, fn]) => ({
       label: FUNCTIONS[name].id,
       fn,
+      memoryMb: FUNCTIONS[name].memorySize,
     }));
+  }
+
+  /**
+   * Safe rollout of workflow changes: publishes this deployment's definition as a state machine
+   * version behind an alias whose canary deployment preference shifts a share of new executions
+   * to it, watches `alarms`, and rolls back automatically if one fires. The functions that start
+   * executions start them through the alias. Each deployment's version is retained, so
+   * executions still running on an older version finish on it.
+   *
+   * @example
+   * orchestration.publishBehindAlias({ alarms: observability.rolloutAlarms });
+   */
+  publishBehindAlias(props: SafeRolloutProps): CfnStateMachineAlias {
+    if (this.alias !== undefined)
+      throw new Error('publishBehindAlias was already called on this ProcessOrchestration');
+    const percentage = props.canaryPercentage ?? 10;
+    const minutes = props.canaryMinutes ?? 15;
+    if (!(percentage >= 1 && percentage <= 99)) {
+      throw new Error(
+        `canaryPercentage must be 1-99 (the share the new version takes first); got ${percentage}`,
+      );
+    }
+    if (!(Number.isInteger(minutes) && minutes >= 1 && minutes <= 2100)) {
+      throw new Error(`canaryMinutes must be a whole number of minutes from 1 to 2100; got ${minutes}`);
+    }
+    const cfnStateMachine = this.stateMachine.node.defaultChild as CfnStateMachine;
+    // A new revision (a changed definition) replaces the version resource: a new version is
+    // published and, retained, the old one keeps serving the executions that started on it.
+    this.version = new CfnStateMachineVersion(this, `${PROCESS_INSTANCE.id}Version`, {
+      stateMachineArn: this.stateMachine.stateMachineArn,
+      stateMachineRevisionId: cfnStateMachine.attrStateMachineRevisionId,
+      description: 'Published by the Flowtune stack on deploy',
+    });
+    this.version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.alias = new CfnStateMachineAlias(this, `${PROCESS_INSTANCE.id}Alias`, {
+      name: props.aliasName ?? 'live',
+      description: 'Where the intake starts executions; new versions arrive through a canary',
+      deploymentPreference: {
+        type: 'CANARY',
+        stateMachineVersionArn: this.version.attrArn,
+        percentage,
+        interval: minutes,
+        alarms: props.alarms.map((alarm) => alarm.alarmName),
+      },
+    });
+    for (const [name, definition] of Object.entries(FUNCTIONS) as [FunctionName, FunctionDefinition][]) {
+      if (!definition.startsExecutions) continue;
+      this.functions[name].addEnvironment(ENV.stateMachineArn, this.alias.ref);
+      const role = this.functions[name].role;
+      role?.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['states:StartExecution'], resources: [this.alias.ref] }),
+      );
+    }
+    return this.alias;
   }
 
   private createFunction(
@@ -234,7 +341,7 @@ export class ProcessOrchestration extends Construct {
     const logGroup = new LogGroup(this, `${definition.id}Logs`, { retention, encryptionKey: this.logsKey });
     logGroup.grantWrite(role);
 
-    const invokedAsynchronously = isRuleTarget(name);
+    const invokedAsynchronously = isRuleTarget(name) || this.scheduledFunctions.includes(name);
     const fn = factory.createFunction(this, definition.id, {
       description: definition.description,
       entry: definition.entry,
@@ -372,7 +479,10 @@ function invocationKind(name: FunctionName): string {
   if (queue !== undefined) {
     return `invoked by the SQS event source mapping of ${QUEUES[queue].id} (messages that keep failing go to its redrive DLQ)`;
   }
-  return 'invoked synchronously by the ProcessInstance state machine, whose Retry and Catch handle every failure';
+  if ('placeholder' in FUNCTIONS[name]) {
+    return 'invoked synchronously by the ProcessInstance state machine, whose Retry and Catch handle every failure';
+  }
+  return 'invoked synchronously only (an API Gateway proxy integration answers the caller with any failure)';
 }
 
 /**
