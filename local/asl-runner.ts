@@ -86,8 +86,16 @@ export interface AslRunnerOptions {
   readonly tokens?: TaskTokenRegistry;
   /** Replaces every Retry interval (the ASL's 1 s × 2ⁿ with jitter is too slow for a demo). @default as written */
   readonly retryIntervalMs?: number;
-  /** Wait-state durations by state name, in ms. */
+  /** Wait-state durations by state name, in ms (taken as they are, never scaled). */
   readonly waitTimeOverridesMs?: Readonly<Record<string, number>>;
+  /**
+   * Simulated seconds per wall second: every TimeoutSeconds / TimeoutSecondsPath (Task and
+   * top level; the top level rounded up to whole seconds, as the library requires) and Wait
+   * `Seconds` is divided by it, so a 4-hour SLA wait lasts 2 minutes at 120.
+   * Pair it with a `now` that runs as fast (the runtime's scaled clock). Retry intervals are
+   * wall time (see retryIntervalMs). @default 1
+   */
+  readonly timeScale?: number;
   /** Clock for `$$.State.EnteredTime` and execution dates. @default Date.now */
   readonly now?: () => number;
 }
@@ -176,7 +184,8 @@ const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9_-]+)(
 const LOCAL_TIMEOUT_KEY = 'localRunnerTimeoutSeconds';
 
 type StateNode = Record<string, unknown>;
-type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
+/** `timeoutMs`: the runner's own (scaled) timeout for this state entry, when it keeps one. */
+type TaskHandler = (input: JsonValue, timeoutMs: number | undefined) => Promise<JsonValue>;
 type TaskOverrides = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 interface TaskState {
@@ -276,7 +285,10 @@ function bindingKind(state: string, resource: string): TaskBindingKind {
 }
 
 /** Rejects what aws-local-stepfunctions would silently get wrong, and clamps overflowing timeouts. */
-function prepareDefinition(definition: string | StateMachineDefinition): StateMachineDefinition {
+function prepareDefinition(
+  definition: string | StateMachineDefinition,
+  timeScale: number,
+): StateMachineDefinition {
   const text = typeof definition === 'string' ? definition : JSON.stringify(definition);
   const leftover = text.match(/\$\{[A-Za-z0-9]+\}/g);
   if (leftover) {
@@ -298,7 +310,55 @@ function prepareDefinition(definition: string | StateMachineDefinition): StateMa
       return MAX_TIMER_SECONDS;
     return value;
   }) as StateMachineDefinition;
+  if (timeScale !== 1 && typeof parsed.TimeoutSeconds === 'number') {
+    // The library's validator wants whole seconds here: an execution guard, so rounding up is fine.
+    parsed.TimeoutSeconds = Math.max(1, Math.ceil(parsed.TimeoutSeconds / timeScale));
+  }
   return parsed;
+}
+
+/** The error a timed-out Task raises, named and worded as aws-local-stepfunctions' own. */
+class ScaledTimeoutError extends TaskError {
+  constructor() {
+    super('States.Timeout', 'States.Timeout');
+  }
+}
+
+/**
+ * Under a time scale the runner keeps Task timeouts itself: the library wants a whole number of
+ * seconds (≥ 1) from TimeoutSecondsPath, too coarse once divided. The state keeps a library
+ * timeout far beyond the scaled one; the scaled one raises States.Timeout into Retry / Catch.
+ * Returns the state's timeout in (unscaled) seconds, a TimeoutSecondsPath marker, or undefined.
+ */
+function takeOverTimeout(name: string, state: StateNode): number | 'path' | undefined {
+  const errors = [state.Retry, state.Catch]
+    .flatMap((rules) => (Array.isArray(rules) ? rules : []))
+    .flatMap((rule) => (isRecord(rule) && Array.isArray(rule.ErrorEquals) ? rule.ErrorEquals : []));
+  const timeout = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
+  const path = typeof state.TimeoutSecondsPath === 'string' ? state.TimeoutSecondsPath : undefined;
+  if (timeout === undefined && path === undefined) return undefined;
+  if (errors.includes('States.TaskFailed')) {
+    // The library exempts only its own timeout error from States.TaskFailed, and does not export it.
+    throw new UnsupportedDefinitionError(
+      `Task "${name}" has a timeout and a States.TaskFailed rule: under a time scale the runner cannot keep ` +
+        'States.TaskFailed from matching its timeout. Name the errors, or run without timeScale.',
+    );
+  }
+  state.TimeoutSeconds = MAX_TIMER_SECONDS;
+  delete state.TimeoutSecondsPath;
+  return timeout ?? 'path';
+}
+
+/** Scales a Wait state's Seconds; the forms that need a clock or the input cannot be scaled here. */
+function scaledWaitMs(name: string, state: StateNode, timeScale: number): number | undefined {
+  for (const field of ['SecondsPath', 'Timestamp', 'TimestampPath']) {
+    if (field in state) {
+      throw new UnsupportedDefinitionError(
+        `Wait "${name}" uses ${field}, which the local runner cannot scale: use Seconds, or run without timeScale.`,
+      );
+    }
+  }
+  return typeof state.Seconds === 'number' ? (state.Seconds * 1000) / timeScale : undefined;
 }
 
 function moveTimeoutPathIntoParameters(name: string, state: StateNode): void {
@@ -345,6 +405,16 @@ const PutEventsParameters = z.looseObject({
     .min(1),
 });
 
+/** Races a task against the runner's timeout (none when undefined). */
+function withTimeout(task: Promise<JsonValue>, timeoutMs: number | undefined): Promise<JsonValue> {
+  if (timeoutMs === undefined) return task;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ScaledTimeoutError()), timeoutMs);
+  });
+  return Promise.race([task, timedOut]).finally(() => clearTimeout(timer));
+}
+
 function parseParameters<T>(schema: z.ZodType<T>, state: string, input: JsonValue): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
@@ -367,6 +437,10 @@ export class AslRunner {
   private readonly bindings: AslBindings;
   private readonly options: AslRunnerOptions;
   private readonly now: () => number;
+  private readonly timeScale: number;
+  /** Tasks whose timeout the runner keeps (time scale): seconds, or 'path' for the carried value. */
+  private readonly scaledTimeouts = new Map<string, number | 'path'>();
+  private readonly scaledWaitsMs: Record<string, number> = {};
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly closedListeners = new Set<(execution: ExecutionDescription) => void>();
 
@@ -377,7 +451,11 @@ export class AslRunner {
     this.tokens = options.tokens ?? new TaskTokenRegistry({ now: this.now });
     this.stateMachineArn = localStateMachineArn(options.stateMachineName ?? 'ProcessInstance');
 
-    const definition = prepareDefinition(options.definition);
+    this.timeScale = options.timeScale ?? 1;
+    if (!(this.timeScale > 0 && Number.isFinite(this.timeScale))) {
+      throw new RangeError(`timeScale must be a positive number, got ${this.timeScale}`);
+    }
+    const definition = prepareDefinition(options.definition, this.timeScale);
     const states = new Map<string, StateNode>();
     collectStates(definition.States, states);
     this.tasks = [...states]
@@ -390,6 +468,14 @@ export class AslRunner {
       .filter(([, state]) => Array.isArray(state.Retry))
       .map(([name]) => name);
     for (const [name, state] of states) if (state.Type === 'Task') moveTimeoutPathIntoParameters(name, state);
+    if (this.timeScale !== 1) {
+      for (const [name, state] of states) {
+        const timeout = state.Type === 'Task' ? takeOverTimeout(name, state) : undefined;
+        if (timeout !== undefined) this.scaledTimeouts.set(name, timeout);
+        const waitMs = state.Type === 'Wait' ? scaledWaitMs(name, state, this.timeScale) : undefined;
+        if (waitMs !== undefined) this.scaledWaitsMs[name] = waitMs;
+      }
+    }
     this.taskBindings = Object.fromEntries(this.tasks.map((task) => [task.name, task.kind]));
     for (const task of this.tasks) this.checkBindingAvailable(task, states.get(task.name));
     this.machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: true } });
@@ -604,7 +690,15 @@ export class AslRunner {
     for (const task of this.tasks) {
       const handler = this.handlerFor(task, scope);
       // A copy: the library reads the timeout carrier from the same input after calling us.
-      overrides[task.name] = (input) => handler(withoutLocalKeys(input));
+      overrides[task.name] = (input) => {
+        let timeoutMs: number | undefined;
+        try {
+          timeoutMs = this.scaledTimeoutMs(task.name, input);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return handler(withoutLocalKeys(input), timeoutMs);
+      };
     }
     const retryIntervalOverrides: Record<string, number> = {};
     if (this.options.retryIntervalMs !== undefined) {
@@ -616,7 +710,7 @@ export class AslRunner {
       overrides: {
         taskResourceLocalHandlers: overrides,
         retryIntervalOverrides,
-        waitTimeOverrides: { ...this.options.waitTimeOverridesMs },
+        waitTimeOverrides: { ...this.scaledWaitsMs, ...this.options.waitTimeOverridesMs },
       },
     });
 
@@ -652,7 +746,12 @@ export class AslRunner {
   ): Promise<void> {
     for await (const event of events) {
       record.history.push(event);
-      if (event.type === 'StateFailed' && event.Error === 'States.Timeout') {
+      // A runner-kept (scaled) timeout expired its own token already.
+      if (
+        event.type === 'StateFailed' &&
+        event.Error === 'States.Timeout' &&
+        !this.scaledTimeouts.has(event.state.name)
+      ) {
         const [oldest] = this.tokens.pending({ executionArn, stateName: event.state.name });
         if (oldest) this.tokens.expire(oldest.token);
       }
@@ -692,7 +791,29 @@ export class AslRunner {
     for (const listener of this.closedListeners) listener(record.description);
   }
 
+  /** The runner-kept timeout of this state entry in wall ms, or undefined when the library keeps it. */
+  private scaledTimeoutMs(state: string, input: JsonValue): number | undefined {
+    const timeout = this.scaledTimeouts.get(state);
+    if (timeout === undefined) return undefined;
+    if (timeout !== 'path') return (timeout * 1000) / this.timeScale;
+    const carried = isRecord(input) ? input[LOCAL_TIMEOUT_KEY] : undefined;
+    // Step Functions' own check on a TimeoutSecondsPath value.
+    if (typeof carried !== 'number' || !Number.isInteger(carried) || carried < 1) {
+      throw new TaskError(
+        'States.Runtime',
+        `Task "${state}": TimeoutSecondsPath must point to a positive integer, got ${JSON.stringify(carried)}`,
+      );
+    }
+    return (carried * 1000) / this.timeScale;
+  }
+
   private handlerFor(task: TaskState, scope: ExecutionScope): TaskHandler {
+    const untimed = this.untimedHandlerFor(task, scope);
+    if (task.kind.endsWith('.waitForTaskToken')) return untimed;
+    return (input, timeoutMs) => withTimeout(untimed(input, undefined), timeoutMs);
+  }
+
+  private untimedHandlerFor(task: TaskState, scope: ExecutionScope): TaskHandler {
     switch (task.kind) {
       case 'lambda':
         return async (input) => {
@@ -718,8 +839,8 @@ export class AslRunner {
           }
         };
       case 'lambda:invoke.waitForTaskToken':
-        return (input) =>
-          this.waitWhile(task, scope, async () => {
+        return (input, timeoutMs) =>
+          this.waitWhile(task, scope, timeoutMs, async () => {
             const { FunctionName, Payload } = parseParameters(LambdaInvokeParameters, task.name, input);
             const fn = this.requireFunction(task.name, FunctionName);
             try {
@@ -737,8 +858,8 @@ export class AslRunner {
           };
         };
       case 'sqs:sendMessage.waitForTaskToken':
-        return (input) =>
-          this.waitWhile(task, scope, async () => {
+        return (input, timeoutMs) =>
+          this.waitWhile(task, scope, timeoutMs, async () => {
             this.sendToQueue(task.name, input);
           });
       case 'dynamodb':
@@ -746,8 +867,8 @@ export class AslRunner {
       case 'events:putEvents':
         return (input) => this.putEvents(task.name, input);
       case 'events:putEvents.waitForTaskToken':
-        return (input) =>
-          this.waitWhile(task, scope, async () => {
+        return (input, timeoutMs) =>
+          this.waitWhile(task, scope, timeoutMs, async () => {
             await this.putEvents(task.name, input);
           });
     }
@@ -755,14 +876,38 @@ export class AslRunner {
 
   /**
    * Opens the wait with the token minted for this state entry, then does the task's action; the
-   * task ends with the token's answer, or with the action's error if the action fails first.
+   * task ends with the token's answer, or with the action's error if the action fails first, or
+   * with States.Timeout after `timeoutMs` (the token expires first, so a late answer is refused).
    */
-  private waitWhile(task: TaskState, scope: ExecutionScope, action: () => Promise<void>): Promise<JsonValue> {
+  private waitWhile(
+    task: TaskState,
+    scope: ExecutionScope,
+    timeoutMs: number | undefined,
+    action: () => Promise<void>,
+  ): Promise<JsonValue> {
     const token = scope.takeToken();
     const answered = this.tokens.openWait({ token, executionArn: scope.executionArn, stateName: task.name });
     return new Promise<JsonValue>((resolve, reject) => {
-      answered.then(resolve, reject);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.tokens.expire(token);
+              reject(new ScaledTimeoutError());
+            }, timeoutMs);
+      const settle = () => clearTimeout(timer);
+      answered.then(
+        (output) => {
+          settle();
+          resolve(output);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
       action().catch((error: unknown) => {
+        settle();
         this.tokens.abandon(token, 'failed');
         reject(error);
       });

@@ -77,11 +77,22 @@ export interface LocalRuntimeOptions {
   readonly dynamoDb?: DynamoDbLocal;
   /** Table-name prefix, so several runtimes can share one DynamoDB Local. @default a fresh `run<8 hex>-` */
   readonly tablePrefix?: string;
-  /** Injected clock for the handlers, the bus and the state machine's `$$.State.EnteredTime`. @default the system clock */
+  /**
+   * Injected clock for the handlers, the bus, the task tokens and the state machine's
+   * `$$.State.EnteredTime`. @default the system clock, or a scaled clock when `timeScale` is set
+   */
   readonly clock?: Clock;
+  /**
+   * Simulated seconds per wall second (e.g. 120: a 4-hour SLA passes in 2 minutes). The runtime
+   * then runs on a {@link createScaledClock} starting now (unless `clock` is given), the ASL's
+   * TimeoutSeconds / TimeoutSecondsPath / Wait seconds are divided by it, and so is the default
+   * dispatch tick. Wall-time settings (retryIntervalMs, dispatchTickMs, queue delays) are not.
+   * @default 1
+   */
+  readonly timeScale?: number;
   /** Delay of every ASL Retry, in ms, instead of the definition's 1 s × 2ⁿ with jitter. @default 100 */
   readonly retryIntervalMs?: number;
-  /** Periodic dispatch round, in ms; `false` turns it off. @default DISPATCH_TICK_MINUTES */
+  /** Periodic dispatch round, in wall ms; `false` turns it off. @default DISPATCH_TICK_MINUTES (÷ timeScale) */
   readonly dispatchTickMs?: number | false;
   /** Concurrent intake batches (Lambda's SQS poller runs several). @default 2 */
   readonly intakeConcurrency?: number;
@@ -136,6 +147,9 @@ export interface FunctionStats {
 
 export interface LocalRuntime {
   readonly dynamoDb: DynamoDbLocal;
+  /** The clock everything in the runtime reads (scaled when `timeScale` was given). */
+  readonly clock: Clock;
+  readonly timeScale: number;
   readonly documentClient: DynamoDBDocumentClient;
   readonly tables: LocalRuntimeTables;
   readonly router: LocalEventRouter;
@@ -174,6 +188,41 @@ export interface LocalRuntime {
   idle(): Promise<void>;
   /** Stops everything and always stops the DynamoDB Local this runtime started; idempotent. */
   stop(): Promise<void>;
+}
+
+/** A clock on which `scale` seconds pass per wall second, with its origin and a wall-time converter. */
+export interface ScaledClock extends Clock {
+  readonly scale: number;
+  /** Wall epoch ms at which simulated and wall time agreed. */
+  readonly origin: number;
+  /** Wall ms that `simulatedMs` of simulated time take. */
+  toWallMs(simulatedMs: number): number;
+}
+
+/**
+ * Simulated time running `scale` times faster than the wall clock, from `origin` (default now):
+ * `now() = origin + (wallNow() − origin) × scale`.
+ *
+ * @example
+ * const clock = createScaledClock({ scale: 120 });
+ * // one wall second later: clock.now() - clock.origin ≈ 120_000
+ */
+export function createScaledClock(options: {
+  readonly scale: number;
+  readonly origin?: number;
+  readonly wallNow?: () => number;
+}): ScaledClock {
+  const { scale } = options;
+  if (!(scale > 0 && Number.isFinite(scale)))
+    throw new RangeError(`scale must be a positive number, got ${scale}`);
+  const wallNow = options.wallNow ?? Date.now;
+  const origin = options.origin ?? wallNow();
+  return {
+    scale,
+    origin,
+    now: () => Math.round(origin + (wallNow() - origin) * scale),
+    toWallMs: (simulatedMs) => simulatedMs / scale,
+  };
 }
 
 /** Errors that mean "that task is gone": nothing to resume (as SfnExecutionControl maps them). */
@@ -327,7 +376,8 @@ function assemble(
   documentClient: DynamoDBDocumentClient,
   tableNames: TableNames,
 ): LocalRuntime {
-  const clock = options.clock ?? systemClock;
+  const timeScale = options.timeScale ?? 1;
+  const clock = options.clock ?? (timeScale === 1 ? systemClock : createScaledClock({ scale: timeScale }));
   const tables: LocalRuntimeTables = {
     featuresTable: requireTable(tableNames, FEATURES_TABLE.id),
     instancesTable: requireTable(tableNames, INSTANCES_TABLE.id),
@@ -396,6 +446,7 @@ function assemble(
     tokens,
     now: () => clock.now(),
     retryIntervalMs: options.retryIntervalMs ?? 100,
+    timeScale,
     bindings: {
       functions,
       dynamodb: dynamoDb.client,
@@ -457,7 +508,7 @@ function assemble(
     );
   }
 
-  const tickMs = options.dispatchTickMs ?? DISPATCH_TICK_MINUTES * 60_000;
+  const tickMs = options.dispatchTickMs ?? (DISPATCH_TICK_MINUTES * 60_000) / timeScale;
   const ticker =
     tickMs === false
       ? undefined
@@ -487,6 +538,8 @@ function assemble(
 
   return {
     dynamoDb,
+    clock,
+    timeScale,
     documentClient,
     tables,
     router,
