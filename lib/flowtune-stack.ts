@@ -47,16 +47,24 @@ export interface EmulatorSupport {
   readonly schemaRegistry: boolean;
   /** AWS::StepFunctions::StateMachineVersion and StateMachineAlias (safe rollout). */
   readonly stateMachineVersions: boolean;
+  /** CloudWatch alarms on metric math (anomaly detection bands). */
+  readonly anomalyDetectionAlarms: boolean;
 }
 
 /**
  * What each emulator cannot provision, found by deploying there (MiniStack 1.5.33 rejects the
  * template with "Unrecognized resource types: AWS::EventSchemas::Registry,
- * AWS::EventSchemas::Schema, AWS::Events::Archive", and the same for
- * AWS::StepFunctions::StateMachineVersion and StateMachineAlias).
+ * AWS::EventSchemas::Schema, AWS::Events::Archive", the same for
+ * AWS::StepFunctions::StateMachineVersion and StateMachineAlias, and fails an alarm with
+ * "Properties.Metrics (metric math) is not supported").
  */
 export const EMULATOR_GAPS: Readonly<Record<Emulator, EmulatorSupport>> = {
-  ministack: { archive: false, schemaRegistry: false, stateMachineVersions: false },
+  ministack: {
+    archive: false,
+    schemaRegistry: false,
+    stateMachineVersions: false,
+    anomalyDetectionAlarms: false,
+  },
 };
 
 /** Events per item besides those the definition publishes: WorkItemCreated and WorkItemCompleted. */
@@ -125,6 +133,7 @@ export class FlowtuneStack extends Stack {
         transitionsPerItem: mainPath.stateTransitions,
         eventsPerItem: mainPath.eventsPublished + INBOUND_EVENTS_PER_ITEM,
       },
+      anomalyDetectionAlarms: supported?.anomalyDetectionAlarms ?? true,
     });
 
     if (supported?.stateMachineVersions ?? true) {

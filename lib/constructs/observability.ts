@@ -106,6 +106,13 @@ export interface ObservabilityProps {
    * @default Duration.minutes(5)
    */
   readonly alarmPeriod?: Duration;
+  /**
+   * Whether to create the anomaly-detection alarms (throughput dips, prediction-error anomalies),
+   * which are metric-math alarms some emulators cannot provision.
+   *
+   * @default true
+   */
+  readonly anomalyDetectionAlarms?: boolean;
 }
 
 /**
@@ -124,10 +131,13 @@ export class Observability extends Construct {
   /** Alarms on what the business sees: a workflow change that trips one must roll back. */
   readonly rolloutAlarms: readonly Alarm[];
   readonly slaAttainmentAlarm: Alarm;
-  readonly throughputDipAlarm: Alarm;
-  readonly driftAlarm: Alarm;
-  readonly predictionErrorAlarm: Alarm;
+  /** One per drift signal (inputs, residuals, confidence). */
+  readonly driftAlarms: readonly Alarm[];
   readonly executionsFailedAlarm: Alarm;
+  /** Absent when `anomalyDetectionAlarms` is false. */
+  readonly throughputDipAlarm?: Alarm;
+  /** Absent when `anomalyDetectionAlarms` is false. */
+  readonly predictionErrorAlarm?: Alarm;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -172,7 +182,8 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    // Business KPIs, from the metric catalogue.
+    // Business KPIs, from the metric catalogue. Plain-metric alarms where a statistic says it
+    // all (SlaMet averages to the attainment), so they hold on every CloudWatch-compatible API.
     const kpiPeriod = Duration.minutes(15);
     const slaAttainment = new MathExpression({
       expression: '100 * sla',
@@ -182,63 +193,56 @@ export class Observability extends Construct {
     });
     this.slaAttainmentAlarm = new Alarm(this, 'SlaAttainmentAlarm', {
       alarmDescription: `Fewer than ${Math.round(target * 100)}% of the items finished in the last 15 minutes met their SLA (two periods in a row). Check the bottleneck view (flowtune ops bottlenecks) and staffing.`,
-      metric: slaAttainment,
-      threshold: target * 100,
+      metric: kpi(METRICS.slaMet, { statistic: 'Average', period: kpiPeriod }),
+      threshold: target,
       evaluationPeriods: 2,
       datapointsToAlarm: 2,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const finished = kpi(METRICS.outcomesRecorded, { statistic: 'Sum', period });
-    this.throughputDipAlarm = new AnomalyDetectionAlarm(this, 'ThroughputDipAlarm', {
-      alarmDescription:
-        'Items finished per 5 minutes fell below the band CloudWatch anomaly detection expects for this time of day and week: work is stuck or not arriving.',
-      metric: new MathExpression({
-        expression: 'FILL(done, 0)',
-        usingMetrics: { done: finished },
-        label: 'Items finished',
-        period,
-      }),
-      stdDevs: 3,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      comparisonOperator: ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    const driftScores = Object.fromEntries(
-      DRIFT_SIGNALS.map((signal) => [
-        signal,
-        kpi(METRICS.driftScore, { statistic: 'Maximum', period, dimensions: { signal }, label: signal }),
-      ]),
+    this.driftAlarms = DRIFT_SIGNALS.map(
+      (signal) =>
+        new Alarm(this, `Drift${pascal(signal)}Alarm`, {
+          alarmDescription: `The drift statistic of ${signal} exceeded ${DRIFT_THRESHOLD}: the model no longer matches the work. The tuning workflow publishes DriftScore.`,
+          metric: kpi(METRICS.driftScore, { statistic: 'Maximum', period, dimensions: { signal } }),
+          threshold: DRIFT_THRESHOLD,
+          evaluationPeriods: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
     );
-    this.driftAlarm = new Alarm(this, 'DriftAlarm', {
-      alarmDescription: `A drift statistic (inputs, prediction residuals or confidence) exceeded ${DRIFT_THRESHOLD}: the model no longer matches the work. The tuning workflow publishes DriftScore.`,
-      metric: new MathExpression({
-        expression: `MAX([${DRIFT_SIGNALS.join(', ')}])`,
-        usingMetrics: driftScores,
-        label: 'Largest drift statistic',
-        period,
-      }),
-      threshold: DRIFT_THRESHOLD,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
     const predictionError = kpi(METRICS.predictionAbsError, {
       statistic: 'Average',
       period,
       label: 'mean |error|',
     });
-    this.predictionErrorAlarm = new AnomalyDetectionAlarm(this, 'PredictionErrorAnomalyAlarm', {
-      alarmDescription:
-        'The mean handling-time prediction error rose above its anomaly band: residual drift, which the online statistics have not absorbed.',
-      metric: predictionError,
-      stdDevs: 3,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    if (props.anomalyDetectionAlarms ?? true) {
+      this.throughputDipAlarm = new AnomalyDetectionAlarm(this, 'ThroughputDipAlarm', {
+        alarmDescription:
+          'Items finished per 5 minutes fell below the band CloudWatch anomaly detection expects for this time of day and week: work is stuck or not arriving.',
+        metric: new MathExpression({
+          expression: 'FILL(done, 0)',
+          usingMetrics: { done: kpi(METRICS.outcomesRecorded, { statistic: 'Sum', period }) },
+          label: 'Items finished',
+          period,
+        }),
+        stdDevs: 3,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        comparisonOperator: ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      this.predictionErrorAlarm = new AnomalyDetectionAlarm(this, 'PredictionErrorAnomalyAlarm', {
+        alarmDescription:
+          'The mean handling-time prediction error rose above its anomaly band: residual drift, which the online statistics have not absorbed.',
+        metric: predictionError,
+        stdDevs: 3,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
 
     const deadLetterAlarms = props.deadLetterQueues.map(
       ({ label, resource }) =>
@@ -263,17 +267,17 @@ export class Observability extends Construct {
       }),
       ...deadLetterAlarms,
       this.slaAttainmentAlarm,
-      this.throughputDipAlarm,
-      this.driftAlarm,
-      this.predictionErrorAlarm,
+      ...this.driftAlarms,
+      ...(this.throughputDipAlarm === undefined ? [] : [this.throughputDipAlarm]),
+      ...(this.predictionErrorAlarm === undefined ? [] : [this.predictionErrorAlarm]),
     ];
     for (const alarm of alarms) alarm.addAlarmAction(notify);
     this.alarms = alarms;
     this.rolloutAlarms = [
       this.executionsFailedAlarm,
       this.slaAttainmentAlarm,
-      this.throughputDipAlarm,
-      this.predictionErrorAlarm,
+      ...(this.throughputDipAlarm === undefined ? [] : [this.throughputDipAlarm]),
+      ...(this.predictionErrorAlarm === undefined ? [] : [this.predictionErrorAlarm]),
       ...deadLetterAlarms,
     ];
 

@@ -78,10 +78,12 @@ export class OpsApi extends Construct {
   readonly snapshotSchedule: CfnSchedule;
   /** The API's base URL (stage included), as the CLI wants it. */
   readonly url: string;
+  readonly stageName: string;
 
   constructor(scope: Construct, id: string, props: OpsApiProps) {
     super(scope, id);
     const rate = props.requestsPerSecond ?? 20;
+    this.stageName = props.stageName ?? 'v1';
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
@@ -96,7 +98,7 @@ export class OpsApi extends Construct {
       cloudWatchRole: false,
       defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
       deployOptions: {
-        stageName: props.stageName ?? 'v1',
+        stageName: this.stageName,
         tracingEnabled: true,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields({
@@ -154,7 +156,7 @@ export class OpsApi extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['execute-api:Invoke'],
-        resources: [this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName)],
+        resources: [this.api.arnForExecuteApi('*', '/*', this.stageName)],
       }),
     );
   }
