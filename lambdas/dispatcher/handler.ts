@@ -26,7 +26,9 @@ import {
   type FeatureStore,
   type InstanceRecord,
   type InstanceStore,
+  SUPERSEDED_ENQUEUE_MARGIN_MS,
   systemClock,
+  TERMINAL_STAGES,
 } from '../shared/ports';
 import { processBatch } from '../shared/sqs-batch';
 import { auditRecord, toEpochMs, unidentifiedItemId } from '../shared/table-layout';
@@ -162,6 +164,16 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     const current = written.current;
     if (current?.lastAssignmentToken === message.taskToken) {
       logger.info('redelivered enqueue of an item already assigned; ignored', { itemId: message.itemId });
+      return undefined;
+    }
+    if (
+      current !== undefined &&
+      !TERMINAL_STAGES.includes(current.stage) &&
+      (current.enqueuedAt ?? 0) > request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS
+    ) {
+      // An old wait's message (redelivered or redriven): that wait is over and a later one is live.
+      logger.info('enqueue of a superseded wait ignored', { itemId: message.itemId, stage: current.stage });
+      metrics.addMetric('SupersededEnqueues', MetricUnit.Count, 1);
       return undefined;
     }
     // The item was cancelled (or finished) before it joined the waiting set: end the wait now.

@@ -19,6 +19,7 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
+import { isTransientError } from '../shared/retry';
 import { auditRecord } from '../shared/table-layout';
 
 const FUNCTION = 'park';
@@ -120,70 +121,85 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
     return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'resumed-early' };
   };
 
+  const park = async (request: ParkRequest): Promise<ParkResponse> => {
+    const now = clock.now();
+
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (request.waitingFor === 'completion') {
+        const resumed = await resumeWithEarlyCompletion(request, now);
+        if (resumed !== undefined) return resumed;
+      }
+      const stored = await deps.instances.storeTaskToken({
+        itemId: request.itemId,
+        taskToken: request.taskToken,
+        waitingFor: request.waitingFor,
+        stage: STAGE_FOR[request.waitingFor],
+        attempt: request.attempt,
+        at: now,
+        ...(request.agentId === undefined ? {} : { assignee: request.agentId }),
+      });
+      if (stored.ok) {
+        await deps.audit.append(
+          auditRecord({
+            itemId: request.itemId,
+            kind: AUDIT_KIND_FOR[request.waitingFor],
+            at: now,
+            attempt: request.attempt,
+            actor: ACTOR,
+            details: {
+              waitingFor: request.waitingFor,
+              ...(request.agentId === undefined ? {} : { agentId: request.agentId }),
+              context: request.context,
+            },
+          }),
+        );
+        metrics.addMetric('WaitsParked', MetricUnit.Count, 1);
+        logger.info('wait parked', { waitingFor: request.waitingFor });
+        return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'parked' };
+      }
+      const current = stored.current;
+      if (current?.stage === 'CANCELLED') {
+        await deps.executions.sendTaskFailure(
+          request.taskToken,
+          CANCELLED_ERROR,
+          JSON.stringify(current.cancellation ?? { reason: 'cancelled' }),
+        );
+        logger.info('item was cancelled before the wait; failed it at once');
+        return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'cancelled' };
+      }
+      if (current !== undefined && current.earlyCompletion === undefined) {
+        await deps.executions.sendTaskFailure(
+          request.taskToken,
+          FINISHED_ERROR,
+          `item ${request.itemId} is already ${current.stage}; nothing to wait for`,
+        );
+        return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'finished' };
+      }
+      // A completion landed between our read and our write: go round and hand it over.
+    }
+    throw new TransientFailureError(
+      `item ${request.itemId} kept changing while parking; Step Functions retries`,
+    );
+  };
+
   return (event, context) =>
     withInvocation(telemetry, context, async () => {
       const parsed = ParkRequest.safeParse(event);
       if (!parsed.success) throw InvalidTaskInputError.from('Park', parsed.error);
       const request = parsed.data;
       correlate(telemetry, request.itemId);
-      const now = clock.now();
-
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (request.waitingFor === 'completion') {
-          const resumed = await resumeWithEarlyCompletion(request, now);
-          if (resumed !== undefined) return resumed;
-        }
-        const stored = await deps.instances.storeTaskToken({
-          itemId: request.itemId,
-          taskToken: request.taskToken,
-          waitingFor: request.waitingFor,
-          stage: STAGE_FOR[request.waitingFor],
-          attempt: request.attempt,
-          at: now,
-          ...(request.agentId === undefined ? {} : { assignee: request.agentId }),
+      try {
+        return await park(request);
+      } catch (error) {
+        // The waits retry only TransientFailureError (and Lambda's own errors): a throttled or
+        // failed AWS call surfaces as one, so it is retried instead of sending the item to the
+        // exception queue. Parking again is safe: every write is conditional and repeatable.
+        if (error instanceof TransientFailureError || !isTransientError(error)) throw error;
+        const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        throw new TransientFailureError(`parking item ${request.itemId} failed transiently (${cause})`, {
+          cause: error,
         });
-        if (stored.ok) {
-          await deps.audit.append(
-            auditRecord({
-              itemId: request.itemId,
-              kind: AUDIT_KIND_FOR[request.waitingFor],
-              at: now,
-              attempt: request.attempt,
-              actor: ACTOR,
-              details: {
-                waitingFor: request.waitingFor,
-                ...(request.agentId === undefined ? {} : { agentId: request.agentId }),
-                context: request.context,
-              },
-            }),
-          );
-          metrics.addMetric('WaitsParked', MetricUnit.Count, 1);
-          logger.info('wait parked', { waitingFor: request.waitingFor });
-          return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'parked' };
-        }
-        const current = stored.current;
-        if (current?.stage === 'CANCELLED') {
-          await deps.executions.sendTaskFailure(
-            request.taskToken,
-            CANCELLED_ERROR,
-            JSON.stringify(current.cancellation ?? { reason: 'cancelled' }),
-          );
-          logger.info('item was cancelled before the wait; failed it at once');
-          return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'cancelled' };
-        }
-        if (current !== undefined && current.earlyCompletion === undefined) {
-          await deps.executions.sendTaskFailure(
-            request.taskToken,
-            FINISHED_ERROR,
-            `item ${request.itemId} is already ${current.stage}; nothing to wait for`,
-          );
-          return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'finished' };
-        }
-        // A completion landed between our read and our write: go round and hand it over.
       }
-      throw new TransientFailureError(
-        `item ${request.itemId} kept changing while parking; Step Functions retries`,
-      );
     });
 }
 

@@ -8,6 +8,7 @@ import {
   type InstanceStore,
   type InstanceWrite,
   type ScoredInstance,
+  SUPERSEDED_ENQUEUE_MARGIN_MS,
   stagesBlockingPark,
   TERMINAL_STAGES,
   type WaitKind,
@@ -112,7 +113,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
         },
         ['assignee'],
       ),
-      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}) AND (attribute_not_exists(${expression.name('lastAssignmentToken')}) OR ${expression.name('lastAssignmentToken')} <> ${expression.value(request.taskToken)})`,
+      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}) AND (attribute_not_exists(${expression.name('lastAssignmentToken')}) OR ${expression.name('lastAssignmentToken')} <> ${expression.value(request.taskToken)}) AND (attribute_not_exists(${expression.name('enqueuedAt')}) OR ${expression.name('enqueuedAt')} <= ${expression.value(request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS)})`,
     });
   }
 

@@ -27,6 +27,7 @@ import {
   type ScoredInstance,
   type StartOutcome,
   type StatsKey,
+  SUPERSEDED_ENQUEUE_MARGIN_MS,
   stagesBlockingPark,
   TERMINAL_STAGES,
   type TickMessage,
@@ -248,7 +249,9 @@ export class InMemoryInstanceStore implements InstanceStore {
     const current = this.tables.instances.get(request.itemId);
     if (
       current !== undefined &&
-      (isTerminal(current.stage) || current.lastAssignmentToken === request.taskToken)
+      (isTerminal(current.stage) ||
+        current.lastAssignmentToken === request.taskToken ||
+        (current.enqueuedAt ?? Number.NEGATIVE_INFINITY) > request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS)
     ) {
       return conflict(current);
     }

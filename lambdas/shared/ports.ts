@@ -181,6 +181,15 @@ export interface ScoredInstance {
   readonly at: number;
 }
 
+/**
+ * An enqueue whose wait began this long before the item's latest enqueued wait belongs to a wait
+ * that is over (each new Wait For Assignment has a later entered time): it is refused, so a
+ * redelivered or redriven old message cannot overwrite the live wait's token or re-open an
+ * assigned item. The margin absorbs clock skew between Step Functions and the ops API, which
+ * stamps enqueuedAt on an override; waits of one item closer together than this are not told apart.
+ */
+export const SUPERSEDED_ENQUEUE_MARGIN_MS = 60_000;
+
 /** An item joining the dispatcher's waiting set (from a DispatchMessage of kind 'enqueue'). */
 export interface EnqueueRequest {
   readonly itemId: string;
@@ -211,8 +220,10 @@ export interface InstanceStore {
   recordScored(scored: ScoredInstance): Promise<InstanceWrite>;
   /**
    * Upserts the item into WAITING_ASSIGNMENT with the token (waitingFor 'assignment'), removing
-   * any previous assignee. Condition: not terminal, and the token is not the one the last claim
-   * consumed (a redelivered enqueue). Re-sending the same pending token is a harmless overwrite.
+   * any previous assignee. Condition: not terminal, the token is not the one the last claim
+   * consumed (a redelivered enqueue), and no later wait has been enqueued since: the stored
+   * enqueuedAt is not after `request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS` (an old enqueue
+   * redriven from the DLQ after a re-route). Re-sending the same pending token is a harmless overwrite.
    */
   enqueue(request: EnqueueRequest): Promise<InstanceWrite>;
   /**
