@@ -85,6 +85,12 @@ export const METRICS = {
   ),
   // Dispatch
   itemsEnqueued: metric('ItemsEnqueued', 'Count', ['dispatcher'], 'Items that joined the waiting set.'),
+  supersededEnqueues: metric(
+    'SupersededEnqueues',
+    'Count',
+    ['dispatcher'],
+    'Enqueue messages of an old wait (redelivered or redriven) ignored because a later wait is live.',
+  ),
   itemsAssigned: metric('ItemsAssigned', 'Count', ['dispatcher'], 'Items assigned by dispatch rounds.'),
   waitingItems: metric(
     'WaitingItems',
@@ -196,13 +202,45 @@ export const METRICS = {
     ['action'],
   ),
   policyProposals: metric('PolicyProposals', 'Count', ['ops-api'], 'Policy versions proposed by operators.'),
-  // Continuous tuning (issue 6 emits these; the dashboard and the drift alarm already read them)
-  driftScore: metric(
-    'DriftScore',
+  // Continuous tuning (the tuning workflow emits these; the dashboard and the drift alarm read them)
+  driftDetected: metric(
+    'DriftDetected',
+    'Count',
+    ['tuning'],
+    'Drift tests that flagged a change in a tuning cycle (the kind goes in the DriftDetected event).',
+  ),
+  driftRatio: metric(
+    'DriftRatio',
     'None',
     ['tuning'],
-    'Drift statistic per watched signal (population stability index; > 0.2 is drift).',
-    ['signal'],
+    "A drift test's statistic divided by the threshold it must exceed: above 1 is drift.",
+    ['kind'],
+  ),
+  // Connectors (lambdas/connector)
+  connectorDeliveries: metric(
+    'ConnectorDeliveries',
+    'Count',
+    ['connector'],
+    'Routed items delivered to a connector.',
+  ),
+  connectorDeferrals: metric(
+    'ConnectorDeferrals',
+    'Count',
+    ['connector'],
+    'Deliveries deferred (retried, then dead-lettered), by reason.',
+    ['reason'],
+  ),
+  connectorRefusals: metric(
+    'ConnectorRefusals',
+    'Count',
+    ['connector'],
+    'Deliveries the connected system refused.',
+  ),
+  connectorEventsIgnored: metric(
+    'ConnectorEventsIgnored',
+    'Count',
+    ['connector'],
+    'Routed events meant for another connector.',
   ),
   experimentAssignments: metric(
     'ExperimentAssignments',
@@ -215,8 +253,8 @@ export const METRICS = {
 
 export type MetricKey = keyof typeof METRICS;
 
-/** Signals the drift statistic is computed for. */
-export const DRIFT_SIGNALS = ['inputs', 'residuals', 'confidence'] as const;
+/** What the tuning workflow's drift tests watch (as its DriftDetected event names them). */
+export const DRIFT_KINDS = ['arrival-rate', 'category-mix', 'residual', 'confidence', 'capacity'] as const;
 
-/** A drift statistic above this is drift (the usual population-stability-index threshold). */
-export const DRIFT_THRESHOLD = 0.2;
+/** DriftRatio above this is drift: the test statistic exceeded its threshold. */
+export const DRIFT_RATIO_THRESHOLD = 1;

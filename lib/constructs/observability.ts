@@ -26,8 +26,8 @@ import { LIVE_STAGES } from '../../domain/ops/bottleneck';
 import { AWS_LIST_PRICES, type Prices } from '../../domain/ops/cost-model';
 import { HUMAN_ACTIONS } from '../../domain/ops/human-tasks';
 import {
-  DRIFT_SIGNALS,
-  DRIFT_THRESHOLD,
+  DRIFT_KINDS,
+  DRIFT_RATIO_THRESHOLD,
   METRICS,
   METRICS_NAMESPACE,
   type MetricDefinition,
@@ -131,8 +131,7 @@ export class Observability extends Construct {
   /** Alarms on what the business sees: a workflow change that trips one must roll back. */
   readonly rolloutAlarms: readonly Alarm[];
   readonly slaAttainmentAlarm: Alarm;
-  /** One per drift signal (inputs, residuals, confidence). */
-  readonly driftAlarms: readonly Alarm[];
+  readonly driftAlarm: Alarm;
   readonly executionsFailedAlarm: Alarm;
   /** Absent when `anomalyDetectionAlarms` is false. */
   readonly throughputDipAlarm?: Alarm;
@@ -200,17 +199,15 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.driftAlarms = DRIFT_SIGNALS.map(
-      (signal) =>
-        new Alarm(this, `Drift${pascal(signal)}Alarm`, {
-          alarmDescription: `The drift statistic of ${signal} exceeded ${DRIFT_THRESHOLD}: the model no longer matches the work. The tuning workflow publishes DriftScore.`,
-          metric: kpi(METRICS.driftScore, { statistic: 'Maximum', period, dimensions: { signal } }),
-          threshold: DRIFT_THRESHOLD,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-    );
+    this.driftAlarm = new Alarm(this, 'DriftAlarm', {
+      alarmDescription:
+        'A drift test of the tuning workflow flagged a change (arrival rate, category mix, residuals, confidence or capacity): the model or the plan no longer matches the work. The DriftDetected event says which and what Flowtune did.',
+      metric: kpi(METRICS.driftDetected, { statistic: 'Sum', period }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     const predictionError = kpi(METRICS.predictionAbsError, {
       statistic: 'Average',
       period,
@@ -267,7 +264,7 @@ export class Observability extends Construct {
       }),
       ...deadLetterAlarms,
       this.slaAttainmentAlarm,
-      ...this.driftAlarms,
+      this.driftAlarm,
       ...(this.throughputDipAlarm === undefined ? [] : [this.throughputDipAlarm]),
       ...(this.predictionErrorAlarm === undefined ? [] : [this.predictionErrorAlarm]),
     ];
@@ -427,11 +424,11 @@ export class Observability extends Construct {
         width: third,
       }),
       new GraphWidget({
-        title: 'Drift (population stability index)',
-        left: DRIFT_SIGNALS.map((signal) =>
-          kpi(METRICS.driftScore, { statistic: 'Maximum', period, dimensions: { signal }, label: signal }),
+        title: 'Drift (test statistic ÷ threshold)',
+        left: DRIFT_KINDS.map((kind) =>
+          kpi(METRICS.driftRatio, { statistic: 'Maximum', period, dimensions: { kind }, label: kind }),
         ),
-        leftAnnotations: [{ value: DRIFT_THRESHOLD, label: 'drift', fill: Shading.ABOVE }],
+        leftAnnotations: [{ value: DRIFT_RATIO_THRESHOLD, label: 'drift', fill: Shading.ABOVE }],
         width: third,
       }),
       new GraphWidget({

@@ -1,7 +1,7 @@
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { LIVE_STAGES } from '../../domain/ops/bottleneck';
-import { DRIFT_SIGNALS, DRIFT_THRESHOLD, METRICS, serviceDimension } from '../../domain/ops/metrics';
+import { DRIFT_KINDS, DRIFT_RATIO_THRESHOLD, METRICS, serviceDimension } from '../../domain/ops/metrics';
 import { type CfnResourceJson, logicalIdOf, resourcesOfType, synthFlowtune } from './support';
 
 const { stack, template } = synthFlowtune();
@@ -87,7 +87,7 @@ describe('the operations dashboard', () => {
       'Human actions',
       'Experiment arms (items routed)',
       'Prediction error (s): |actual − predicted| handling time',
-      'Drift (population stability index)',
+      'Drift (test statistic ÷ threshold)',
     ];
     for (const title of kpis) expect(titles).toContain(title);
     const plumbing = widgets().findIndex((candidate) => candidate.properties.title === 'Executions');
@@ -145,11 +145,11 @@ describe('the operations dashboard', () => {
   });
 
   it('charts drift per signal against the drift threshold, and prediction error with its anomaly band', () => {
-    expect(lines('Drift (population stability index)')).toEqual(
-      DRIFT_SIGNALS.map((signal) => emitted('DriftScore', 'tuning', 'signal', signal)),
+    expect(lines('Drift (test statistic ÷ threshold)')).toEqual(
+      DRIFT_KINDS.map((kind) => emitted('DriftRatio', 'tuning', 'kind', kind)),
     );
-    expect(widget('Drift (population stability index)').properties.annotations?.horizontal?.[0]?.value).toBe(
-      DRIFT_THRESHOLD,
+    expect(widget('Drift (test statistic ÷ threshold)').properties.annotations?.horizontal?.[0]?.value).toBe(
+      DRIFT_RATIO_THRESHOLD,
     );
     const expressions = options('Prediction error (s): |actual − predicted| handling time').map(
       (option) => option.expression,
@@ -233,19 +233,14 @@ describe('the operations alarms', () => {
     expect(JSON.stringify(properties.Metrics)).toContain('OutcomesRecorded');
   });
 
-  it('alarms on drift of each signal above the threshold, and on a prediction-error anomaly', () => {
-    expect(observability.driftAlarms).toHaveLength(DRIFT_SIGNALS.length);
-    for (const [index, driftAlarm] of observability.driftAlarms.entries()) {
-      expect(alarm(driftAlarm).Properties).toMatchObject({
-        MetricName: 'DriftScore',
-        Dimensions: [
-          { Name: 'service', Value: 'flowtune-tuning' },
-          { Name: 'signal', Value: DRIFT_SIGNALS[index] },
-        ],
-        Threshold: DRIFT_THRESHOLD,
-        ComparisonOperator: 'GreaterThanThreshold',
-      });
-    }
+  it('alarms as soon as a drift test flags a change, and on a prediction-error anomaly', () => {
+    expect(alarm(observability.driftAlarm).Properties).toMatchObject({
+      MetricName: 'DriftDetected',
+      Dimensions: [{ Name: 'service', Value: 'flowtune-tuning' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     const error = observability.predictionErrorAlarm;
     if (error === undefined) throw new Error('no prediction error alarm');
     expect(alarm(error).Properties).toMatchObject({ ComparisonOperator: 'GreaterThanUpperThreshold' });
