@@ -1,0 +1,84 @@
+import { FLOWTUNE_SOURCE } from '../../domain/events';
+import type { EventPattern } from './events';
+import type { FunctionDefinition } from './functions';
+import type { TableDefinition } from './tables';
+
+/**
+ * The connector: the one Lambda that calls an executing system directly (for systems that cannot
+ * consume Flowtune's events), with its idempotency table and its rule. Kept apart from FUNCTIONS,
+ * RULES and TABLES until the stack wires it; the definitions below are in the same shapes, so
+ * wiring is adding them to those maps (see docs/reliability.md, "Connector").
+ */
+
+/**
+ * Powertools idempotency records of the connector (attribute names are Powertools' defaults:
+ * `id`, `expiration`, `status`, `data`, `in_progress_expiration`). Records expire by TTL; they need
+ * no point-in-time recovery (losing them costs at most one repeated delivery, which the far side
+ * deduplicates by its Idempotency-Key).
+ */
+export const IDEMPOTENCY_TABLE = {
+  id: 'Idempotency',
+  envVar: 'IDEMPOTENCY_TABLE',
+  placeholder: 'IdempotencyTableName',
+  partitionKey: { name: 'id', type: 'S' },
+  globalSecondaryIndexes: [],
+  timeToLiveAttribute: 'expiration',
+  pointInTimeRecovery: false,
+} as const satisfies TableDefinition;
+
+/** Environment of the connector function, beyond its table. */
+export const CONNECTOR_ENV = {
+  idempotencyTable: IDEMPOTENCY_TABLE.envVar,
+  /** https URL of the executing system's endpoint (POST a ConnectorDelivery). */
+  endpoint: 'CONNECTOR_ENDPOINT',
+  /** Name of the executing system, for logs, metrics and the circuit's name. */
+  name: 'CONNECTOR_NAME',
+} as const;
+
+/**
+ * How long an idempotency record is kept: as long as a dead-lettered delivery can wait for its
+ * redrive (SQS retention maximum), so a redriven duplicate is still recognised.
+ */
+export const CONNECTOR_IDEMPOTENCY_DAYS = 14;
+
+export const CONNECTOR_FUNCTIONS = {
+  connector: {
+    id: 'Connector',
+    entry: 'lambdas/connector/handler.ts',
+    description:
+      'Delivers routing decisions to an executing system that needs a direct call: idempotent per item and attempt, retries with backoff and jitter, circuit breaker; undeliverable ones go to the async-failure DLQ for redrive.',
+    memorySize: 256,
+    // Retries within one invocation are bounded well below this (3 attempts, 3 s timeout each, ≤ 2 s backoff).
+    timeoutSeconds: 20,
+    tables: [{ table: IDEMPOTENCY_TABLE, access: 'readWrite' }],
+    putsEvents: false,
+    resumesExecutions: false,
+    startsExecutions: false,
+    triggersDispatch: false,
+    pseudonymises: false,
+  },
+} as const satisfies Record<string, FunctionDefinition>;
+
+export type ConnectorFunctionName = keyof typeof CONNECTOR_FUNCTIONS;
+
+/** Routing decisions for automation agents: the systems that need a direct call. */
+export const CONNECTOR_RULES = {
+  automationRouted: {
+    id: 'AutomationRoutedToConnector',
+    description: 'Routing decisions for automation agents are delivered to their system by the connector.',
+    pattern: {
+      source: [FLOWTUNE_SOURCE],
+      'detail-type': ['WorkItemRouted'],
+      detail: { assignee: { kind: ['automation'] } },
+    } satisfies EventPattern,
+    target: { kind: 'function', fn: 'connector' },
+  },
+} as const satisfies Record<
+  string,
+  {
+    readonly id: string;
+    readonly description: string;
+    readonly pattern: EventPattern;
+    readonly target: { readonly kind: 'function'; readonly fn: ConnectorFunctionName };
+  }
+>;
