@@ -49,6 +49,8 @@ export type RequestSigner = (request: {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** @default now */
+  readonly signingDate?: Date;
 }) => Promise<SignedRequest>;
 
 /**
@@ -61,24 +63,31 @@ export type RequestSigner = (request: {
 export function sigV4Signer(options: {
   readonly region: string;
   readonly credentials?: AwsCredentialIdentity | Provider<AwsCredentialIdentity>;
+  /** @default 'execute-api' */
+  readonly service?: string;
 }): RequestSigner {
   const signer = new SignatureV4({
-    service: 'execute-api',
+    service: options.service ?? 'execute-api',
     region: options.region,
     credentials: options.credentials ?? fromNodeProviderChain(),
     sha256: NodeSha256,
+    // The payload hash header is an S3 convention; API Gateway signs the body through the canonical request.
+    applyChecksum: false,
   });
-  return async ({ method, url, headers, body }) => {
-    const signed = await signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port === '' ? {} : { port: Number(url.port) }),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams.entries()),
-      headers: { ...headers, host: url.host },
-      ...(body === undefined ? {} : { body }),
-    });
+  return async ({ method, url, headers, body, signingDate }) => {
+    const signed = await signer.sign(
+      {
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port === '' ? {} : { port: Number(url.port) }),
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams.entries()),
+        headers: { ...headers, host: url.host },
+        ...(body === undefined ? {} : { body }),
+      },
+      signingDate === undefined ? {} : { signingDate },
+    );
     return { headers: signed.headers };
   };
 }
