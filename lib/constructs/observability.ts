@@ -410,7 +410,7 @@ export class Observability extends Construct {
     });
     this.dashboard.addWidgets(
       new GraphWidget({
-        title: 'Prediction error (s): |actual − predicted| handling time',
+        title: 'Prediction error (s): |actual − predicted|',
         left: [
           errorMean,
           kpi(METRICS.predictionAbsError, { statistic: 'p90', period, label: 'p90 |error|' }),

@@ -86,7 +86,7 @@ describe('the operations dashboard', () => {
       'Decisions by path',
       'Human actions',
       'Experiment arms (items routed)',
-      'Prediction error (s): |actual − predicted| handling time',
+      'Prediction error (s): |actual − predicted|',
       'Drift (test statistic ÷ threshold)',
     ];
     for (const title of kpis) expect(titles).toContain(title);
@@ -151,7 +151,7 @@ describe('the operations dashboard', () => {
     expect(widget('Drift (test statistic ÷ threshold)').properties.annotations?.horizontal?.[0]?.value).toBe(
       DRIFT_RATIO_THRESHOLD,
     );
-    const expressions = options('Prediction error (s): |actual − predicted| handling time').map(
+    const expressions = options('Prediction error (s): |actual − predicted|').map(
       (option) => option.expression,
     );
     expect(expressions).toContain('ANOMALY_DETECTION_BAND(err, 3)');
