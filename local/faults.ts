@@ -123,6 +123,8 @@ export function isInjectedFault(error: unknown): boolean {
   );
 }
 
+const MIDDLEWARE_NAME = 'flowtuneFaultInjection';
+
 const THROTTLE_BY_SERVICE: Readonly<Record<string, string>> = {
   dynamoDb: 'ProvisionedThroughputExceededException',
   executions: 'ThrottlingException',
@@ -243,9 +245,13 @@ export class FaultPlan {
   /**
    * Adds the `dynamoDbRequests` faults to a DynamoDB client as a middleware inside the SDK's retry
    * loop: the SDK's own backoff with jitter retries them, as on AWS. Works on a DocumentClient
-   * (it shares its client's middleware stack) and on the raw client the ASL runner uses.
+   * (it shares its client's middleware stack) and on the raw client the ASL runner uses. Returns
+   * the function that removes it again (a client shared between runtimes).
    */
-  attachToDynamoDbClient(client: DynamoDBClient | DynamoDBDocumentClient, label = 'dynamodb-sdk'): void {
+  attachToDynamoDbClient(
+    client: DynamoDBClient | DynamoDBDocumentClient,
+    label = 'dynamodb-sdk',
+  ): () => void {
     const faults = this.options.dynamoDbRequests ?? {};
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -260,8 +266,11 @@ export class FaultPlan {
         return next(args);
       },
       // After the retry middleware (finalizeRequest, high), so each attempt is drawn separately.
-      { step: 'finalizeRequest', priority: 'low', name: 'flowtuneFaultInjection', override: true },
+      { step: 'finalizeRequest', priority: 'low', name: MIDDLEWARE_NAME, override: true },
     );
+    return () => {
+      client.middlewareStack.remove(MIDDLEWARE_NAME);
+    };
   }
 
   private decoratePort<T extends object>(
