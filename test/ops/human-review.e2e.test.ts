@@ -45,10 +45,15 @@ describe('human review through the ops CLI against the local runtime', { timeout
     return { code, json: out.length === 0 ? undefined : JSON.parse(out.join('\n')), err: err.join('\n') };
   }
 
-  async function createItemInReview(itemId: string): Promise<void> {
+  async function createItemInReview(itemId: string, overrides: Record<string, unknown> = {}): Promise<void> {
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...fixtureDetail('work-item-created'), id: itemId, createdAt: new Date().toISOString() },
+      {
+        ...fixtureDetail('work-item-created'),
+        id: itemId,
+        createdAt: new Date().toISOString(),
+        ...overrides,
+      },
       'helpdesk',
     );
     await waitUntil(async () => (await runtime.instance(itemId))?.waitingFor === 'human-review');
@@ -169,7 +174,9 @@ describe('human review through the ops CLI against the local runtime', { timeout
       actor: 'local:ben',
       details: { agentId: 'agent-ben', reason: 'account owner', from: 'human-review' },
     });
-    expect(trail.find((entry) => entry.kind === 'ROUTED')).toMatchObject({ agentId: 'agent-ben' });
+    expect(trail.find((entry) => entry.kind === 'ROUTED')).toMatchObject({
+      details: { agentId: 'agent-ben' },
+    });
   });
 
   it('re-opens the routed decision on appeal (capacity released), and a rejection then ends it', async () => {
@@ -194,6 +201,29 @@ describe('human review through the ops CLI against the local runtime', { timeout
     const kinds = await kindsOf(itemId);
     expect(kinds.filter((kind) => kind === 'HUMAN_REVIEW_REQUESTED')).toHaveLength(2);
     expect(kinds).toEqual(expect.arrayContaining(['OVERRIDDEN', 'APPEALED', 'HUMAN_REJECTED', 'REJECTED']));
+  });
+
+  it('re-opens an approved item still waiting for an agent when it is appealed', async () => {
+    // Prepare: nobody speaks French, so after approval the item waits for the dispatcher.
+    const itemId = 'OPS-appeal-waiting-1';
+    await createItemInReview(itemId, { requiredSkills: [{ skill: 'french', minProficiency: 2 }] });
+    await ops('ana', 'approve', itemId, '--reason', 'fine to route');
+    await waitUntil(async () => (await runtime.instance(itemId))?.waitingFor === 'assignment');
+
+    // Act
+    const appealed = await ops('ben', 'appeal', itemId, '--reason', 'needs a French speaker: decide by hand');
+    await waitUntil(async () => (await runtime.instance(itemId))?.waitingFor === 'human-review');
+    const status = await ops('ben', 'status', itemId);
+
+    // Assess
+    expect(appealed).toMatchObject({
+      code: 0,
+      json: { action: 'appeal', outcome: expect.stringContaining('human review') },
+    });
+    expect(status.json).toMatchObject({ stage: 'HUMAN_REVIEW', actions: ['approve', 'reject', 'override'] });
+    expect(await kindsOf(itemId)).toEqual(
+      expect.arrayContaining(['HUMAN_APPROVED', 'APPEALED', 'HUMAN_REVIEW_REQUESTED']),
+    );
   });
 
   it('refuses an action the item cannot take, with a 409 that says why, and changes nothing', async () => {
