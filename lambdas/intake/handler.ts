@@ -18,7 +18,12 @@ import {
   type ExecutionControl,
   systemClock,
 } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiseInputs, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import {
+  type Pseudonymiser,
+  pseudonymiseForValidation,
+  pseudonymiseInputs,
+  pseudonymiserFromEnv,
+} from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { processBatch } from '../shared/sqs-batch';
 import { auditExpiresAt, auditRecord } from '../shared/table-layout';
@@ -135,13 +140,16 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
 
     const itemId = id.data;
     log.appendKeys({ correlationId: itemId, itemId });
+    // Personal identifiers are replaced before the execution starts: its input and history are
+    // kept by Step Functions, and no later step needs the raw value (pseudonymising is idempotent,
+    // so Validate derives the same customerRef, and it reaches the same verdict).
     const input = ProcessInput.parse({
       itemId,
       detailType: 'WorkItemCreated',
       source: event.source,
       eventId: at.eventId,
       receivedAt: new Date(at.at).toISOString(),
-      detail,
+      detail: pseudonymiseForValidation(detail, deps.pseudonymise),
       auditExpiresAt: String(auditExpiresAt(at.at)),
       routing: { attempt: 1, excludedAgents: [] },
     });

@@ -14,17 +14,31 @@ export const LOCAL_PSEUDONYM_KEY = 'flowtune-local-only-pseudonym-key-never-use-
 /** Prefix that marks a value as a pseudonym, so nobody mistakes it for the raw identifier. */
 const PREFIX = 'psn_';
 
+/** What a pseudonym looks like: the prefix and 22 base64url characters (128 bits). */
+const PSEUDONYM = /^psn_[A-Za-z0-9_-]{22}$/;
+
+/** True for a value this module produced (or one shaped exactly like it). */
+export function isPseudonym(value: string): boolean {
+  return PSEUDONYM.test(value);
+}
+
 /**
  * HMAC-SHA256 of the value under `key`, base64url, truncated to 128 bits: enough to keep
  * customers apart, and without the key the raw id cannot be recovered or confirmed by guessing.
+ * Idempotent: a pseudonym is returned unchanged, so an identifier replaced at the edge (intake)
+ * keeps the same pseudonym when a later step (validate) pseudonymises it again.
  *
  * @example
  * const pseudonymise = createPseudonymiser(key);
  * pseudonymise('cust-42'); // 'psn_3q2-7wE...'
+ * pseudonymise(pseudonymise('cust-42')) === pseudonymise('cust-42'); // true
  */
 export function createPseudonymiser(key: string): Pseudonymiser {
   if (key.length < 32) throw new EnvironmentError(`${ENV.pseudonymKey} must be at least 32 characters`);
-  return (value) => PREFIX + createHmac('sha256', key).update(value, 'utf8').digest('base64url').slice(0, 22);
+  return (value) =>
+    isPseudonym(value)
+      ? value
+      : PREFIX + createHmac('sha256', key).update(value, 'utf8').digest('base64url').slice(0, 22);
 }
 
 /**
@@ -41,8 +55,8 @@ export function pseudonymiserFromEnv(
   return createPseudonymiser(loadEnv(functionName, ['pseudonymKey'], source).pseudonymKey);
 }
 
-/** Field names whose values are personal data wherever they appear in an input. */
-const PERSONAL_FIELDS = new Set(['customerId', 'email', 'phone', 'customerName']);
+/** Field names whose values are personal data wherever they appear in an input (docs/reliability.md). */
+export const PERSONAL_FIELDS: ReadonlySet<string> = new Set(['customerId', 'email', 'phone', 'customerName']);
 
 /**
  * A copy of an arbitrary (possibly malformed) input with every personal field replaced by its
@@ -61,4 +75,47 @@ export function pseudonymiseInputs(value: unknown, pseudonymise: Pseudonymiser, 
     }
   }
   return out;
+}
+
+/** Longest personal value that is replaced by its pseudonym; longer ones are redacted at equal length. */
+const PSEUDONYMISED_MAX_LENGTH = 256;
+
+/**
+ * For input that is still to be validated (the execution input, before Validate): personal fields
+ * lose their values in a way that cannot change the verdict. A string of 1–256 characters becomes
+ * its pseudonym (which every schema accepts where it accepted the original); any other value keeps
+ * its JSON type and length but carries nothing (an empty or over-long string is redacted to the same
+ * length, a number becomes 0, a boolean false, an array or object empty), so Validate rejects what it
+ * would have rejected, naming the same field and reason.
+ *
+ * @example
+ * pseudonymiseForValidation({ id: 'T-1', customerId: 'cust-42' }, pseudonymise); // { id: 'T-1', customerId: 'psn_…' }
+ * pseudonymiseForValidation({ customerId: 42 }, pseudonymise); // { customerId: 0 }: still not a string
+ */
+export function pseudonymiseForValidation(value: unknown, pseudonymise: Pseudonymiser, depth = 0): unknown {
+  // Deeper than any schema goes: nothing below can be valid, so nothing below is kept.
+  if (depth > 32) return null;
+  if (Array.isArray(value))
+    return value.map((entry) => pseudonymiseForValidation(entry, pseudonymise, depth + 1));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [field, entry] of Object.entries(value)) {
+    out[field] = PERSONAL_FIELDS.has(field)
+      ? withoutPersonalData(entry, pseudonymise)
+      : pseudonymiseForValidation(entry, pseudonymise, depth + 1);
+  }
+  return out;
+}
+
+function withoutPersonalData(value: unknown, pseudonymise: Pseudonymiser): unknown {
+  if (typeof value === 'string') {
+    return value.length >= 1 && value.length <= PSEUDONYMISED_MAX_LENGTH
+      ? pseudonymise(value)
+      : '#'.repeat(value.length);
+  }
+  if (typeof value === 'number') return 0;
+  if (typeof value === 'boolean') return false;
+  if (Array.isArray(value)) return [];
+  if (value !== null && typeof value === 'object') return {};
+  return value;
 }

@@ -31,7 +31,8 @@ describe('intake handler', () => {
       source: 'helpdesk',
       eventId: '6f1c2a4e-8d3b-4c1e-9a77-2f0b5d8e1a01',
       receivedAt: '2026-11-20T09:00:00.000Z',
-      detail: created.detail,
+      // The customer id is pseudonymised before the execution starts (its input stays in Step Functions).
+      detail: { ...created.detail, customerId: pseudonymise('cust-88213') },
       auditExpiresAt: expect.stringMatching(/^\d{10}$/),
       routing: { attempt: 1, excludedAgents: [] },
     });
