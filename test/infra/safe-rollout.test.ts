@@ -1,11 +1,28 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ENV } from '../../lib/definitions';
+import type { FlowtuneStack } from '../../lib/flowtune-stack';
 import { allows, logicalIdOf, resourcesOfType, statementsOfRole, synthFlowtune } from './support';
 
 const { stack, template } = synthFlowtune();
 const orchestration = stack.orchestration;
 const ref = (construct: IConstruct) => ({ Ref: logicalIdOf(stack, construct) });
+
+const FunctionEnvironment = z.object({
+  Properties: z.object({ Environment: z.object({ Variables: z.record(z.string(), z.unknown()) }) }),
+});
+const AliasPreference = z.object({
+  Properties: z.object({ DeploymentPreference: z.object({ Alarms: z.array(z.unknown()) }) }),
+});
+
+/** The environment variables of a function as the template gives them. */
+function variablesOf(of: Template, inStack: FlowtuneStack, fn: LambdaFunction): Record<string, unknown> {
+  const found = resourcesOfType(of, 'AWS::Lambda::Function').find(([id]) => id === logicalIdOf(inStack, fn));
+  return FunctionEnvironment.parse(found?.[1]).Properties.Environment.Variables;
+}
 
 function only(type: string) {
   const found = resourcesOfType(template, type);
@@ -45,7 +62,7 @@ describe('safe rollout of workflow changes', () => {
 
   it('rolls back on the business KPIs: SLA attainment, throughput dips, prediction error, plus failed executions and dead letters', () => {
     const alias = only('AWS::StepFunctions::StateMachineAlias');
-    const watched = (alias.Properties?.DeploymentPreference as { Alarms: unknown[] }).Alarms;
+    const watched = AliasPreference.parse(alias).Properties.DeploymentPreference.Alarms;
     const observability = stack.observability;
     const expected = [
       observability.slaAttainmentAlarm,
@@ -64,11 +81,7 @@ describe('safe rollout of workflow changes', () => {
 
   it('starts every execution through the alias, and lets the intake start executions only there and on the machine', () => {
     const intake = orchestration.functions.intake;
-    const [, properties] =
-      resourcesOfType(template, 'AWS::Lambda::Function').find(([id]) => id === logicalIdOf(stack, intake)) ??
-      [];
-    const variables = (properties?.Properties?.Environment as { Variables: Record<string, unknown> })
-      .Variables;
+    const variables = variablesOf(template, stack, intake);
     const statements = statementsOfRole(template, logicalIdOf(stack, intake.role as IConstruct));
 
     expect(variables[ENV.stateMachineArn]).toEqual(ref(orchestration.alias as IConstruct));
@@ -89,21 +102,19 @@ describe('safe rollout of workflow changes', () => {
       ),
     );
     const alarms = resourcesOfType(onMiniStack.template, 'AWS::CloudWatch::Alarm');
-    const intake = onMiniStack.stack.orchestration.functions.intake;
-    const [, intakeResource] =
-      resourcesOfType(onMiniStack.template, 'AWS::Lambda::Function').find(
-        ([id]) => id === logicalIdOf(onMiniStack.stack, intake),
-      ) ?? [];
+    const variables = variablesOf(
+      onMiniStack.template,
+      onMiniStack.stack,
+      onMiniStack.stack.orchestration.functions.intake,
+    );
 
     expect(types.has('AWS::StepFunctions::StateMachineVersion')).toBe(false);
     expect(types.has('AWS::StepFunctions::StateMachineAlias')).toBe(false);
     expect(alarms.filter(([, alarm]) => alarm.Properties?.Metrics !== undefined)).toEqual([]);
     expect(onMiniStack.stack.observability.slaAttainmentAlarm).toBeDefined();
-    expect(
-      (intakeResource?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables[
-        ENV.stateMachineArn
-      ],
-    ).toEqual({ Ref: logicalIdOf(onMiniStack.stack, onMiniStack.stack.orchestration.stateMachine) });
+    expect(variables[ENV.stateMachineArn]).toEqual({
+      Ref: logicalIdOf(onMiniStack.stack, onMiniStack.stack.orchestration.stateMachine),
+    });
   });
 
   it('refuses a canary share or interval Step Functions would reject, naming the bad value', () => {
