@@ -1,6 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { EventEnvelope, ItemId, isInboundDetailType, unknownDetailTypeReason } from '../../domain/events';
+import {
+  EventEnvelope,
+  ItemId,
+  isInboundDetailType,
+  MAX_DETAIL_BYTES,
+  unknownDetailTypeReason,
+} from '../../domain/events';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
@@ -140,6 +146,13 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
 
     const itemId = id.data;
     log.appendKeys({ correlationId: itemId, itemId });
+    // Refused here, not by Validate: an oversized detail would not fit in the execution's input
+    // (256 KB) and would fail StartExecution until it was dead-lettered, with no reason recorded.
+    const size = JSON.stringify(detail ?? null).length;
+    if (size > MAX_DETAIL_BYTES) {
+      const reason = `detail is ${size} bytes; the limit is ${MAX_DETAIL_BYTES}. Move large content out of the event and send a reference.`;
+      return reject(log, at, detailType, itemId, { field: '(detail)', reason }, { id: itemId, bytes: size });
+    }
     // Personal identifiers are replaced before the execution starts: its input and history are
     // kept by Step Functions, and no later step needs the raw value (pseudonymising is idempotent,
     // so Validate derives the same customerRef, and it reaches the same verdict).
