@@ -1,0 +1,460 @@
+import type { DriftDetected } from '../../domain/events/tuning';
+import type { AgentState, HandlingFeatures } from '../../domain/model';
+import type { Policy } from '../../domain/policy';
+import type { Assignment, DispatchRound, RoutingPolicy } from '../../domain/routing/types';
+import { buildHandlingModel, HANDLING_MODEL_VERSION } from '../../domain/scoring';
+import {
+  applyReestimation,
+  armKey,
+  bucketStart,
+  type CategoryStatistics,
+  type Experiment,
+  emptyBucket,
+  experimentArm,
+  initialTuningState,
+  type Observation,
+  type ObservationBucket,
+  observe,
+  routingPolicyFor,
+  runTuningCycle,
+  startExperiment,
+  statisticsSince,
+  type TuningConfig,
+  type TuningState,
+  type WindowKpis,
+} from '../../domain/tuning';
+import { type EngineResult, runEngine } from '../engine';
+import { EventQueue } from '../event-queue';
+import { SIMULATION_EPOCH_MS } from '../run';
+import type { TuningScenario } from './scenario';
+import type { TuningWorkload } from './workload';
+
+/**
+ * Runs the tuning loop inside the discrete-event simulator without touching the engine, the way
+ * the allocation job does: as a RoutingPolicy that, on the simulated clock, runs a tuning cycle
+ * every `cycleMinutes` and otherwise routes with the active policy (split by arm during an A/B
+ * experiment, shadowed by the candidate in shadow mode), plus a wrapper around the engine's
+ * true-handling-time function that learns when each item will complete.
+ *
+ * The loop sees only what production would: arrivals up to now, completions and SLA outcomes once
+ * their time has passed (SLA misses at the due time, as the completion timeout reports them), the
+ * predictions the policy itself made, and the roster. People on call stay invisible to routing
+ * until the loop calls them (at once within the guardrail, after `approvalDelayMinutes` beyond it).
+ */
+
+export interface HarnessExperiment {
+  readonly experimentId: string;
+  readonly candidate: Policy;
+  readonly mode: 'shadow' | 'ab';
+  readonly treatmentShare: number;
+  readonly startAtSeconds: number;
+}
+
+export interface HarnessOptions {
+  readonly scenario: TuningScenario;
+  readonly workload: TuningWorkload;
+  /** false: no cycles at all (no detection, no re-estimation, nobody called in): the control. */
+  readonly loopEnabled: boolean;
+  readonly config?: TuningConfig;
+  readonly experiment?: HarnessExperiment;
+  /** Keep the per-item outcomes (SLA curves, shadow assertions). @default true */
+  readonly keepOutcomes?: boolean;
+}
+
+export interface TimedDrift {
+  readonly atSeconds: number;
+  readonly event: DriftDetected;
+}
+
+export interface HarnessLog {
+  readonly cycles: number;
+  readonly drift: readonly TimedDrift[];
+  readonly reestimations: readonly {
+    readonly category: string;
+    readonly sinceSeconds: number;
+    readonly atSeconds: number;
+  }[];
+  readonly standby: readonly {
+    readonly agentId: string;
+    readonly decision: 'auto' | 'approval';
+    readonly calledAtSeconds: number;
+    readonly onDutyFromSeconds: number;
+  }[];
+  readonly policyChanges: readonly {
+    readonly kind: string;
+    readonly version: string;
+    readonly decidedAtSeconds: number;
+    readonly appliedAtSeconds: number;
+    readonly needsApproval: boolean;
+  }[];
+  readonly experiment?: Experiment;
+  /** The window KPIs of every cycle. */
+  readonly kpis: readonly (WindowKpis & { readonly atSeconds: number })[];
+  /** Live decisions taken while a shadow candidate ran, and how many the candidate would have taken alike. */
+  readonly shadow: { readonly decisions: number; readonly agreed: number };
+}
+
+export interface HarnessResult {
+  readonly engine: EngineResult;
+  readonly log: HarnessLog;
+}
+
+type Reveal =
+  | {
+      readonly kind: 'completion';
+      readonly jobIndex: number;
+      readonly agentId: string;
+      readonly observedSeconds: number;
+      readonly predictedSeconds: number | undefined;
+    }
+  | { readonly kind: 'due'; readonly jobIndex: number };
+
+/** Marks agents taken by earlier assignments in the same round, as the engine will see them. */
+function afterAssignments(agents: readonly AgentState[], assignments: readonly Assignment[]): AgentState[] {
+  const taken = new Map<string, number>();
+  for (const assignment of assignments)
+    taken.set(assignment.agentId, (taken.get(assignment.agentId) ?? 0) + 1);
+  return agents.map((agent) => {
+    const extra = taken.get(agent.agentId) ?? 0;
+    if (extra === 0) return agent;
+    const activeCount = agent.activeCount + extra;
+    return { ...agent, activeCount, status: activeCount >= agent.capacity ? 'busy' : agent.status };
+  });
+}
+
+/**
+ * One simulated run with the tuning loop on the simulated clock.
+ *
+ * @example
+ * const { engine, log } = runTuningSimulation({ scenario, workload, loopEnabled: true });
+ */
+export function runTuningSimulation(options: HarnessOptions): HarnessResult {
+  const { scenario, workload: tuning } = options;
+  const config = options.config ?? scenario.extras.tuning;
+  const { workload } = tuning;
+  const epochMs = SIMULATION_EPOCH_MS;
+  const jobs = workload.jobs;
+  const jobIndexById = new Map(jobs.map((job, index) => [job.itemId, index]));
+  const toSeconds = (ms: number) => (ms - epochMs) / 1000;
+  const toMs = (seconds: number) => epochMs + seconds * 1000;
+  const bucketSeconds = config.bucketSeconds;
+  const categorySkills = Object.fromEntries(
+    scenario.scenario.categories.map((category) => [category.name, category.requiredSkills]),
+  );
+
+  // Observation buckets by start; everything ever observed (re-estimation reads back to its change point).
+  const buckets = new Map<number, ObservationBucket>();
+  const record = (observation: Observation) => {
+    const start = bucketStart(observation.at, bucketSeconds);
+    buckets.set(start, observe(buckets.get(start) ?? emptyBucket(start, bucketSeconds), observation));
+  };
+  const reveals = new EventQueue<Reveal>();
+  const decided = new Uint8Array(jobs.length);
+  const armOfJob: string[] = new Array<string>(jobs.length).fill('none');
+  const predicted = new Map<string, number>();
+
+  let policy: Policy = scenario.extras.policy;
+  const routers = new Map<string, RoutingPolicy>();
+  const routerFor = (document: Policy): RoutingPolicy => {
+    let router = routers.get(document.version);
+    if (router === undefined) {
+      router = routingPolicyFor(document);
+      routers.set(document.version, router);
+    }
+    return router;
+  };
+  const shadowRouter =
+    options.experiment?.mode === 'shadow' ? routingPolicyFor(options.experiment.candidate) : undefined;
+
+  let state: TuningState = initialTuningState(toMs(0));
+  let experiment: Experiment | undefined;
+  let nextCycleAt = toMs(config.cycleMinutes * 60);
+  let cycles = 0;
+  let clock = 0;
+  let arrivalCursor = 0;
+  let splitRounds = 0;
+  const reestimated = new Map<string, number>();
+  let overlayStatistics: CategoryStatistics[] = [];
+  const onDuty = new Set(
+    tuning.agents.filter((agent) => !tuning.standbyIds.has(agent.agentId)).map((a) => a.agentId),
+  );
+  const pendingDuty: { agentId: string; at: number }[] = [];
+  const pendingPolicies: { policy: Policy; at: number; experimentId?: string }[] = [];
+  const drift: TimedDrift[] = [];
+  const reestimations: { category: string; sinceSeconds: number; atSeconds: number }[] = [];
+  const standbyLog: {
+    agentId: string;
+    decision: 'auto' | 'approval';
+    calledAtSeconds: number;
+    onDutyFromSeconds: number;
+  }[] = [];
+  const policyChanges: {
+    kind: string;
+    version: string;
+    decidedAtSeconds: number;
+    appliedAtSeconds: number;
+    needsApproval: boolean;
+  }[] = [];
+  const shadow = { decisions: 0, agreed: 0 };
+  const kpis: (WindowKpis & { atSeconds: number })[] = [];
+  const approvalDelayMs = scenario.extras.approvalDelayMinutes * 60_000;
+
+  const revealArrivals = (now: number) => {
+    for (; arrivalCursor < jobs.length; arrivalCursor++) {
+      const job = jobs[arrivalCursor];
+      if (job === undefined || toMs(job.arrivalAt) > now) break;
+      record({
+        kind: 'arrival',
+        at: toMs(job.arrivalAt),
+        category: job.category,
+        requiredSkills: job.requiredSkills,
+      });
+      if (experiment?.status === 'running' && experiment.mode === 'ab') {
+        armOfJob[arrivalCursor] = armKey(experiment.experimentId, experimentArm(job.itemId, experiment));
+      }
+      reveals.push(job.slaDueAt, { kind: 'due', jobIndex: arrivalCursor });
+    }
+  };
+
+  /** Completions and SLA outcomes whose time has passed become observations. */
+  const revealOutcomes = (now: number) => {
+    const untilSeconds = toSeconds(now);
+    while (reveals.peekTime() < untilSeconds) {
+      const next = reveals.pop();
+      if (next === undefined) break;
+      const { time, payload } = next;
+      const job = jobs[payload.jobIndex];
+      if (job === undefined) continue;
+      if (payload.kind === 'completion') {
+        record({
+          kind: 'completion',
+          at: toMs(time),
+          category: job.category,
+          agentId: payload.agentId,
+          observedSeconds: payload.observedSeconds,
+          ...(payload.predictedSeconds === undefined ? {} : { predictedSeconds: payload.predictedSeconds }),
+        });
+      }
+      if (decided[payload.jobIndex] === 1) continue;
+      decided[payload.jobIndex] = 1;
+      const met = payload.kind === 'completion' && time <= job.slaDueAt;
+      record({ kind: 'outcome', at: toMs(time), arm: armOfJob[payload.jobIndex] ?? 'none', met });
+    }
+  };
+
+  const applyDue = (now: number) => {
+    for (let index = pendingDuty.length - 1; index >= 0; index--) {
+      const entry = pendingDuty[index];
+      if (entry !== undefined && entry.at <= now) {
+        onDuty.add(entry.agentId);
+        pendingDuty.splice(index, 1);
+      }
+    }
+    for (let index = pendingPolicies.length - 1; index >= 0; index--) {
+      const entry = pendingPolicies[index];
+      if (entry === undefined || entry.at > now) continue;
+      policy = entry.policy;
+      if (experiment !== undefined && experiment.experimentId === entry.experimentId) {
+        experiment = { ...experiment, status: 'promoted' };
+      }
+      pendingPolicies.splice(index, 1);
+    }
+  };
+
+  const overlay = (features: HandlingFeatures): HandlingFeatures =>
+    overlayStatistics.length === 0 ? features : applyReestimation(features, overlayStatistics);
+
+  const runCycle = (round: DispatchRound) => {
+    const now = round.now;
+    revealOutcomes(now);
+    const fresh = [...buckets.values()]
+      .filter((bucket) => bucket.start >= state.processedUntil)
+      .sort((left, right) => left.start - right.start);
+    const roster = round.agents.filter((agent) => onDuty.has(agent.agentId));
+    const standby = round.agents
+      .filter((agent) => tuning.standbyIds.has(agent.agentId) && !onDuty.has(agent.agentId))
+      .map((agent) => ({ ...agent, status: 'offline' as const }));
+    const result = runTuningCycle(state, {
+      now,
+      config,
+      policy,
+      modelVersion: HANDLING_MODEL_VERSION,
+      buckets: fresh,
+      features: overlay(round.features),
+      roster,
+      standby,
+      categorySkills,
+      ...(experiment === undefined ? {} : { experiment }),
+    });
+    cycles++;
+    state = result.state;
+    experiment = result.experiment ?? experiment;
+    const atSeconds = toSeconds(now);
+    kpis.push({ ...result.kpis, atSeconds });
+    for (const event of result.drift) drift.push({ atSeconds, event });
+    for (const entry of result.reestimations) {
+      reestimated.set(entry.category, entry.since);
+      reestimations.push({ category: entry.category, sinceSeconds: toSeconds(entry.since), atSeconds });
+    }
+    for (const call of result.standby) {
+      const at = call.decision === 'auto' ? now : now + approvalDelayMs;
+      pendingDuty.push({ agentId: call.agentId, at });
+      standbyLog.push({
+        agentId: call.agentId,
+        decision: call.decision,
+        calledAtSeconds: atSeconds,
+        onDutyFromSeconds: toSeconds(at),
+      });
+    }
+    const change = result.policyChange;
+    if (change !== undefined) {
+      const appliedAt = change.needsApproval ? now + approvalDelayMs : now;
+      policyChanges.push({
+        kind: change.kind,
+        version: change.policy.version,
+        decidedAtSeconds: atSeconds,
+        appliedAtSeconds: toSeconds(appliedAt),
+        needsApproval: change.needsApproval,
+      });
+      if (change.kind !== 'rolled-back') {
+        pendingPolicies.push({
+          policy: change.policy,
+          at: appliedAt,
+          ...(change.experimentId === undefined ? {} : { experimentId: change.experimentId }),
+        });
+      }
+    }
+    // Re-estimated categories: statistics since their change point, from everything observed so far.
+    const all = [...buckets.values()];
+    overlayStatistics = [...reestimated].map(([category, since]) => statisticsSince(all, category, since));
+    applyDue(now);
+  };
+
+  const route = (view: DispatchRound): Assignment[] => {
+    const live = routerFor(policy);
+    if (experiment?.status === 'running' && experiment.mode === 'ab') {
+      const candidate = routerFor(experiment.candidate);
+      const control = view.waiting.filter((item) => {
+        const index = jobIndexById.get(item.itemId) ?? -1;
+        return !(armOfJob[index] ?? 'none').endsWith('/treatment');
+      });
+      const treatment = view.waiting.filter((item) => !control.includes(item));
+      // Arms take turns going first, so neither has first pick of the free agents.
+      const arms: [RoutingPolicy, typeof control][] =
+        splitRounds++ % 2 === 0
+          ? [
+              [live, control],
+              [candidate, treatment],
+            ]
+          : [
+              [candidate, treatment],
+              [live, control],
+            ];
+      const assigned: Assignment[] = [];
+      for (const [router, items] of arms) {
+        if (items.length === 0) continue;
+        assigned.push(
+          ...router.assign({ ...view, waiting: items, agents: afterAssignments(view.agents, assigned) }),
+        );
+      }
+      return assigned;
+    }
+    const assignments = live.assign(view);
+    if (shadowRouter !== undefined && experiment?.status === 'running' && experiment.mode === 'shadow') {
+      // The candidate decides on a copy of the same round; its answer is recorded, never returned.
+      const paper = shadowRouter.assign({ ...view, waiting: [...view.waiting], agents: [...view.agents] });
+      const byItem = new Map(paper.map((entry) => [entry.itemId, entry.agentId]));
+      shadow.decisions += assignments.length;
+      for (const assignment of assignments)
+        if (byItem.get(assignment.itemId) === assignment.agentId) shadow.agreed++;
+    }
+    return assignments;
+  };
+
+  const policyWrapper: RoutingPolicy = {
+    name: 'tuning-harness',
+    assign(round: DispatchRound): Assignment[] {
+      clock = toSeconds(round.now);
+      revealArrivals(round.now);
+      applyDue(round.now);
+      const planned = options.experiment;
+      if (planned !== undefined && experiment === undefined && clock >= planned.startAtSeconds) {
+        experiment = startExperiment({
+          experimentId: planned.experimentId,
+          candidate: planned.candidate,
+          active: policy,
+          mode: planned.mode,
+          treatmentShare: planned.treatmentShare,
+          now: round.now,
+          startedBy: 'simulated-operator',
+        });
+      }
+      if (options.loopEnabled && round.now >= nextCycleAt) {
+        runCycle(round);
+        while (nextCycleAt <= round.now) nextCycleAt += config.cycleMinutes * 60_000;
+      }
+      const agents = round.agents.filter((agent) => onDuty.has(agent.agentId));
+      const features = overlay(round.features);
+      const view: DispatchRound = { ...round, agents, features };
+      const assignments = route(view);
+      if (assignments.length > 0) {
+        const model = buildHandlingModel(features);
+        const categoryOf = new Map(round.waiting.map((item) => [item.itemId, item.category]));
+        for (const assignment of assignments) {
+          predicted.set(assignment.itemId, assignment.predictedHandlingSeconds);
+          const category = categoryOf.get(assignment.itemId) ?? '';
+          record({
+            kind: 'decision',
+            at: round.now,
+            confidence: model.predict(category, assignment.agentId).confidence,
+          });
+        }
+      }
+      return assignments;
+    },
+  };
+
+  const engine = runEngine({
+    agents: tuning.agents,
+    jobs,
+    policy: policyWrapper,
+    handlingSeconds: (jobIndex, agentIndex) => {
+      const seconds = tuning.handlingSeconds(jobIndex, agentIndex, clock);
+      const job = jobs[jobIndex];
+      const agent = tuning.agents[agentIndex];
+      if (job !== undefined && agent !== undefined) {
+        reveals.push(clock + seconds, {
+          kind: 'completion',
+          jobIndex,
+          agentId: agent.agentId,
+          observedSeconds: seconds,
+          predictedSeconds: predicted.get(job.itemId),
+        });
+        predicted.delete(job.itemId);
+      }
+      return seconds;
+    },
+    features: workload.features,
+    learnOnline: true,
+    useHints: false,
+    window: [0, workload.window[1]],
+    hardStopAt: workload.hardStopAt,
+    epochMs,
+    dispatchIntervalSeconds: 0,
+    keepOutcomes: options.keepOutcomes ?? true,
+  });
+
+  return {
+    engine,
+    log: {
+      cycles,
+      drift,
+      reestimations,
+      standby: standbyLog,
+      policyChanges,
+      kpis,
+      ...(experiment === undefined ? {} : { experiment }),
+      shadow,
+    },
+  };
+}
