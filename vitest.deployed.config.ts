@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/deployed/**/*.deployed.ts'],
+    include: ['test/deployed/**/*.deployed.ts', 'test/ops/**/*.deployed.ts'],
     globalSetup: ['test/deployed/global-setup.ts'],
     // Real executions on an emulator: each test waits on queues, Lambdas and task tokens.
     testTimeout: 180_000,

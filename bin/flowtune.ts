@@ -1,4 +1,5 @@
 #!/usr/bin/env -S npx tsx
+import { opsCommand } from '../ops/cli/ops';
 /**
  * The flowtune command line: one entry, one subcommand per capability. A command is a module
  * exporting a `Command` (simulator/cli/command.ts); register it in COMMANDS below.
@@ -9,6 +10,12 @@ import { type Command, runCommandLine } from '../simulator/cli/command';
 import { replayCommand } from '../simulator/cli/replay';
 import { simulateCommand } from '../simulator/cli/simulate';
 
-const COMMANDS: readonly Command[] = [simulateCommand, replayCommand, benchCommand, allocationCommand];
+const COMMANDS: readonly Command[] = [
+  simulateCommand,
+  replayCommand,
+  benchCommand,
+  allocationCommand,
+  opsCommand,
+];
 
 process.exitCode = await runCommandLine(COMMANDS, process.argv.slice(2));

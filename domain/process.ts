@@ -94,21 +94,42 @@ export type AssignmentResult = z.infer<typeof AssignmentResult>;
 export const CompletionResult = WorkItemCompleted;
 export type CompletionResult = z.infer<typeof CompletionResult>;
 
-/** Sent by a person (ops API / CLI) resuming Human Review into `$.review`. */
-export const ReviewResult = z.object({
-  action: z.enum(['approve', 'reject']),
-  actor: z.string().min(1),
-  reason: z.string().min(1),
-});
-export type ReviewResult = z.infer<typeof ReviewResult>;
+const Actor = z.string().min(1);
+const Reason = z.string().min(1);
 
-/** Sent by a person resolving an exception into `$.resolution`: close it, or requeue a scored item. */
-export const ExceptionResolution = z.object({
-  action: z.enum(['close', 'requeue']),
-  actor: z.string().min(1),
-  reason: z.string().min(1),
-});
-export type ExceptionResolution = z.infer<typeof ExceptionResolution>;
+/**
+ * What a person sends to Human Review (`$.review`): approve, reject, or override with the
+ * assignment already claimed (through the dispatcher's conditional claim) for the named agent.
+ */
+export const ReviewDecision = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('approve'), actor: Actor, reason: Reason }),
+  z.object({ action: z.literal('reject'), actor: Actor, reason: Reason }),
+  z.object({
+    action: z.literal('override'),
+    actor: Actor,
+    reason: Reason,
+    agentId: AgentId,
+    assignment: AssignmentResult,
+  }),
+]);
+export type ReviewDecision = z.infer<typeof ReviewDecision>;
+
+/**
+ * What a person sends to Wait For Exception Resolution (`$.resolution`): close it, requeue a
+ * scored item, or override with an assignment claimed for the named agent.
+ */
+export const ExceptionDecision = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('close'), actor: Actor, reason: Reason }),
+  z.object({ action: z.literal('requeue'), actor: Actor, reason: Reason }),
+  z.object({
+    action: z.literal('override'),
+    actor: Actor,
+    reason: Reason,
+    agentId: AgentId,
+    assignment: AssignmentResult,
+  }),
+]);
+export type ExceptionDecision = z.infer<typeof ExceptionDecision>;
 
 /** What the state machine sends to the dispatch FIFO queue (Wait For Assignment) and ticks. */
 export const DispatchMessage = z.discriminatedUnion('kind', [

@@ -1,7 +1,5 @@
-import { z } from 'zod';
-import { AgentId } from '../events';
 import type { AgentState } from '../model';
-import { AssignmentResult } from '../process';
+import { AssignmentResult, ExceptionDecision, ReviewDecision } from '../process';
 import { freeSlots, hasRequiredSkills } from '../scoring/eligibility';
 
 /**
@@ -27,42 +25,8 @@ export const HUMAN_AUDIT_KINDS = {
 } as const;
 export type HumanAuditKind = (typeof HUMAN_AUDIT_KINDS)[keyof typeof HUMAN_AUDIT_KINDS];
 
-const Actor = z.string().min(1);
-const Reason = z.string().min(1);
-
-/**
- * What a person sends to Human Review (`$.review`): approve or reject (as domain/process.ts
- * ReviewResult), or override with the assignment already claimed for the named agent.
- */
-export const ReviewDecision = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('approve'), actor: Actor, reason: Reason }),
-  z.object({ action: z.literal('reject'), actor: Actor, reason: Reason }),
-  z.object({
-    action: z.literal('override'),
-    actor: Actor,
-    reason: Reason,
-    agentId: AgentId,
-    assignment: AssignmentResult,
-  }),
-]);
-export type ReviewDecision = z.infer<typeof ReviewDecision>;
-
-/**
- * What a person sends to Wait For Exception Resolution (`$.resolution`): close or requeue (as
- * domain/process.ts ExceptionResolution), or override with an assignment claimed for the agent.
- */
-export const ExceptionDecision = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('close'), actor: Actor, reason: Reason }),
-  z.object({ action: z.literal('requeue'), actor: Actor, reason: Reason }),
-  z.object({
-    action: z.literal('override'),
-    actor: Actor,
-    reason: Reason,
-    agentId: AgentId,
-    assignment: AssignmentResult,
-  }),
-]);
-export type ExceptionDecision = z.infer<typeof ExceptionDecision>;
+// The resume payloads are part of the state machine's contract, so they live in domain/process.ts.
+export { ExceptionDecision, ReviewDecision };
 
 /** What the instance says the process waits for, as the planner needs it. */
 export interface WaitState {

@@ -306,6 +306,12 @@ export const AUDIT_KINDS = [
   'LATE_CANCELLATION',
   'AGENT_STATUS_CHANGED',
   'EXCEPTION',
+  'HUMAN_APPROVED',
+  'HUMAN_REJECTED',
+  'OVERRIDDEN',
+  'APPEALED',
+  'POLICY_PROPOSED',
+  'POLICY_APPROVED',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

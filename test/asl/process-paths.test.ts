@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
-import type { ReviewResult } from '../../domain/process';
+import type { ReviewDecision } from '../../domain/process';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 
 /**
@@ -102,7 +102,7 @@ describe('process-instance decision paths', { timeout: 60_000 }, () => {
     // Act
     await runtime.putEvent('WorkItemCreated', workItem(itemId), 'helpdesk');
     const token = await reviewToken(itemId);
-    const approval: ReviewResult = {
+    const approval: ReviewDecision = {
       action: 'approve',
       actor: 'lead:maria',
       reason: 'routine billing question',

@@ -3,6 +3,7 @@ import * as agentStatus from '../../lambdas/agent-status/handler';
 import * as completion from '../../lambdas/completion/handler';
 import * as dispatcher from '../../lambdas/dispatcher/handler';
 import * as intake from '../../lambdas/intake/handler';
+import * as opsApi from '../../lambdas/ops-api/handler';
 import * as park from '../../lambdas/park/handler';
 import * as recordOutcome from '../../lambdas/record-outcome/handler';
 import * as score from '../../lambdas/score/handler';
@@ -24,6 +25,7 @@ const HANDLERS: Record<FunctionName, { readonly requiredEnv: readonly EnvKey[] }
   completion,
   agentStatus,
   recordOutcome,
+  opsApi,
 };
 
 /**

@@ -79,6 +79,9 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
 
   it('acknowledges only the reviewed kinds of finding', () => {
     const reviewed = [
+      'AwsSolutions-APIG3',
+      'AwsSolutions-APIG6',
+      'AwsSolutions-COG4',
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
