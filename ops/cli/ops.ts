@@ -378,6 +378,7 @@ export const opsCommand: Command = {
   name: 'ops',
   summary: 'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies',
   help: HELP,
+  handlesHelp: true,
   run: (argv) =>
     runOpsSubcommand(argv, {
       out: (text) => process.stdout.write(`${text}\n`),

@@ -10,6 +10,8 @@ export interface Command {
   readonly summary: string;
   /** Full help text for `flowtune <name> --help`. */
   readonly help: string;
+  /** The command has subcommands and answers `--help` for each itself. */
+  readonly handlesHelp?: boolean;
   /** Runs with the arguments after the command name; resolves to the process exit code. */
   run(argv: readonly string[]): Promise<number>;
 }
@@ -52,7 +54,8 @@ export async function runCommandLine(commands: readonly Command[], argv: readonl
     process.stderr.write(`Unknown command "${name}".\n\n${overview}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const subcommandHelp = command.handlesHelp === true && rest.length > 0 && !rest[0]?.startsWith('-');
+  if (!subcommandHelp && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(`${command.help.trim()}\n`);
     return 0;
   }
