@@ -1,5 +1,6 @@
 import type { Duration } from 'aws-cdk-lib';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { type CfnQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { acknowledgeFinding } from '../nag';
 
@@ -8,6 +9,13 @@ export interface DeadLetterQueueProps {
   readonly fifo: boolean;
   /** How long a message waits for inspection and redrive. */
   readonly retentionPeriod: Duration;
+  /**
+   * Customer-managed key the messages are encrypted with. Every principal that sends to the queue
+   * must be able to use it through SQS (EventIngest.key's policy allows that within the account).
+   *
+   * @default - SQS-managed encryption (SSE-SQS)
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -21,10 +29,23 @@ export function createDeadLetterQueue(scope: Construct, id: string, props: DeadL
     retentionPeriod: props.retentionPeriod,
     ...(props.fifo ? { fifo: true, contentBasedDeduplication: true } : {}),
   });
+  if (props.encryptionKey !== undefined) encryptQueueWithKey(queue, props.encryptionKey);
   acknowledgeFinding(
     queue,
     'Serverless-SQSRedrivePolicy',
     'This queue is itself a dead-letter queue: a redrive policy would move failed messages away from the operators who inspect them.',
   );
   return queue;
+}
+
+/**
+ * Encrypts `queue` with `key` (SSE-KMS) at the CloudFormation level. Set through the queue's
+ * `encryptionMasterKey`, the key would make CDK's grants on the queue add wildcard KMS actions
+ * (kms:ReEncrypt*, kms:GenerateDataKey*) and widen EventBridge targets' queue policies from the
+ * rule to the whole account; the key's own policy grants exactly what SQS users need instead.
+ */
+export function encryptQueueWithKey(queue: Queue, key: IKey): void {
+  const resource = queue.node.defaultChild as CfnQueue;
+  resource.sqsManagedSseEnabled = undefined;
+  resource.kmsMasterKeyId = key.keyArn;
 }

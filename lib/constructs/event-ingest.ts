@@ -1,7 +1,9 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Archive,
   type EventPattern as CdkEventPattern,
+  type CfnArchive,
+  type CfnEventBus,
   EventBus,
   EventField,
   Rule,
@@ -10,7 +12,8 @@ import {
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -26,7 +29,7 @@ import {
   RULES,
 } from '../definitions';
 import { acknowledgeFinding } from '../nag';
-import { createDeadLetterQueue } from './dead-letter-queue';
+import { createDeadLetterQueue, encryptQueueWithKey } from './dead-letter-queue';
 
 export type RuleName = keyof typeof RULES;
 
@@ -75,6 +78,14 @@ export interface EventIngestProps {
    * @default Duration.days(14)
    */
   readonly deadLetterRetention?: Duration;
+  /**
+   * Whether the bus, its archive and every queue are encrypted with the construct's
+   * customer-managed key. Only an emulator that cannot use KMS keys turns it off (the queues then
+   * keep SQS-managed encryption and the bus EventBridge's own key).
+   *
+   * @default true
+   */
+  readonly customerManagedKey?: boolean;
 }
 
 /**
@@ -86,6 +97,14 @@ export interface EventIngestProps {
  * Rules that target a function get their target from `bindFunctions`, once the functions exist.
  */
 export class EventIngest extends Construct {
+  /**
+   * Customer-managed key (rotated yearly) of the bus, its archive and every queue of the ingest
+   * path; absent only where `customerManagedKey: false`. Its policy lets EventBridge use it for
+   * this account's bus and queue targets, and lets principals of this account use it only through
+   * SQS and only for this stack's queues, so whoever may send to or read a queue can, and nobody
+   * can use the key directly.
+   */
+  readonly key?: Key;
   readonly bus: EventBus;
   /** Inbound events for replay (absent only where `archive: false`). */
   readonly archive?: Archive;
@@ -109,7 +128,40 @@ export class EventIngest extends Construct {
     this.targetMaxEventAge = props.targetMaxEventAge ?? Duration.hours(24);
     const deadLetterRetention = props.deadLetterRetention ?? Duration.days(14);
 
-    this.bus = new EventBus(this, 'Bus', { description: 'Flowtune: work-item events in and out' });
+    this.key = (props.customerManagedKey ?? true) ? this.createKey() : undefined;
+    const queueKey = this.key;
+
+    this.deliveryDeadLetterQueue = createDeadLetterQueue(this, 'DeliveryDeadLetterQueue', {
+      fifo: false,
+      retentionPeriod: deadLetterRetention,
+      ...(queueKey === undefined ? {} : { encryptionKey: queueKey }),
+    });
+    acknowledgeFinding(
+      this.deliveryDeadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is the dead-letter queue of every EventBridge rule target; cdk-nag only recognises DLQs named in a redrive policy.',
+    );
+
+    this.bus = new EventBus(this, 'Bus', {
+      description: 'Flowtune: work-item events in and out',
+      ...(this.key === undefined
+        ? {}
+        : {
+            kmsKey: this.key,
+            // Events the bus cannot encrypt or decrypt (a key disabled by mistake) are kept here.
+            deadLetterQueue: this.deliveryDeadLetterQueue,
+          }),
+    });
+    if (this.key !== undefined) {
+      this.deliveryDeadLetterQueue.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [new ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [this.deliveryDeadLetterQueue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': this.bus.eventBusArn } },
+        }),
+      );
+    }
 
     if (props.archive ?? true) {
       this.archive = new Archive(this, 'InboundArchive', {
@@ -118,6 +170,7 @@ export class EventIngest extends Construct {
         eventPattern: asCdkPattern(inboundSourcePattern()),
         retention: props.archiveRetention ?? Duration.days(365),
       });
+      if (this.key !== undefined) this.encryptArchive(this.archive, this.key);
     }
 
     const registry =
@@ -141,18 +194,9 @@ export class EventIngest extends Construct {
               }),
           );
 
-    this.deliveryDeadLetterQueue = createDeadLetterQueue(this, 'DeliveryDeadLetterQueue', {
-      fifo: false,
-      retentionPeriod: deadLetterRetention,
-    });
-    acknowledgeFinding(
-      this.deliveryDeadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is the dead-letter queue of every EventBridge rule target; cdk-nag only recognises DLQs named in a redrive policy.',
-    );
     this.queues = {
-      intake: this.createWorkQueue(QUEUES.intake, deadLetterRetention),
-      dispatch: this.createWorkQueue(QUEUES.dispatch, deadLetterRetention),
+      intake: this.createWorkQueue(QUEUES.intake, deadLetterRetention, queueKey),
+      dispatch: this.createWorkQueue(QUEUES.dispatch, deadLetterRetention, queueKey),
     };
 
     const rules = {} as Record<RuleName, Rule>;
@@ -265,10 +309,86 @@ export class EventIngest extends Construct {
       );
   }
 
-  private createWorkQueue(definition: QueueDefinition, deadLetterRetention: Duration): IngestQueue {
+  /** The ingest key and the policy that lets EventBridge and SQS, and nothing else, use it. */
+  private createKey(): Key {
+    const key = new Key(this, 'IngestKey', {
+      description: 'Flowtune: encryption of the event bus, its archive and the ingest queues',
+      enableKeyRotation: true,
+      // The archive keeps events for a year: they must stay readable after a stack replacement.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The aws/sqs managed key's own policy, on a key we control (rotation, disabling, CloudTrail):
+    // principals of this account may use it through SQS; whether they may send to or read a queue
+    // is decided by their SQS permissions on that queue.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'UseThroughSqsInThisAccount',
+        principals: [new AnyPrincipal()],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        // In a key policy, "*" is the key itself.
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:CallerAccount': Aws.ACCOUNT_ID,
+            'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com`,
+          },
+        },
+      }),
+    );
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'EventBridgeDeliversToEncryptedQueues',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    return key;
+  }
+
+  /**
+   * The archive under the same key, with the key policy EventBridge needs for archives in exact
+   * actions (CDK's `kmsKey` prop would add kms:ReEncrypt*).
+   */
+  private encryptArchive(archive: Archive, key: Key): void {
+    (archive.node.defaultChild as CfnArchive).addPropertyOverride('KmsKeyIdentifier', key.keyArn);
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'EventBridgeArchivesThisBus',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: [
+          'kms:Decrypt',
+          'kms:GenerateDataKey',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:DescribeKey',
+        ],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': Aws.ACCOUNT_ID,
+            // The bus's name is a literal, so its ARN can be named here without a dependency cycle.
+            'kms:EncryptionContext:aws:events:event-bus:arn': Stack.of(this).formatArn({
+              service: 'events',
+              resource: 'event-bus',
+              resourceName: (this.bus.node.defaultChild as CfnEventBus).name,
+            }),
+          },
+        },
+      }),
+    );
+  }
+
+  private createWorkQueue(
+    definition: QueueDefinition,
+    deadLetterRetention: Duration,
+    key: IKey | undefined,
+  ): IngestQueue {
     const deadLetterQueue = createDeadLetterQueue(this, `${definition.id}DeadLetterQueue`, {
       fifo: definition.fifo,
       retentionPeriod: deadLetterRetention,
+      ...(key === undefined ? {} : { encryptionKey: key }),
     });
     const queue = new Queue(this, definition.id, {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -285,6 +405,7 @@ export class EventIngest extends Construct {
           }
         : {}),
     });
+    if (key !== undefined) encryptQueueWithKey(queue, key);
     return { definition, queue, deadLetterQueue };
   }
 }

@@ -119,10 +119,11 @@ describe('EventIngest', () => {
     }
   });
 
-  it('gives the intake queue its redrive queue, visibility timeout and encryption from QUEUES', () => {
+  it('gives the intake queue its redrive queue, visibility timeout and the ingest key from QUEUES', () => {
+    if (ingest.key === undefined) throw new Error('the stack has no ingest key');
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: QUEUES.intake.visibilityTimeoutSeconds,
-      SqsManagedSseEnabled: true,
+      KmsMasterKeyId: getAtt(ingest.key),
       RedrivePolicy: {
         deadLetterTargetArn: getAtt(ingest.queues.intake.deadLetterQueue),
         maxReceiveCount: QUEUES.intake.maxReceiveCount,
@@ -211,6 +212,8 @@ describe('EventIngest on an emulator', () => {
       'AWS::EventSchemas::Registry',
       'AWS::EventSchemas::Schema',
       'AWS::Events::Archive',
+      'AWS::StepFunctions::StateMachineAlias',
+      'AWS::StepFunctions::StateMachineVersion',
     ]);
   });
 });
