@@ -204,20 +204,17 @@ describe('no personal data or secret in clear', () => {
   });
 
   it('gives functions the pseudonym key only as a Secrets Manager reference resolved at deploy time', () => {
-    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-    const withKey = functions.filter(([, fn]) => {
-      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
-        ?.Variables;
-      return variables?.[ENV.pseudonymKey] !== undefined;
-    });
+    const variablesOf = (fn: CfnResourceJson): Record<string, unknown> =>
+      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const withKey = resourcesOfType(template, 'AWS::Lambda::Function').filter(
+      ([, fn]) => variablesOf(fn)[ENV.pseudonymKey] !== undefined,
+    );
 
     expect(withKey.length).toBe(
       Object.values(FUNCTIONS).filter((definition) => definition.pseudonymises).length,
     );
     for (const [logicalId, fn] of withKey) {
-      const value = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables[
-        ENV.pseudonymKey
-      ];
+      const value = variablesOf(fn)[ENV.pseudonymKey];
       expect(JSON.stringify(value), logicalId).toContain('{{resolve:secretsmanager:');
     }
   });
