@@ -85,7 +85,7 @@ export const ExperimentSettings = z.object({
   maxDecidedPerArm: z.number().int().min(100).default(5000),
   maxDurationMinutes: z.number().int().min(10).default(480),
   /** Bound on the probability of promoting a candidate no better than control (one-sided, mSPRT). */
-  promotionAlpha: z.number().min(0.001).max(0.2).default(0.05),
+  promotionAlpha: z.number().min(0.001).max(0.2).default(0.02),
   /** Bound on the probability of rolling back a candidate no worse than control. */
   harmAlpha: z.number().min(0.001).max(0.5).default(0.1),
   /** SD of the mSPRT mixing prior on the difference in SLA attainment: the effect size tuned for. */
@@ -118,6 +118,8 @@ export const CapacitySettings = z.object({
   maxAutoActivationsPerHour: z.number().int().min(0).max(100).default(4),
   /** Standby activations the loop may ever propose while the shortfall lasts. */
   maxActivations: z.number().int().min(0).max(1000).default(20),
+  /** People on call: agents the loop may propose to bring on duty (offline until then). */
+  standbyAgentIds: z.array(z.string().min(1)).max(1000).default([]),
 });
 export type CapacitySettings = z.infer<typeof CapacitySettings>;
 

@@ -9,3 +9,4 @@ export * from './reestimation';
 export * from './routing';
 export * from './thresholds';
 export * from './versions';
+export * from './workflow';

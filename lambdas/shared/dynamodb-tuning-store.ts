@@ -1,0 +1,338 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_POLICY, Policy } from '../../domain/policy';
+import {
+  bucketStart,
+  DEFAULT_TUNING_CONFIG,
+  Experiment,
+  type Observation,
+  type ObservationBucket,
+  PolicyVersionRecord,
+  TuningConfig,
+  type TuningState,
+} from '../../domain/tuning';
+import { isConditionalCheckFailed } from './dynamodb-expressions';
+import { ACTIVE_POLICY_SK, POLICY_PK } from './table-layout';
+import {
+  APPROVAL_PREFIX,
+  ApprovalRequest,
+  BUCKET_PREFIX,
+  BUCKET_RETENTION_DAYS,
+  bucketSortKey,
+  EXPERIMENT_SK,
+  fromAttributes,
+  observationIncrements,
+  POLICY_VERSION_PREFIX,
+  parseStoredState,
+  parseTuningConfig,
+  STATE_SK,
+  type StoredState,
+  TUNING_CONFIG_SK,
+  TUNING_PK,
+  type TuningStore,
+} from './tuning-store';
+
+export interface DynamoDbTuningStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly featuresTable: string;
+}
+
+const DAY_SECONDS = 86_400;
+const KEYS = new Set(['pk', 'sk', 'seen', 'start', 'seconds', 'expiresAt']);
+
+/** Placeholders #a0, #a1...: bucket attribute names hold "|", "#" and "." that `#name` cannot carry. */
+class Names {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  private count = 0;
+  name(attribute: string): string {
+    const placeholder = `#a${this.count++}`;
+    this.names[placeholder] = attribute;
+    return placeholder;
+  }
+  value(value: unknown): string {
+    const placeholder = `:v${this.count++}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+}
+
+/** TuningStore on the Features table (see the layout in tuning-store.ts). */
+export class DynamoDbTuningStore implements TuningStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly table: string;
+
+  constructor(options: DynamoDbTuningStoreOptions) {
+    this.client = options.client;
+    this.table = options.featuresTable;
+  }
+
+  async record(
+    observation: Observation,
+    key: string,
+    bucketSeconds: number,
+  ): Promise<'recorded' | 'duplicate'> {
+    const start = bucketStart(observation.at, bucketSeconds);
+    const { add, set } = observationIncrements(observation);
+    const names = new Names();
+    const adds = Object.entries(add).map(
+      ([attribute, value]) => `${names.name(attribute)} ${names.value(value)}`,
+    );
+    const seen = names.name('seen');
+    adds.push(`${seen} ${names.value(new Set([key]))}`);
+    const sets = [
+      ...Object.entries(set).map(([attribute, value]) => `${names.name(attribute)} = ${names.value(value)}`),
+      `${names.name('start')} = ${names.value(start)}`,
+      `${names.name('seconds')} = ${names.value(bucketSeconds)}`,
+      `${names.name('expiresAt')} = ${names.value(Math.floor(start / 1000) + BUCKET_RETENTION_DAYS * DAY_SECONDS)}`,
+    ];
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: TUNING_PK, sk: bucketSortKey(start) },
+          UpdateExpression: `ADD ${adds.join(', ')} SET ${sets.join(', ')}`,
+          ConditionExpression: `NOT contains(${seen}, ${names.value(key)})`,
+          ExpressionAttributeNames: names.names,
+          ExpressionAttributeValues: names.values,
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'duplicate';
+      throw error;
+    }
+  }
+
+  async readBuckets(from: number, to: number): Promise<ObservationBucket[]> {
+    if (to <= from) return [];
+    const items = await this.query('sk BETWEEN :from AND :to', {
+      ':from': bucketSortKey(from),
+      ':to': bucketSortKey(to - 1),
+    });
+    return items.flatMap((item) => {
+      const start =
+        typeof item.start === 'number' ? item.start : Date.parse(String(item.sk).slice(BUCKET_PREFIX.length));
+      const seconds = typeof item.seconds === 'number' ? item.seconds : DEFAULT_TUNING_CONFIG.bucketSeconds;
+      if (!Number.isFinite(start) || start < from || start >= to) return [];
+      const attributes = Object.fromEntries(Object.entries(item).filter(([name]) => !KEYS.has(name)));
+      return [fromAttributes(start, seconds, attributes)];
+    });
+  }
+
+  async readState(): Promise<StoredState | undefined> {
+    const item = await this.get(TUNING_PK, STATE_SK);
+    return item === undefined ? undefined : parseStoredState(item);
+  }
+
+  async saveState(state: TuningState, expectedRevision: number | undefined): Promise<'saved' | 'conflict'> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: TUNING_PK,
+            sk: STATE_SK,
+            state: JSON.stringify(state),
+            revision: (expectedRevision ?? 0) + 1,
+          },
+          ConditionExpression:
+            expectedRevision === undefined ? 'attribute_not_exists(pk)' : '#revision = :expected',
+          ...(expectedRevision === undefined
+            ? {}
+            : {
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':expected': expectedRevision },
+              }),
+        }),
+      );
+      return 'saved';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'conflict';
+      throw error;
+    }
+  }
+
+  async readExperiment(): Promise<Experiment | undefined> {
+    const item = await this.get(TUNING_PK, EXPERIMENT_SK);
+    return item === undefined || typeof item.experiment !== 'string'
+      ? undefined
+      : Experiment.parse(JSON.parse(item.experiment));
+  }
+
+  async saveExperiment(experiment: Experiment): Promise<void> {
+    const text = JSON.stringify(Experiment.parse(experiment));
+    await this.client.send(
+      new PutCommand({ TableName: this.table, Item: { pk: TUNING_PK, sk: EXPERIMENT_SK, experiment: text } }),
+    );
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: TUNING_PK, sk: `${EXPERIMENT_SK}#${experiment.experimentId}`, experiment: text },
+      }),
+    );
+  }
+
+  async readConfig(): Promise<TuningConfig> {
+    const item = await this.get(POLICY_PK, TUNING_CONFIG_SK);
+    return item === undefined ? DEFAULT_TUNING_CONFIG : parseTuningConfig(item);
+  }
+
+  async saveConfig(config: TuningConfig): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...TuningConfig.parse(config), pk: POLICY_PK, sk: TUNING_CONFIG_SK },
+      }),
+    );
+  }
+
+  async putPolicyVersion(record: PolicyVersionRecord): Promise<'created' | 'exists'> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...PolicyVersionRecord.parse(record),
+            pk: POLICY_PK,
+            sk: `${POLICY_VERSION_PREFIX}${record.version}`,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  async getPolicyVersion(version: string): Promise<PolicyVersionRecord | undefined> {
+    const item = await this.get(POLICY_PK, `${POLICY_VERSION_PREFIX}${version}`);
+    return item === undefined ? undefined : PolicyVersionRecord.parse(item);
+  }
+
+  async listPolicyVersions(): Promise<PolicyVersionRecord[]> {
+    const items = await this.query(
+      'begins_with(sk, :prefix)',
+      { ':prefix': POLICY_VERSION_PREFIX },
+      POLICY_PK,
+    );
+    return items
+      .map((item) => PolicyVersionRecord.parse(item))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async activatePolicy(policy: Policy, expectedVersion: string): Promise<'activated' | 'conflict'> {
+    const condition =
+      expectedVersion === DEFAULT_POLICY.version
+        ? 'attribute_not_exists(pk) OR #version = :expected'
+        : '#version = :expected';
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...Policy.parse(policy), pk: POLICY_PK, sk: ACTIVE_POLICY_SK },
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
+      return 'activated';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'conflict';
+      throw error;
+    }
+  }
+
+  async putApprovalRequest(request: ApprovalRequest): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...ApprovalRequest.parse(request),
+          pk: TUNING_PK,
+          sk: `${APPROVAL_PREFIX}${request.approvalId}`,
+        },
+      }),
+    );
+  }
+
+  async getApprovalRequest(approvalId: string): Promise<ApprovalRequest | undefined> {
+    const item = await this.get(TUNING_PK, `${APPROVAL_PREFIX}${approvalId}`);
+    return item === undefined ? undefined : ApprovalRequest.parse(item);
+  }
+
+  async listPendingApprovals(): Promise<ApprovalRequest[]> {
+    const items = await this.query('begins_with(sk, :prefix)', { ':prefix': APPROVAL_PREFIX });
+    return items.map((item) => ApprovalRequest.parse(item)).filter((request) => request.status === 'pending');
+  }
+
+  async resolveApprovalRequest(
+    approvalId: string,
+    resolution: { status: 'approved' | 'rejected'; by: string; reason: string; at: number },
+  ): Promise<'resolved' | 'not-pending'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: TUNING_PK, sk: `${APPROVAL_PREFIX}${approvalId}` },
+          UpdateExpression: 'SET #status = :status, #by = :by, #at = :at, #reason = :reason',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#by': 'resolvedBy',
+            '#at': 'resolvedAt',
+            '#reason': 'reason',
+          },
+          ExpressionAttributeValues: {
+            ':status': resolution.status,
+            ':by': resolution.by,
+            ':at': new Date(resolution.at).toISOString(),
+            ':reason': resolution.reason,
+            ':pending': 'pending',
+          },
+        }),
+      );
+      return 'resolved';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'not-pending';
+      throw error;
+    }
+  }
+
+  private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  private async query(
+    sortCondition: string,
+    values: Record<string, unknown>,
+    pk: string = TUNING_PK,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: `pk = :pk AND ${sortCondition}`,
+          ExpressionAttributeValues: { ':pk': pk, ...values },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+}

@@ -1,0 +1,147 @@
+import { EventEnvelope, validateDetail } from '../../../domain/events';
+import { armKey, experimentArm, NO_EXPERIMENT_ARM } from '../../../domain/tuning';
+import { loadEnv } from '../../shared/env';
+import { liveInstanceStore } from '../../shared/live-ports';
+import {
+  correlate,
+  type InvocationContext,
+  MetricUnit,
+  type Telemetry,
+  telemetryFor,
+  withInvocation,
+} from '../../shared/observability';
+import type { InstanceStore } from '../../shared/ports';
+import { liveTuningStore } from '../../shared/tuning-live';
+import type { TuningStore } from '../../shared/tuning-store';
+
+const FUNCTION = 'tuning-observe';
+
+export interface ObserveDeps {
+  readonly tuning: TuningStore;
+  readonly instances: InstanceStore;
+  readonly telemetry?: Telemetry;
+}
+
+export interface ObserveResponse {
+  /** recorded: counted; duplicate: already counted; ignored: nothing the loop can learn from. */
+  readonly status: 'recorded' | 'duplicate' | 'ignored';
+  readonly reason?: string;
+}
+
+export type ObserveHandler = (event: unknown, context?: InvocationContext) => Promise<ObserveResponse>;
+
+/**
+ * Feeds the tuning loop's observation buckets from the bus: each WorkItemCreated is an arrival
+ * (category mix, arrival rate, required skills); each WorkItemCompleted is a completion (handling
+ * time against the prediction the item was routed with, quality signals) and an SLA outcome
+ * counted in the experiment arm the item belonged to. Counted once per item, whatever the
+ * redeliveries. Invalid events are ignored here: intake and completion record those.
+ *
+ * @example
+ * await handler({ 'detail-type': 'WorkItemCompleted', source: 'helpdesk', detail: { id: 'TCK-1', ... } });
+ */
+export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
+  const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
+  const { logger, metrics } = telemetry;
+
+  return (event, context) =>
+    withInvocation(telemetry, context, async () => {
+      const envelope = EventEnvelope.safeParse(event);
+      if (!envelope.success) return { status: 'ignored', reason: 'not an EventBridge event' };
+      const detailType = envelope.data['detail-type'];
+      const { bucketSeconds } = await deps.tuning.readConfig();
+
+      if (detailType === 'WorkItemCreated') {
+        const created = validateDetail('WorkItemCreated', envelope.data.detail);
+        if (!created.ok) return { status: 'ignored', reason: `${created.field}: ${created.reason}` };
+        const item = created.value;
+        correlate(telemetry, item.id);
+        const status = await deps.tuning.record(
+          {
+            kind: 'arrival',
+            at: Date.parse(item.createdAt),
+            category: item.category,
+            requiredSkills: item.requiredSkills,
+          },
+          `${item.id}#arrival`,
+          bucketSeconds,
+        );
+        metrics.addMetric('TuningObservations', MetricUnit.Count, status === 'recorded' ? 1 : 0);
+        return { status };
+      }
+
+      if (detailType !== 'WorkItemCompleted')
+        return { status: 'ignored', reason: `detail-type ${detailType}` };
+      const completed = validateDetail('WorkItemCompleted', envelope.data.detail);
+      if (!completed.ok) return { status: 'ignored', reason: `${completed.field}: ${completed.reason}` };
+      const completion = completed.value;
+      correlate(telemetry, completion.id);
+      const instance = await deps.instances.get(completion.id);
+      if (instance === undefined || instance.category === '') {
+        return { status: 'ignored', reason: 'no instance record: the item was never scored' };
+      }
+      const completedAt = Date.parse(completion.completedAt);
+      const startedAt =
+        completion.startedAt === undefined
+          ? (instance.assignedAt ?? completedAt)
+          : Date.parse(completion.startedAt);
+      const observedSeconds = Math.max(0, (completedAt - startedAt) / 1000);
+      const recorded = await deps.tuning.record(
+        {
+          kind: 'completion',
+          at: completedAt,
+          category: instance.category,
+          agentId: completion.handledBy,
+          observedSeconds,
+          // Abandoned work says nothing about how long handling takes.
+          ...(completion.outcome === 'abandoned' || instance.predictedHandlingSeconds === undefined
+            ? {}
+            : { predictedSeconds: instance.predictedHandlingSeconds }),
+          reopened: completion.quality.reopened,
+          rework: completion.quality.rework,
+          firstTimeResolution: completion.quality.firstTimeResolution,
+        },
+        `${completion.id}#completion`,
+        bucketSeconds,
+      );
+      // The arm is recomputed from the item id: the split is deterministic, so it is the arm the
+      // dispatcher used, provided the item was created while the experiment ran.
+      const experiment = await deps.tuning.readExperiment();
+      const ranThen =
+        experiment !== undefined &&
+        experiment.mode === 'ab' &&
+        instance.createdAt >= experiment.startedAt &&
+        (experiment.decidedAt === undefined || instance.createdAt < experiment.decidedAt);
+      const arm =
+        ranThen && experiment !== undefined
+          ? armKey(experiment.experimentId, experimentArm(completion.id, experiment))
+          : NO_EXPERIMENT_ARM;
+      await deps.tuning.record(
+        { kind: 'outcome', at: completedAt, arm, met: completedAt <= instance.slaDueAt },
+        `${completion.id}#outcome`,
+        bucketSeconds,
+      );
+      metrics.addMetric('TuningObservations', MetricUnit.Count, recorded === 'recorded' ? 1 : 0);
+      logger.info('completion observed', { observedSeconds, arm, status: recorded });
+      return { status: recorded };
+    });
+}
+
+/** Environment this function reads (names in ENV); the CDK wiring must provide each. */
+export const requiredEnv = ['featuresTable', 'instancesTable'] as const;
+
+let live: ObserveHandler | undefined;
+
+/** The deployed entry point: ports built from the environment once, at the first invocation. */
+export const handler: ObserveHandler = async (event, context) => {
+  if (live === undefined) {
+    const telemetry = telemetryFor(FUNCTION);
+    const env = loadEnv(FUNCTION, requiredEnv);
+    live = createObserveHandler({
+      tuning: liveTuningStore(env, telemetry.tracer),
+      instances: liveInstanceStore(env, telemetry.tracer),
+      telemetry,
+    });
+  }
+  return live(event, context);
+};

@@ -1,0 +1,117 @@
+import { FLOWTUNE_SOURCE } from '../../domain/events';
+import { DEFAULT_TUNING_CONFIG } from '../../domain/tuning/config';
+import type { EventPattern } from './events';
+import type { FunctionDefinition } from './functions';
+import type { StateMachineDefinition } from './state-machines';
+import { FEATURES_TABLE, INSTANCES_TABLE } from './tables';
+
+/**
+ * The one definition of the tuning loop's functions, state machine, schedule and rule: the
+ * Tuning construct (lib/constructs/tuning.ts) builds them, the local runtime and the tests bind
+ * the same handlers to the same ASL placeholders. Kept apart from FUNCTIONS so the process's
+ * orchestration construct does not build them too.
+ */
+
+const base = {
+  memorySize: 512,
+  timeoutSeconds: 30,
+  putsEvents: false,
+  resumesExecutions: false,
+  startsExecutions: false,
+  triggersDispatch: false,
+  pseudonymises: false,
+} as const;
+
+export const TUNING_FUNCTIONS = {
+  tuningObserve: {
+    ...base,
+    id: 'TuningObserve',
+    entry: 'lambdas/tuning/observe/handler.ts',
+    description:
+      'WorkItemCreated / WorkItemCompleted → the tuning loop’s observation buckets: arrivals, handling time against prediction, SLA outcome per experiment arm, quality.',
+    // Buckets live in Features; the completion's prediction, category and SLA come from Instances.
+    tables: [
+      { table: FEATURES_TABLE, access: 'readWrite' },
+      { table: INSTANCES_TABLE, access: 'read' },
+    ],
+  },
+  tuningCycle: {
+    ...base,
+    id: 'TuningCycle',
+    entry: 'lambdas/tuning/cycle/handler.ts',
+    description:
+      'One tuning cycle: window KPIs, drift tests, capacity check, adaptive thresholds, experiment decision; re-estimates drifted categories.',
+    tables: [{ table: FEATURES_TABLE, access: 'readWrite' }],
+    memorySize: 1024,
+    timeoutSeconds: 60,
+    placeholder: 'TuningCycleFunctionArn',
+  },
+  tuningApproval: {
+    ...base,
+    id: 'TuningRequestApproval',
+    entry: 'lambdas/tuning/approval/handler.ts',
+    description:
+      'Stores a high-impact policy change with its task token until a person approves or rejects it.',
+    tables: [{ table: FEATURES_TABLE, access: 'readWrite' }],
+    placeholder: 'TuningApprovalFunctionArn',
+  },
+  tuningApply: {
+    ...base,
+    id: 'TuningApply',
+    entry: 'lambdas/tuning/apply/handler.ts',
+    description:
+      'Applies a policy change: a new immutable version, activated only if the active one is still the version it was computed from.',
+    tables: [{ table: FEATURES_TABLE, access: 'readWrite' }],
+    placeholder: 'TuningApplyFunctionArn',
+  },
+} as const satisfies Record<string, FunctionDefinition>;
+
+export type TuningFunctionName = keyof typeof TUNING_FUNCTIONS;
+
+export const TUNING_STATE_MACHINE = {
+  id: 'Tuning',
+  file: 'statemachines/tuning.asl.json',
+  placeholders: [
+    TUNING_FUNCTIONS.tuningCycle.placeholder,
+    TUNING_FUNCTIONS.tuningApproval.placeholder,
+    TUNING_FUNCTIONS.tuningApply.placeholder,
+    'EventBusName',
+  ],
+  // An approval may wait a day; the execution's own limit leaves room for it.
+  timeoutDays: 2,
+} as const satisfies StateMachineDefinition;
+
+/** How often the tuning workflow starts: the loop's default cycle length. */
+export const TUNING_SCHEDULE = {
+  id: 'TuningSchedule',
+  description: 'Starts one tuning cycle every few minutes.',
+  rateMinutes: DEFAULT_TUNING_CONFIG.cycleMinutes,
+} as const;
+
+/** The observation feed: items created and completed by producers, to the observe function. */
+export const TUNING_RULES = {
+  observations: {
+    id: 'WorkItemOutcomesToTuning',
+    description: 'Arrivals and completions feed the tuning loop’s observation buckets.',
+    pattern: {
+      source: [{ 'anything-but': FLOWTUNE_SOURCE }],
+      'detail-type': ['WorkItemCreated', 'WorkItemCompleted'],
+    } satisfies EventPattern,
+    target: { kind: 'function', fn: 'tuningObserve' },
+  },
+} as const satisfies Record<
+  string,
+  {
+    readonly id: string;
+    readonly description: string;
+    readonly pattern: EventPattern;
+    readonly target: { readonly kind: 'function'; readonly fn: TuningFunctionName };
+  }
+>;
+
+/** Metric the cycle publishes per drift finding (dimension `kind`); the construct alarms on it. */
+export const DRIFT_METRIC = {
+  namespace: 'Flowtune',
+  name: 'DriftDetected',
+  service: 'flowtune-tuning-cycle',
+} as const;
