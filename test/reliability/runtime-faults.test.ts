@@ -1,6 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../domain/policy';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
+import { createConnectorHandler } from '../../lambdas/connector/handler';
+import { CircuitBreaker } from '../../lambdas/shared/circuit-breaker';
+import { InMemoryConnector, ResilientConnector } from '../../lambdas/shared/connector';
+import { idempotent } from '../../lambdas/shared/idempotency';
+import { CONNECTOR_RULES, IDEMPOTENCY_TABLE } from '../../lib/definitions/connectors';
+import { createTables, type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
+import { compileEventPattern } from '../../local/event-pattern';
+import type { LocalEvent } from '../../local/event-router';
 import { FaultPlan, type FaultPlanOptions } from '../../local/faults';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import {
@@ -155,5 +163,94 @@ describe('the local runtime under injected faults', { timeout: 180_000 }, () => 
     }
     const holding = accounts.length - completed.length;
     expect(agents.reduce((sum, agent) => sum + agent.activeCount, 0)).toBeLessThanOrEqual(holding);
+  });
+
+  it('a connector that is down, then slow: decisions stand, and after the redrive each reaches the system exactly once', async () => {
+    // Prepare
+    if (dynamoDb === undefined) throw new Error('DynamoDB Local did not start');
+    const plan = new FaultPlan({ seed: 11, connector: { slowRate: 0.3, slowMs: 30, timeoutMs: 10 } });
+    plan.setConnectorDown(true);
+    const system = new InMemoryConnector('rpa');
+    const tables = await createTables(dynamoDb.client, [IDEMPOTENCY_TABLE], `i${randomUUID().slice(0, 8)}-`);
+    const client = dynamoDb.client;
+    const connector = createConnectorHandler({
+      connector: new ResilientConnector({
+        connector: plan.decorateConnector(system),
+        breaker: new CircuitBreaker({ name: 'rpa', failureThreshold: 3, openMs: 100 }),
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+      }),
+      once: (deliver) =>
+        idempotent(deliver, {
+          tableName: tables[IDEMPOTENCY_TABLE.id] ?? '',
+          eventKeyJmesPath: '[detail.id, detail.attempt]',
+          keyPrefix: 'connector',
+          expiresAfterSeconds: 3_600,
+          client,
+        }),
+    });
+    const lambdaContext = () => ({ awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 15_000 });
+    const matchesRule = compileEventPattern(CONNECTOR_RULES.automationRouted.pattern);
+    // The rule's target, as Lambda invokes it asynchronously: three tries, then the async DLQ.
+    const deadLetters: LocalEvent[] = [];
+    const invoke = async (event: LocalEvent) => {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          return await connector(event, lambdaContext());
+        } catch {
+          // Lambda retries an asynchronous invocation twice.
+        }
+      }
+      deadLetters.push(event);
+      return undefined;
+    };
+    const runtime = await startLocalRuntime({ dynamoDb, dispatchTickMs: 200, retryIntervalMs: 10 });
+    const pending = new Set<Promise<unknown>>();
+    const unsubscribe = runtime.router.onEvent(({ event }) => {
+      if (!matchesRule(event)) return;
+      const delivery = invoke(event).finally(() => pending.delete(delivery));
+      pending.add(delivery);
+    });
+    const stopCompleting = completeEveryRoutedItem(runtime, { seed: 5 });
+    const itemIds = Array.from({ length: 12 }, (_, index) => `AUTO-${index}`);
+    try {
+      await runtime.ports.features.putActivePolicy({
+        ...DEFAULT_POLICY,
+        version: 'automation-1',
+        minConfidence: 0,
+        automationCategories: ['billing'],
+        automationMaxPriority: 2,
+      });
+
+      // Act
+      for (const itemId of itemIds) {
+        await runtime.putEvent(
+          'WorkItemCreated',
+          newWorkItem(itemId, { priority: 1, requiredSkills: [] }),
+          'helpdesk',
+        );
+      }
+      const { accounts } = await settle(runtime, itemIds);
+      await Promise.all(pending);
+      const deadWhileDown = deadLetters.length;
+      plan.setConnectorDown(false);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      for (let round = 0; round < 5 && deadLetters.length > 0; round++) {
+        // The redrive (docs/redrive.md): the dead-lettered events replayed, each one twice over.
+        const redriven = deadLetters.splice(0);
+        for (const event of [...redriven, ...redriven]) await invoke(event);
+      }
+
+      // Assess
+      expect(accounts.every((account) => account.status === 'SUCCEEDED')).toBe(true);
+      expect(deadWhileDown).toBe(itemIds.length);
+      expect(deadLetters).toEqual([]);
+      expect([...system.accepted.keys()].sort()).toEqual(itemIds.map((itemId) => `${itemId}#1`).sort());
+      expect(system.calls).toBe(itemIds.length);
+      expect(plan.byKind().down ?? 0).toBeGreaterThan(0);
+    } finally {
+      unsubscribe();
+      stopCompleting();
+      await runtime.stop();
+    }
   });
 });
