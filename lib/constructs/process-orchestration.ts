@@ -164,6 +164,7 @@ export class ProcessOrchestration extends Construct {
     this.asyncFailureQueue = createDeadLetterQueue(this, 'AsyncFailureQueue', {
       fifo: false,
       retentionPeriod: Duration.days(14),
+      ...(ingest.key === undefined ? {} : { encryptionKey: ingest.key }),
     });
 
     if (Object.values(FUNCTIONS).some((definition) => definition.pseudonymises)) {

@@ -92,17 +92,20 @@ describe('score handler', () => {
     });
   });
 
-  it('sends items to human review while there is no handling history to be confident about', async () => {
+  it('routes a cold start under the default policy, and sends it to review under a policy that demands confidence', async () => {
     // Prepare
     const ports = createInMemoryPorts(T0);
     const handler = createScoreHandler(ports);
 
     // Act
-    const result = await handler({ item: validatedItem(), attempt: 1 });
+    const underDefault = await handler({ item: validatedItem(), attempt: 1 });
+    await ports.features.putActivePolicy({ ...DEFAULT_POLICY, version: 'cautious-1', minConfidence: 0.3 });
+    const underCautious = await handler({ item: validatedItem(), attempt: 1 });
 
     // Assess
-    expect(result.score.confidence).toBe(0);
-    expect(result.decision.path).toBe('human-review');
+    expect(underDefault.score.confidence).toBe(0);
+    expect(underDefault.decision.path).toBe('routing');
+    expect(underCautious.decision.path).toBe('human-review');
   });
 
   it('sends an item nobody on the roster can handle to human review', async () => {

@@ -36,10 +36,7 @@ const isCustomerKeyArn = (value: unknown) =>
  * to a customer-managed key (the change is described in docs/reliability.md, "Encryption"). A queue
  * leaves this list by being moved; the test fails if an entry here is already on a customer key.
  */
-const QUEUES_PENDING_CUSTOMER_KEY: Readonly<Record<string, string>> = {
-  [logicalIdOf(stack, stack.orchestration.asyncFailureQueue)]:
-    "Lambda's asynchronous-failure DLQ, created by ProcessOrchestration; moves to EventIngest.key with one prop.",
-};
+const QUEUES_PENDING_CUSTOMER_KEY: Readonly<Record<string, string>> = {};
 
 /** Every resource-based policy document of the template, with where it is. */
 function resourcePolicies(): { where: string; statements: PolicyStatementJson[] }[] {
