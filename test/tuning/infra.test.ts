@@ -1,0 +1,123 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { TestFunctionFactory } from '../../lib/constructs/function-factory';
+import { Tuning } from '../../lib/constructs/tuning';
+import { FEATURES_TABLE, INSTANCES_TABLE } from '../../lib/definitions';
+import { DRIFT_METRIC, TUNING_FUNCTIONS, TUNING_RULES, TUNING_SCHEDULE } from '../../lib/definitions/tuning';
+import { FlowtuneStack } from '../../lib/flowtune-stack';
+import { compliancePacks, SKIP_ACKNOWLEDGEMENTS_CONTEXT } from '../../lib/nag';
+import { cdkJsonContext } from '../infra/support';
+
+/**
+ * The Tuning construct composed into the Flowtune stack the way the stack should compose it
+ * (see docs/tuning.md), with placeholder code instead of bundles.
+ */
+function synth(skipAcknowledgements = false) {
+  const app = new App({
+    context: { ...cdkJsonContext(), [SKIP_ACKNOWLEDGEMENTS_CONTEXT]: skipAcknowledgements },
+  });
+  const stack = new FlowtuneStack(app, 'Flowtune', { functionFactory: new TestFunctionFactory() });
+  const tuning = new Tuning(stack, 'Tuning', {
+    storage: stack.storage,
+    ingest: stack.ingest,
+    logsKey: stack.orchestration.logsKey,
+    functionFactory: new TestFunctionFactory(),
+    alarmTopic: stack.observability.alarmTopic,
+  });
+  return { app, stack, tuning, template: Template.fromStack(stack) };
+}
+
+/** Findings of both cdk-nag packs on the Tuning construct's resources. */
+function tuningFindings(app: App): string[] {
+  return compliancePacks()
+    .flatMap((pack) => pack.validateScope(app).violations)
+    .flatMap((violation) =>
+      violation.violatingResources
+        .filter((resource) => (resource.constructPath ?? '').startsWith('Flowtune/Tuning/'))
+        .map((resource) => `${violation.ruleName} @ ${resource.constructPath ?? ''}`),
+    );
+}
+
+describe('Tuning construct', () => {
+  const { app, stack, tuning, template } = synth();
+
+  it('has no unacknowledged cdk-nag finding (AwsSolutions and Serverless)', () => {
+    expect(tuningFindings(app)).toEqual([]);
+  });
+
+  it('acknowledges only findings that exist', () => {
+    const bare = synth(true);
+    const acknowledged = tuning.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) =>
+            Object.keys(entry.data as Record<string, string>).map((id) => id.replace(/^annotation::/i, '')),
+          ),
+      );
+    const raised = new Set(tuningFindings(bare.app).map((finding) => finding.split(' @ ')[0]?.split('[')[0]));
+
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const id of acknowledged)
+      expect(raised, `${id} is acknowledged but never raised`).toContain(id.split('[')[0]);
+  });
+
+  it('runs the workflow as a Standard state machine with every placeholder substituted, on a schedule', () => {
+    const [machine] = Object.values(
+      template.findResources('AWS::StepFunctions::StateMachine', {
+        Properties: { StateMachineName: 'Flowtune-Tuning' },
+      }),
+    );
+    expect(machine?.Properties?.StateMachineType).toBe('STANDARD');
+    expect(JSON.stringify(machine?.Properties?.DefinitionSubstitutions)).toContain('TuningCycleFunctionArn');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Name: `Flowtune-${TUNING_SCHEDULE.id}`,
+      ScheduleExpression: `rate(${TUNING_SCHEDULE.rateMinutes} minutes)`,
+      Targets: Match.arrayWith([
+        Match.objectLike({
+          Arn: { Ref: stack.getLogicalId(tuning.stateMachine.node.defaultChild as never) },
+        }),
+      ]),
+    });
+  });
+
+  it('feeds the observe function from the bus with the pattern of its definition, dead-lettered', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Name: `Flowtune-${TUNING_RULES.observations.id}`,
+      EventPattern: TUNING_RULES.observations.pattern,
+      Targets: Match.arrayWith([
+        Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) }),
+      ]),
+    });
+  });
+
+  it('gives each function the tables its definition declares, by environment variable', () => {
+    for (const definition of Object.values(TUNING_FUNCTIONS)) {
+      const variables: Record<string, unknown> = {};
+      for (const { table } of definition.tables) variables[table.envVar] = Match.anyValue();
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: definition.description,
+        Environment: { Variables: Match.objectLike(variables) },
+      });
+    }
+    expect(TUNING_FUNCTIONS.tuningObserve.tables.map((entry) => entry.table.id)).toEqual([
+      FEATURES_TABLE.id,
+      INSTANCES_TABLE.id,
+    ]);
+  });
+
+  it('alarms on drift and on failing cycles, to the alarm topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: DRIFT_METRIC.name,
+      Namespace: DRIFT_METRIC.namespace,
+      Dimensions: [{ Name: 'service', Value: DRIFT_METRIC.service }],
+      AlarmActions: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      AlarmActions: Match.anyValue(),
+    });
+  });
+});

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
+import {
+  DEFAULT_TUNING_CONFIG,
+  emptyBucket,
+  initialTuningState,
+  observe,
+  startExperiment,
+} from '../../domain/tuning';
+import { DynamoDbTuningStore } from '../../lambdas/shared/dynamodb-tuning-store';
+import type { FeatureStore } from '../../lambdas/shared/ports';
+import { fromAttributes, type TuningStore, toAttributes } from '../../lambdas/shared/tuning-store';
+import { type DynamoDbTestEnvironment, startDynamoDbTestEnvironment } from '../support/dynamodb-local';
+import { MINUTE, START, stores } from './support';
+
+/**
+ * The TuningStore contract, run against the in-memory store and the DynamoDB store on DynamoDB
+ * Local: the conditions written in the port's TSDoc must hold for both.
+ */
+
+type World = () => Promise<{ tuning: TuningStore; features: FeatureStore }>;
+
+function contract(name: string, world: World) {
+  describe(`TuningStore contract: ${name}`, () => {
+    it('counts an observation once per key, whatever the redeliveries, and reads buckets back by time', async () => {
+      // Prepare
+      const { tuning } = await world();
+      const arrival = {
+        kind: 'arrival' as const,
+        at: START + 30_000,
+        category: 'billing',
+        requiredSkills: [{ skill: 'billing', minProficiency: 2 }],
+      };
+
+      // Act
+      const first = await tuning.record(arrival, 'T-1#arrival', 60);
+      const again = await tuning.record(arrival, 'T-1#arrival', 60);
+      await tuning.record({ ...arrival, at: START + MINUTE + 1 }, 'T-2#arrival', 60);
+      await tuning.record(
+        {
+          kind: 'completion',
+          at: START + 40_000,
+          category: 'billing',
+          agentId: 'a:1.x',
+          observedSeconds: 400,
+          predictedSeconds: 200,
+        },
+        'T-0#completion',
+        60,
+      );
+      await tuning.record(
+        { kind: 'outcome', at: START + 40_000, arm: 'exp-1/treatment', met: true },
+        'T-0#outcome',
+        60,
+      );
+
+      // Assess
+      expect([first, again]).toEqual(['recorded', 'duplicate']);
+      const buckets = await tuning.readBuckets(START, START + 2 * MINUTE);
+      expect(buckets.map((bucket) => bucket.start)).toEqual([START, START + MINUTE]);
+      const [bucket] = buckets;
+      expect(bucket?.arrivals).toEqual({ billing: 1 });
+      expect(bucket?.skills).toEqual({ billing: [{ skill: 'billing', minProficiency: 2 }] });
+      expect(bucket?.handlingByAgent['billing#a:1.x']).toEqual({ count: 1, sum: 400, sumSq: 160_000 });
+      expect(bucket?.residuals.billing?.sum).toBeCloseTo(Math.log(2), 10);
+      expect(bucket?.largeErrors).toBe(0);
+      expect(bucket?.outcomes).toEqual({ 'exp-1/treatment': { decided: 1, met: 1 } });
+      expect(await tuning.readBuckets(START + 2 * MINUTE, START + 3 * MINUTE)).toEqual([]);
+    });
+
+    it('saves the state only on the revision it was read at', async () => {
+      const { tuning } = await world();
+      const state = initialTuningState(START);
+
+      const created = await tuning.saveState(state, undefined);
+      const duplicate = await tuning.saveState(state, undefined);
+      const next = await tuning.saveState({ ...state, sequence: 3 }, 1);
+      const stale = await tuning.saveState(state, 1);
+
+      expect([created, duplicate, next, stale]).toEqual(['saved', 'conflict', 'saved', 'conflict']);
+      expect(await tuning.readState()).toEqual({ state: { ...state, sequence: 3 }, revision: 2 });
+    });
+
+    it('keeps versions immutable and activates a policy only over the version it was computed from', async () => {
+      const { tuning, features } = await world();
+      const next: Policy = { ...DEFAULT_POLICY, version: 'default-1+t1', minConfidence: 0.1 };
+      const record = {
+        version: next.version,
+        policy: next,
+        parentVersion: DEFAULT_POLICY.version,
+        kind: 'threshold-adapted' as const,
+        reason: 'errors up',
+        createdAt: new Date(START).toISOString(),
+        createdBy: 'flowtune:tuning',
+      };
+
+      expect(await tuning.putPolicyVersion(record)).toBe('created');
+      expect(await tuning.putPolicyVersion({ ...record, reason: 'rewritten' })).toBe('exists');
+      expect(await tuning.activatePolicy(next, 'some-other-version')).toBe('conflict');
+      expect(await tuning.activatePolicy(next, DEFAULT_POLICY.version)).toBe('activated');
+      expect(await tuning.activatePolicy({ ...next, version: 'x' }, DEFAULT_POLICY.version)).toBe('conflict');
+
+      expect((await features.getActivePolicy()).version).toBe('default-1+t1');
+      expect((await tuning.getPolicyVersion('default-1+t1'))?.reason).toBe('errors up');
+      expect((await tuning.listPolicyVersions()).map((entry) => entry.version)).toEqual(['default-1+t1']);
+    });
+
+    it('stores the experiment, the configuration and approvals, resolving an approval once', async () => {
+      const { tuning } = await world();
+      const candidate: Policy = { ...DEFAULT_POLICY, version: 'c-1' };
+      const experiment = startExperiment({
+        experimentId: 'exp-1',
+        candidate,
+        active: DEFAULT_POLICY,
+        mode: 'ab',
+        treatmentShare: 0.2,
+        now: START,
+        startedBy: 'ops:ana',
+      });
+      const proposal = {
+        kind: 'promoted' as const,
+        policy: candidate,
+        previousVersion: DEFAULT_POLICY.version,
+        changes: [],
+        reason: 'better',
+        needsApproval: true,
+        approvalReasons: ['x'],
+        evidence: {},
+      };
+
+      await tuning.saveExperiment(experiment);
+      await tuning.saveConfig({ ...DEFAULT_TUNING_CONFIG, cycleMinutes: 5 });
+      await tuning.putApprovalRequest({
+        approvalId: 'run-1',
+        taskToken: 'token',
+        executionId: 'arn:x:run-1',
+        proposal,
+        requestedAt: new Date(START).toISOString(),
+        status: 'pending',
+      });
+      const resolved = await tuning.resolveApprovalRequest('run-1', {
+        status: 'approved',
+        by: 'ops:ben',
+        reason: 'ok',
+        at: START,
+      });
+      const twice = await tuning.resolveApprovalRequest('run-1', {
+        status: 'rejected',
+        by: 'ops:cy',
+        reason: 'no',
+        at: START,
+      });
+
+      expect(await tuning.readExperiment()).toEqual(experiment);
+      expect((await tuning.readConfig()).cycleMinutes).toBe(5);
+      expect([resolved, twice]).toEqual(['resolved', 'not-pending']);
+      expect(await tuning.listPendingApprovals()).toEqual([]);
+      expect((await tuning.getApprovalRequest('run-1'))?.resolvedBy).toBe('ops:ben');
+    });
+  });
+}
+
+describe('bucket attributes', () => {
+  it('round-trip every field of a bucket', () => {
+    let bucket = emptyBucket(START, 60);
+    bucket = observe(bucket, {
+      kind: 'arrival',
+      at: START,
+      category: 'vip',
+      requiredSkills: [{ skill: 'billing', minProficiency: 4 }],
+    });
+    bucket = observe(bucket, { kind: 'decision', at: START, confidence: 0.83 });
+    bucket = observe(bucket, {
+      kind: 'completion',
+      at: START,
+      category: 'vip',
+      agentId: 's-1',
+      observedSeconds: 900,
+      predictedSeconds: 300,
+      reopened: true,
+      rework: true,
+      firstTimeResolution: false,
+    });
+    bucket = observe(bucket, { kind: 'outcome', at: START, arm: 'none', met: false });
+
+    expect(fromAttributes(START, 60, toAttributes(bucket))).toEqual(bucket);
+  });
+});
+
+contract('in memory', async () => {
+  const { tuning, features } = stores();
+  return { tuning, features };
+});
+
+describe('on DynamoDB Local', () => {
+  let db: DynamoDbTestEnvironment | undefined;
+  beforeAll(async () => {
+    db = await startDynamoDbTestEnvironment();
+  });
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  contract('DynamoDB', async () => {
+    if (db === undefined) throw new Error('DynamoDB Local did not start');
+    const ports = await db.freshTables();
+    return {
+      tuning: new DynamoDbTuningStore({
+        client: db.documentClient,
+        featuresTable: ports.tableNames.featuresTable,
+      }),
+      features: ports.features,
+    };
+  });
+});
