@@ -582,19 +582,33 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
   // Capacity: demand at the current rates and handling estimates against the roster.
   const model = buildHandlingModel(input.features);
   const rateTau = (config.capacity.rateHalfLifeMinutes * 60) / Math.LN2;
-  const known = Object.entries(next.rates).filter(
-    ([category]) => next.categorySkills[category] !== undefined,
-  );
+  // Demand rates: the baseline's (hours of arrivals, lagged by the test window, rebased when the
+  // arrival CUSUM finds a step) once it is large enough; the fast average before that and right
+  // after a step. A rate from n arrivals over T seconds has SD √n / T.
+  const baselineTotal = total(next.baseline.arrivals);
+  const fromBaseline = baselineTotal >= config.drift.minBaselineArrivals && next.baseline.seconds > 0;
+  const rateOf = (category: string): { readonly rate: number; readonly sd: number } => {
+    if (fromBaseline) {
+      const count = next.baseline.arrivals[category] ?? 0;
+      return { rate: count / next.baseline.seconds, sd: Math.sqrt(count) / next.baseline.seconds };
+    }
+    // An exponentially weighted Poisson rate with time constant τ has variance ≈ rate / (2τ).
+    const rate = next.rates[category] ?? 0;
+    return { rate, sd: Math.sqrt(rate / (2 * rateTau)) };
+  };
+  const known = [...new Set([...Object.keys(next.rates), ...Object.keys(next.baseline.arrivals)])]
+    .filter((category) => next.categorySkills[category] !== undefined)
+    .sort();
   const demandsAt = (lowerBound: boolean): CategoryDemand[] =>
-    known.map(([category, rate]) => ({
-      category,
-      // An exponentially weighted Poisson rate with time constant τ has variance ≈ rate / (2τ).
-      arrivalsPerSecond: lowerBound
-        ? Math.max(0, rate - config.capacity.rateConfidenceZ * Math.sqrt(rate / (2 * rateTau)))
-        : rate,
-      handlingSeconds: model.category(category).seconds,
-      requiredSkills: next.categorySkills[category] ?? [],
-    }));
+    known.map((category) => {
+      const { rate, sd } = rateOf(category);
+      return {
+        category,
+        arrivalsPerSecond: lowerBound ? Math.max(0, rate - config.capacity.rateConfidenceZ * sd) : rate,
+        handlingSeconds: model.category(category).seconds,
+        requiredSkills: next.categorySkills[category] ?? [],
+      };
+    });
   const demands = demandsAt(true);
   const baselines = next.occupancyBaseline;
   const targetOf = (categories: readonly string[]): number => {
