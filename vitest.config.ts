@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/polyfills.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: DynamoDB Local (a JVM) and synth share 2 cores with the other test files.
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
     // infra synth and DynamoDB Local are CPU-heavy; 2 workers match the CI machine.
     maxWorkers: 2,
     env: {
