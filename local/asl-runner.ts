@@ -198,6 +198,8 @@ interface TaskState {
 interface ExecutionScope {
   readonly executionArn: string;
   takeToken(): string;
+  /** Aborted when the execution ends while a task is still pending (stop, execution timeout). */
+  readonly ended: AbortSignal;
 }
 
 interface ExecutionRecord {
@@ -205,6 +207,8 @@ interface ExecutionRecord {
   readonly history: ExecutionHistoryEvent[];
   readonly done: Promise<void>;
   readonly abort: () => void;
+  /** Settles the tasks still pending once the execution has ended, so nothing of it lingers. */
+  readonly dropPendingTasks: () => void;
   stopRequested?: { readonly error: string; readonly cause: string };
 }
 
@@ -404,6 +408,38 @@ const PutEventsParameters = z.looseObject({
     )
     .min(1),
 });
+
+/**
+ * Settles a task still pending after its execution ended (StopExecution, execution timeout): the
+ * library would otherwise keep awaiting it, and keep its timers (and the process) alive. Neither
+ * retried nor caught, so nothing of the ended execution runs on.
+ */
+class ExecutionEndedError extends Error {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+  constructor() {
+    super('the execution ended while this task was pending');
+    this.name = 'ExecutionEnded';
+  }
+}
+
+function untilEnded(task: Promise<JsonValue>, ended: AbortSignal): Promise<JsonValue> {
+  if (ended.aborted) return Promise.reject(new ExecutionEndedError());
+  return new Promise<JsonValue>((resolve, reject) => {
+    const onEnded = () => reject(new ExecutionEndedError());
+    ended.addEventListener('abort', onEnded, { once: true });
+    task.then(
+      (output) => {
+        ended.removeEventListener('abort', onEnded);
+        resolve(output);
+      },
+      (error: unknown) => {
+        ended.removeEventListener('abort', onEnded);
+        reject(error);
+      },
+    );
+  });
+}
 
 /** Races a task against the runner's timeout (none when undefined). */
 function withTimeout(task: Promise<JsonValue>, timeoutMs: number | undefined): Promise<JsonValue> {
@@ -677,8 +713,10 @@ export class AslRunner {
         },
       },
     };
+    const ended = new AbortController();
     const scope: ExecutionScope = {
       executionArn,
+      ended: ended.signal,
       takeToken: () => {
         const token = pendingToken ?? tokens.newToken();
         pendingToken = undefined;
@@ -697,7 +735,7 @@ export class AslRunner {
         } catch (error) {
           return Promise.reject(error);
         }
-        return handler(withoutLocalKeys(input), timeoutMs);
+        return untilEnded(handler(withoutLocalKeys(input), timeoutMs), scope.ended);
       };
     }
     const retryIntervalOverrides: Record<string, number> = {};
@@ -727,6 +765,7 @@ export class AslRunner {
       },
       history: [],
       abort: execution.abort,
+      dropPendingTasks: () => ended.abort(),
       done: settled.promise,
     };
     const history = this.followHistory(execution.eventLogs, record, executionArn);
@@ -788,6 +827,7 @@ export class AslRunner {
   ): void {
     record.description = { ...record.description, ...result, stopDate: new Date(this.now()) };
     this.tokens.closeExecution(record.description.executionArn);
+    record.dropPendingTasks();
     for (const listener of this.closedListeners) listener(record.description);
   }
 
@@ -896,6 +936,7 @@ export class AslRunner {
               reject(new ScaledTimeoutError());
             }, timeoutMs);
       const settle = () => clearTimeout(timer);
+      scope.ended.addEventListener('abort', settle, { once: true });
       answered.then(
         (output) => {
           settle();

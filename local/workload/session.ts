@@ -1,0 +1,162 @@
+import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
+import type { DynamoDbLocal } from '../dynamodb-local';
+import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../runtime';
+import { type DriverLog, type DriverProgress, WorkloadDriver } from './driver';
+import { buildLedger, type ItemOutcome, type RawAuditRecord } from './ledger';
+import type { WorkloadPlan } from './plan';
+import { seedHistory } from './plan';
+import { type ReviewerLog, SimulatedReviewer } from './reviewer';
+
+/**
+ * One run of a workload plan on a fresh local runtime: start, seed, drive, settle, read the
+ * ledger, stop (always). Shared by `npm run demo`, `npm run soak` and their tests.
+ */
+
+/**
+ * The policy the demo runs: confidence and risk limits that send only uncertain or hopeless
+ * items to people, password resets to automation, one re-route before escalation, and a
+ * 10-minute floor on the completion window once the SLA has passed.
+ */
+export const DEMO_POLICY: Policy = {
+  ...DEFAULT_POLICY,
+  version: 'demo-2026-11',
+  minConfidence: 0.5,
+  maxAutoRisk: 0.6,
+  automationCategories: ['password-reset'],
+  automationMaxPriority: 2,
+  maxReroutes: 1,
+  minCompletionWindowSeconds: 600,
+};
+
+export interface SessionOptions {
+  readonly plan: WorkloadPlan;
+  /** Simulated seconds per wall second. */
+  readonly timeScale: number;
+  /** @default DEMO_POLICY */
+  readonly policy?: Policy;
+  /** Seed the category handling history (as a team migrating from its helpdesk would). @default true */
+  readonly seedHistory?: boolean;
+  /** Work the human-review queue with a simulated reviewer. @default true */
+  readonly reviewer?: boolean;
+  /** Reuse a DynamoDB Local (tests share one). */
+  readonly dynamoDb?: DynamoDbLocal;
+  /** Wall ms to wait for every item to settle before declaring the rest lost. @default 120_000 */
+  readonly settleTimeoutMs?: number;
+  readonly onProgress?: (progress: DriverProgress) => void;
+  /** Passed through to the runtime (fault injection, dispatch tick, retry interval...). */
+  readonly runtime?: Omit<LocalRuntimeOptions, 'dynamoDb' | 'timeScale'>;
+  /** Called with the runtime once it runs, before the driver starts (e.g. to sample invariants). */
+  readonly onRuntime?: (runtime: LocalRuntime) => (() => void) | undefined;
+}
+
+export interface SessionResult {
+  readonly plan: WorkloadPlan;
+  readonly outcomes: ItemOutcome[];
+  readonly audit: ReadonlyMap<string, readonly RawAuditRecord[]>;
+  readonly log: DriverLog;
+  readonly reviewer: ReviewerLog;
+  /** True when every item settled before the timeout. */
+  readonly settled: boolean;
+  readonly failures: ReturnType<LocalRuntime['failures']>;
+  readonly functionStats: LocalRuntime['functionStats'];
+  readonly policy: Policy;
+  readonly timeScale: number;
+  readonly wallSeconds: { readonly startup: number; readonly drive: number; readonly ledger: number };
+  /** Agent states at the end (activeCount must be 0 for everyone once all is settled). */
+  readonly agentsAtEnd: readonly {
+    readonly agentId: string;
+    readonly activeCount: number;
+    readonly capacity: number;
+  }[];
+}
+
+async function seedFeatures(runtime: LocalRuntime, policy: Policy, history: boolean): Promise<void> {
+  await runtime.ports.features.putActivePolicy(policy);
+  if (!history) return;
+  const categories = seedHistory();
+  for (const stats of categories) {
+    await runtime.ports.features.updateHandlingStats({ scope: 'category', category: stats.category }, () => ({
+      count: stats.count,
+      mean: stats.mean,
+      m2: stats.m2,
+    }));
+  }
+  // The global line pools the categories (count-weighted mean; within- plus between-category spread).
+  const count = categories.reduce((total, stats) => total + stats.count, 0);
+  const mean = categories.reduce((total, stats) => total + stats.count * stats.mean, 0) / count;
+  const m2 = categories.reduce(
+    (total, stats) => total + stats.m2 + stats.count * (stats.mean - mean) ** 2,
+    0,
+  );
+  await runtime.ports.features.updateHandlingStats({ scope: 'global' }, () => ({ count, mean, m2 }));
+}
+
+/**
+ * Runs `plan` end to end and returns the ledger. The runtime is stopped before this resolves,
+ * whatever happens.
+ *
+ * @example
+ * const result = await runSession({ plan: planWorkload({ seed: 1, items: 50, horizonSeconds: 3600 }), timeScale: 600 });
+ * result.outcomes.filter((outcome) => outcome.final === 'lost'); // []
+ */
+export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  const policy = options.policy ?? DEMO_POLICY;
+  const startupStarted = Date.now();
+  const runtime = await startLocalRuntime({
+    dispatchTickMs: 250,
+    retryIntervalMs: 50,
+    ...options.runtime,
+    timeScale: options.timeScale,
+    ...(options.dynamoDb === undefined ? {} : { dynamoDb: options.dynamoDb }),
+  });
+  let stopSampling: (() => void) | undefined;
+  const driver = new WorkloadDriver({
+    runtime,
+    plan: options.plan,
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+  });
+  const reviewer = new SimulatedReviewer({ runtime, plan: options.plan });
+  try {
+    await seedFeatures(runtime, policy, options.seedHistory ?? true);
+    stopSampling = options.onRuntime?.(runtime);
+    const driveStarted = Date.now();
+    driver.start();
+    if (options.reviewer ?? true) reviewer.start();
+    const { complete } = await driver.finished(options.settleTimeoutMs ?? 120_000);
+    driver.stop();
+    reviewer.stop();
+    stopSampling?.();
+    await runtime.idle();
+    const ledgerStarted = Date.now();
+    const log = driver.log();
+    const { outcomes, audit } = await buildLedger(runtime, options.plan, log);
+    const agents = await runtime.ports.features.listAgents();
+    return {
+      plan: options.plan,
+      outcomes,
+      audit,
+      log,
+      reviewer: reviewer.log(),
+      settled: complete,
+      failures: runtime.failures(),
+      functionStats: structuredClone(runtime.functionStats),
+      policy,
+      timeScale: options.timeScale,
+      wallSeconds: {
+        startup: (driveStarted - startupStarted) / 1000,
+        drive: (ledgerStarted - driveStarted) / 1000,
+        ledger: (Date.now() - ledgerStarted) / 1000,
+      },
+      agentsAtEnd: agents.map((agent) => ({
+        agentId: agent.agentId,
+        activeCount: agent.activeCount,
+        capacity: agent.capacity,
+      })),
+    };
+  } finally {
+    driver.stop();
+    reviewer.stop();
+    stopSampling?.();
+    await runtime.stop();
+  }
+}
