@@ -236,7 +236,7 @@ function planAgents(seed: number, count: number, horizonSeconds: number): Planne
     agents.push({
       agentId: `agent-${name}${index >= NAMES.length ? `-${Math.floor(index / NAMES.length)}` : ''}`,
       skills,
-      capacity: 2 + Math.floor(random.next() * 3),
+      capacity: 3 + Math.floor(random.next() * 3),
       speed: round(lognormal(random, 1, 0.2)),
       onlineAt: latecomer ? round(horizonSeconds * (0.1 + 0.25 * random.next())) : 0,
       ...(leaver && count > 4 ? { offlineAt: round(horizonSeconds * (0.7 + 0.15 * random.next())) } : {}),

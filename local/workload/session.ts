@@ -65,8 +65,16 @@ export interface SessionResult {
   /** Agent states at the end (activeCount must be 0 for everyone once all is settled). */
   readonly agentsAtEnd: readonly {
     readonly agentId: string;
+    readonly status: string;
     readonly activeCount: number;
     readonly capacity: number;
+  }[];
+  /** Every WorkItemRejected Flowtune emitted. */
+  readonly rejections: readonly {
+    readonly id: string;
+    readonly detailType: string;
+    readonly field: string;
+    readonly reason: string;
   }[];
 }
 
@@ -147,8 +155,18 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         drive: (ledgerStarted - driveStarted) / 1000,
         ledger: (Date.now() - ledgerStarted) / 1000,
       },
+      rejections: runtime.emittedEvents('WorkItemRejected').map((event) => {
+        const detail = event.detail as Record<string, unknown>;
+        return {
+          id: String(detail.id),
+          detailType: String(detail.detailType),
+          field: String(detail.field),
+          reason: String(detail.reason),
+        };
+      }),
       agentsAtEnd: agents.map((agent) => ({
         agentId: agent.agentId,
+        status: agent.status,
         activeCount: agent.activeCount,
         capacity: agent.capacity,
       })),
