@@ -40,8 +40,9 @@ export interface ShiftStudy {
   readonly shiftAt: number;
   /** Minutes from the shift to the expected detection, per replication (undefined = missed). */
   readonly detectMinutes: readonly (number | undefined)[];
-  /** Drift events before the shift, over all replications. */
+  /** Drift events before the shift, over all replications, and their kinds. */
   readonly falseAlarms: number;
+  readonly falseAlarmKinds: Readonly<Record<string, number>>;
   readonly preShiftAttainment: number;
   readonly on: Correction & { readonly curve: readonly SlaPoint[]; readonly postShiftAttainment: number };
   readonly off: Correction & { readonly curve: readonly SlaPoint[]; readonly postShiftAttainment: number };
@@ -80,6 +81,7 @@ export function runShiftStudy(
   const offRuns: (readonly ItemOutcome[])[] = [];
   const detectMinutes: (number | undefined)[] = [];
   let alarms = 0;
+  const alarmKinds: Record<string, number> = {};
   let calls = 0;
   let approvals = 0;
   let reestimations = 0;
@@ -97,6 +99,9 @@ export function runShiftStudy(
     const detected = timeToDetect(on.log, expects, shiftAt, horizon);
     detectMinutes.push(detected === undefined ? undefined : detected / MINUTE);
     alarms += falseAlarms(on.log, shiftAt);
+    for (const entry of on.log.drift) {
+      if (entry.atSeconds < shiftAt) alarmKinds[entry.event.kind] = (alarmKinds[entry.event.kind] ?? 0) + 1;
+    }
     calls += on.log.standby.length;
     approvals += on.log.standby.filter((entry) => entry.decision === 'approval').length;
     reestimations += on.log.reestimations.length;
@@ -127,6 +132,7 @@ export function runShiftStudy(
     shiftAt,
     detectMinutes,
     falseAlarms: alarms,
+    falseAlarmKinds: alarmKinds,
     preShiftAttainment,
     on: judge(onRuns),
     off: judge(offRuns),

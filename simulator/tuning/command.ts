@@ -134,7 +134,31 @@ function render(report: TuningBenchReport): string {
       `${percent(study.on.lowest)} / ${percent(study.off.lowest)}`,
       `${minutes(study.on.timeToCorrect === undefined ? undefined : study.on.timeToCorrect / 60)} / ${minutes(study.off.timeToCorrect === undefined ? undefined : study.off.timeToCorrect / 60)}`,
       `${study.standbyCalls.toFixed(1)} (${study.approvalCalls.toFixed(1)})`,
-      `${study.falseAlarms}`,
+      `${study.falseAlarms}${
+        study.falseAlarms === 0
+          ? ''
+          : ` (${Object.entries(study.falseAlarmKinds)
+              .map(([kind, count]) => `${kind} ${count}`)
+              .join(', ')})`
+      }`,
+    ];
+  });
+  const offsets = [-15, 15, 30, 45, 60, 90, 120, 180];
+  const curveRows = report.shifts.flatMap((study) => {
+    const at = (curve: readonly { at: number; attainment: number }[], minutes: number) =>
+      percent(
+        curve.find((point) => Math.abs(point.at - (study.shiftAt + minutes * 60)) < 1)?.attainment ??
+          Number.NaN,
+      );
+    return [
+      [
+        `${study.scenario.replace('tuning-', '')} (on)`,
+        ...offsets.map((minutes) => at(study.on.curve, minutes)),
+      ],
+      [
+        `${study.scenario.replace('tuning-', '')} (off)`,
+        ...offsets.map((minutes) => at(study.off.curve, minutes)),
+      ],
     ];
   });
   const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
@@ -164,6 +188,9 @@ function render(report: TuningBenchReport): string {
       ],
       shiftRows,
     ),
+    '',
+    'SLA attainment of the arrivals of the 15 minutes before each point, pooled over replications (minutes from the shift)',
+    table(['scenario', ...offsets.map((minutes) => `${minutes > 0 ? '+' : ''}${minutes}`)], curveRows),
     '',
     `A/A experiments: ${report.aa.experiments} (treatment share ${percent(report.aa.treatmentShare, 0)}, mean ${report.aa.meanDecidedPerArm.toFixed(0)} outcomes per arm)`,
     `  promoted ${report.aa.promoted}, rolled back ${report.aa.rolledBack}, inconclusive ${report.aa.inconclusive}, still running ${report.aa.running}`,
