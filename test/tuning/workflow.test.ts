@@ -99,7 +99,8 @@ const APPLY_ARN = localFunctionArn(TUNING_FUNCTIONS.tuningApply);
 /** The tuning ASL in-process (aws-local-stepfunctions) over the real handlers and in-memory stores. */
 function workflow(now: number) {
   const { tables, features, tuning } = stores();
-  for (let index = 0; index < 50; index++) features.seedAgent({ ...agent(`a-${index}`), changedAt: 0 });
+  // 41 people at about 33 busy slots: 80% occupancy, the reference load of the risk threshold.
+  for (let index = 0; index < 41; index++) features.seedAgent({ ...agent(`a-${index}`), changedAt: 0 });
   // What the scorer learned: about 200 s per item in both categories.
   for (const category of ['billing', 'orders']) {
     void features.updateHandlingStats({ scope: 'category', category }, () => ({

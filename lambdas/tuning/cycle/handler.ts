@@ -24,6 +24,8 @@ const FUNCTION = 'tuning-cycle';
 const HOUR = 3_600_000;
 /** A cycle never reads further back than this, however long the loop was stopped. */
 const MAX_LOOKBACK = 6 * HOUR;
+/** How long after its end a bucket is taken as complete. */
+const SETTLE_MS = 60_000;
 
 /** Another cycle saved the state first; the state machine retries this one from the new state. */
 export class TuningStateConflictError extends Error {
@@ -71,7 +73,11 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
       const standbyIds = new Set(config.capacity.standbyAgentIds);
       const roster: AgentState[] = agents.filter((agent) => !standbyIds.has(agent.agentId));
       const standby = agents.filter((agent) => standbyIds.has(agent.agentId) && agent.status === 'offline');
-      const buckets = await deps.tuning.readBuckets(Math.max(state.processedUntil, now - MAX_LOOKBACK), now);
+      // Events reach the observe function seconds late: a bucket is read only once it has settled.
+      const settled = now - SETTLE_MS;
+      const buckets = (
+        await deps.tuning.readBuckets(Math.max(state.processedUntil, now - MAX_LOOKBACK), settled)
+      ).filter((bucket) => bucket.start + bucket.seconds * 1000 <= settled);
 
       const result = runTuningCycle(state, {
         now,
