@@ -98,6 +98,11 @@ export interface AslRunnerOptions {
   readonly timeScale?: number;
   /** Clock for `$$.State.EnteredTime` and execution dates. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Events kept per execution history (the newest); a long soak keeps memory flat with a few.
+   * @default all of them
+   */
+  readonly historyLimit?: number;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -783,8 +788,10 @@ export class AslRunner {
     record: ExecutionRecord,
     executionArn: string,
   ): Promise<void> {
+    const limit = this.options.historyLimit ?? Number.POSITIVE_INFINITY;
     for await (const event of events) {
       record.history.push(event);
+      if (record.history.length > limit) record.history.shift();
       // A runner-kept (scaled) timeout expired its own token already.
       if (
         event.type === 'StateFailed' &&

@@ -100,6 +100,8 @@ export interface LocalRuntimeOptions {
   readonly queueRedeliveryDelayMs?: number;
   /** @default the published local-only key (never valid in a deployed function) */
   readonly pseudonymKey?: string;
+  /** Newest events kept per execution history (see AslRunnerOptions.historyLimit). @default all */
+  readonly executionHistoryLimit?: number;
   /** Told what each dispatch round did. */
   readonly onRound?: (report: RoundReport) => void;
   /**
@@ -447,6 +449,7 @@ function assemble(
     now: () => clock.now(),
     retryIntervalMs: options.retryIntervalMs ?? 100,
     timeScale,
+    ...(options.executionHistoryLimit === undefined ? {} : { historyLimit: options.executionHistoryLimit }),
     bindings: {
       functions,
       dynamodb: dynamoDb.client,

@@ -126,7 +126,7 @@ async function runDemo(options: Options): Promise<number> {
   const result = await runSession({
     plan,
     timeScale: options.scale,
-    settleTimeoutMs: 150_000,
+    settleTimeoutMs: 60_000,
     onProgress: (progress) => {
       const payload = {
         created: progress.created,

@@ -27,6 +27,8 @@ export interface DriverOptions {
   readonly onProgress?: (progress: DriverProgress) => void;
   /** Settlement poll interval, wall ms. @default 200 */
   readonly pollMs?: number;
+  /** Runs at each settlement poll, e.g. an operator redriving dead letters. */
+  readonly onPoll?: () => Promise<void>;
 }
 
 export interface DriverProgress {
@@ -211,7 +213,10 @@ export class WorkloadDriver {
         status: status.status,
         capacity: agent.capacity,
         skills: agent.skills,
-        shiftEndsAt: new Date(this.startedAt + 12 * 3_600_000).toISOString(),
+        // Shifts outlast the run: the plan's horizon plus eight hours to finish the tail.
+        shiftEndsAt: new Date(
+          this.startedAt + (this.plan.options.horizonSeconds + 8 * 3_600) * 1000,
+        ).toISOString(),
         changedAt: new Date(changedAt).toISOString(),
         kind: 'person',
       },
@@ -361,15 +366,17 @@ export class WorkloadDriver {
 
   /**
    * Resolves once everything planned was sent, no agent is still working, and every item is
-   * settled; or after `timeoutMs` of wall time (then `complete` is false: the ledger shows what
-   * did not settle).
+   * settled; or `timeoutMs` of wall time after the last planned arrival (then `complete` is
+   * false: the ledger shows what did not settle).
    */
   async finished(
     timeoutMs: number,
   ): Promise<{ readonly complete: boolean; readonly progress: DriverProgress }> {
-    const deadline = Date.now() + timeoutMs;
+    const arrivalsWallMs = (this.plan.options.horizonSeconds * 1000) / this.runtime.timeScale;
+    const deadline = Date.now() + arrivalsWallMs + timeoutMs;
     const pollMs = this.options.pollMs ?? 200;
     for (;;) {
+      await this.options.onPoll?.();
       const progress = this.progress();
       this.options.onProgress?.(progress);
       if (this.inFlight === 0 && progress.settled === progress.total) {

@@ -40,8 +40,15 @@ export interface SessionOptions {
   readonly reviewer?: boolean;
   /** Reuse a DynamoDB Local (tests share one). */
   readonly dynamoDb?: DynamoDbLocal;
-  /** Wall ms to wait for every item to settle before declaring the rest lost. @default 120_000 */
+  /**
+   * Wall ms to wait, after the last planned arrival, for every item to settle before declaring
+   * the rest lost. @default 120_000
+   */
   readonly settleTimeoutMs?: number;
+  /** Runs once everything settled and the ledger is read, before the runtime stops (final checks). */
+  readonly beforeStop?: (runtime: LocalRuntime) => Promise<void>;
+  /** Runs at each settlement poll (e.g. an operator redriving dead letters). */
+  readonly operator?: (runtime: LocalRuntime) => Promise<void>;
   readonly onProgress?: (progress: DriverProgress) => void;
   /** Passed through to the runtime (fault injection, dispatch tick, retry interval...). */
   readonly runtime?: Omit<LocalRuntimeOptions, 'dynamoDb' | 'timeScale'>;
@@ -122,6 +129,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     runtime,
     plan: options.plan,
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.operator === undefined
+      ? {}
+      : { onPoll: () => options.operator?.(runtime) ?? Promise.resolve() }),
   });
   const reviewer = new SimulatedReviewer({ runtime, plan: options.plan });
   try {
@@ -139,6 +149,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const log = driver.log();
     const { outcomes, audit } = await buildLedger(runtime, options.plan, log);
     const agents = await runtime.ports.features.listAgents();
+    await options.beforeStop?.(runtime);
     return {
       plan: options.plan,
       outcomes,
