@@ -1,4 +1,5 @@
 // `npm run soak`: thousands of work items through the local runtime under faults; exit 1 unless every invariant holds.
+import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { type Command, parseOptions, runCommandLine, UsageError } from '../../simulator/cli/command';
@@ -25,6 +26,7 @@ Options:
   --agents A     agents (default 40)
   --no-faults    run without injected faults
   --json         print one JSON object instead of the table
+  --out FILE     also write that JSON object to FILE
   -h, --help     this help
 
 Exit code 0 when every invariant holds, 1 otherwise, 2 on bad options.
@@ -38,6 +40,7 @@ const Options = z.object({
   agents: z.coerce.number().int().min(4).max(500).default(40),
   'no-faults': z.boolean().default(false),
   json: z.boolean().default(false),
+  out: z.string().min(1).optional(),
 });
 
 const mark = (ok: boolean) => (ok ? 'ok' : 'FAIL');
@@ -138,6 +141,7 @@ const soakCommand: Command = {
         agents: { type: 'string' },
         'no-faults': { type: 'boolean' },
         json: { type: 'boolean' },
+        out: { type: 'string' },
       },
       'soak',
     );
@@ -170,24 +174,25 @@ const soakCommand: Command = {
       },
     });
     if (barStarted) bar.stop();
+    const { session, ...rest } = result;
+    const json = `${JSON.stringify(
+      {
+        ...rest,
+        kpis: {
+          ...result.kpis,
+          lost: result.kpis.lost.map((outcome) => ({ itemId: outcome.itemId, reason: outcome.reason })),
+        },
+        wallSecondsByPhase: session.wallSeconds,
+        functionStats: session.functionStats,
+        failures: session.failures,
+        summary: formatSoakSummary(result).split('\n'),
+      },
+      null,
+      2,
+    )}\n`;
+    if (options.out !== undefined) writeFileSync(options.out, json);
     if (options.json) {
-      const { session, ...rest } = result;
-      process.stdout.write(
-        `${JSON.stringify(
-          {
-            ...rest,
-            kpis: {
-              ...result.kpis,
-              lost: result.kpis.lost.map((outcome) => ({ itemId: outcome.itemId, reason: outcome.reason })),
-            },
-            wallSecondsByPhase: session.wallSeconds,
-            functionStats: session.functionStats,
-            failures: session.failures,
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      process.stdout.write(json);
     } else {
       process.stdout.write(
         `Flowtune soak: ${options.items} items at ${options.rate}/s, ${options.agents} agents, seed ${options.seed}, 1 wall s = ${options.scale} simulated s, faults ${options['no-faults'] ? 'off' : 'on'}\n\n`,
