@@ -9,6 +9,7 @@ import { benchCommand } from '../simulator/cli/bench';
 import { type Command, runCommandLine } from '../simulator/cli/command';
 import { replayCommand } from '../simulator/cli/replay';
 import { simulateCommand } from '../simulator/cli/simulate';
+import { tuningCommand } from '../simulator/tuning/command';
 
 const COMMANDS: readonly Command[] = [
   simulateCommand,
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   benchCommand,
   allocationCommand,
   opsCommand,
+  tuningCommand,
 ];
 
 process.exitCode = await runCommandLine(COMMANDS, process.argv.slice(2));

@@ -7,6 +7,7 @@ import { Observability } from './constructs/observability';
 import { OpsApi } from './constructs/ops-api';
 import { ProcessOrchestration } from './constructs/process-orchestration';
 import { Storage } from './constructs/storage';
+import { Tuning } from './constructs/tuning';
 import { TABLES } from './definitions';
 
 export interface FlowtuneStackProps extends StackProps {
@@ -82,6 +83,7 @@ export class FlowtuneStack extends Stack {
   readonly orchestration: ProcessOrchestration;
   readonly observability: Observability;
   readonly opsApi: OpsApi;
+  readonly tuning: Tuning;
 
   constructor(scope: Construct, id: string, props: FlowtuneStackProps = {}) {
     super(scope, id, props);
@@ -140,6 +142,14 @@ export class FlowtuneStack extends Stack {
       this.orchestration.publishBehindAlias({ alarms: this.observability.rolloutAlarms });
     }
 
+    this.tuning = new Tuning(this, 'Tuning', {
+      storage: this.storage,
+      ingest: this.ingest,
+      logsKey: this.orchestration.logsKey,
+      functionFactory: props.functionFactory,
+      alarmTopic: this.observability.alarmTopic,
+    });
+
     this.addOutputs();
   }
 
@@ -175,6 +185,10 @@ export class FlowtuneStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
     if (this.orchestration.alias !== undefined) {
       new CfnOutput(this, 'StateMachineAliasArn', { value: this.orchestration.alias.ref });
+    }
+    new CfnOutput(this, 'TuningStateMachineArn', { value: this.tuning.stateMachine.stateMachineArn });
+    for (const { label, fn } of this.tuning.functionList()) {
+      new CfnOutput(this, `${label}FunctionName`, { value: fn.functionName });
     }
   }
 }

@@ -2,11 +2,13 @@ import { z } from 'zod';
 import { AgentStatusChanged, WorkItemCancelled, WorkItemCompleted, WorkItemCreated } from './inbound';
 import { WorkItemEscalated, WorkItemRejected, WorkItemRouted } from './outbound';
 import { StaffingRecommended } from './staffing';
+import { DriftDetected, PolicyChanged } from './tuning';
 
 export * from './common';
 export * from './inbound';
 export * from './outbound';
 export * from './staffing';
+export * from './tuning';
 
 /** `source` of every event Flowtune itself emits. */
 export const FLOWTUNE_SOURCE = 'flowtune';
@@ -25,6 +27,8 @@ export const OUTBOUND_EVENTS = {
   WorkItemEscalated,
   WorkItemRejected,
   StaffingRecommended,
+  PolicyChanged,
+  DriftDetected,
 } as const;
 
 export type InboundDetailType = keyof typeof INBOUND_EVENTS;

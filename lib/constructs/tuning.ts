@@ -87,6 +87,7 @@ export class Tuning extends Construct {
     this.asyncFailureQueue = createDeadLetterQueue(this, 'TuningAsyncFailureQueue', {
       fifo: false,
       retentionPeriod: Duration.days(14),
+      ...(ingest.key === undefined ? {} : { encryptionKey: ingest.key }),
     });
 
     const functions = {} as Record<TuningFunctionName, LambdaFunctionResource>;

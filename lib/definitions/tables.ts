@@ -40,6 +40,8 @@ export const FEATURES_TABLE = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   globalSecondaryIndexes: [],
+  // Tuning observation buckets expire (14 days); other feature records carry no expiresAt.
+  timeToLiveAttribute: 'expiresAt',
   pointInTimeRecovery: true,
 } as const satisfies TableDefinition;
 

@@ -5,6 +5,7 @@ import { ALL_EVENTS, FLOWTUNE_SOURCE } from '../../domain/events';
 import { eventJsonSchemas } from '../../domain/events/json-schema';
 import { DispatchMessage } from '../../domain/process';
 import { DISPATCH_MESSAGE_GROUP, DISPATCH_TICK_MINUTES, QUEUES, RULES } from '../../lib/definitions';
+import { TUNING_RULES } from '../../lib/definitions/tuning';
 import {
   actionsOf,
   logicalIdOf,
@@ -70,7 +71,8 @@ describe('EventIngest', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
     const targets = rules.flatMap(([, rule]) => rule.Properties?.Targets as Record<string, unknown>[]);
 
-    expect(rules).toHaveLength(Object.keys(RULES).length + 1);
+    // Ingest's rules plus its dispatch tick; the tuning loop's rule and schedule.
+    expect(rules).toHaveLength(Object.keys(RULES).length + 1 + Object.keys(TUNING_RULES).length + 1);
     expect(targets).toHaveLength(rules.length);
     for (const target of targets) {
       expect(target.DeadLetterConfig).toEqual({ Arn: deliveryDlqArn });

@@ -14,6 +14,7 @@ import {
   QUEUES,
   TABLES,
 } from '../../lib/definitions';
+import { TUNING_FUNCTIONS } from '../../lib/definitions/tuning';
 import {
   allows,
   logicalIdOf,
@@ -58,7 +59,11 @@ interface AslTask {
 
 describe('ProcessOrchestration functions', () => {
   it('deploys one Lambda per entry of FUNCTIONS', () => {
-    template.resourceCountIs('AWS::Lambda::Function', functionEntries.length);
+    // The tuning loop's functions are composed into the same stack.
+    template.resourceCountIs(
+      'AWS::Lambda::Function',
+      functionEntries.length + Object.keys(TUNING_FUNCTIONS).length,
+    );
   });
 
   it.each(functionEntries)(

@@ -9,23 +9,13 @@ import { FlowtuneStack } from '../../lib/flowtune-stack';
 import { compliancePacks, SKIP_ACKNOWLEDGEMENTS_CONTEXT } from '../../lib/nag';
 import { cdkJsonContext } from '../infra/support';
 
-/**
- * The Tuning construct composed into the Flowtune stack the way the stack should compose it
- * (see docs/tuning.md), with placeholder code instead of bundles.
- */
+/** The Tuning construct as the Flowtune stack composes it, with placeholder code instead of bundles. */
 function synth(skipAcknowledgements = false) {
   const app = new App({
     context: { ...cdkJsonContext(), [SKIP_ACKNOWLEDGEMENTS_CONTEXT]: skipAcknowledgements },
   });
   const stack = new FlowtuneStack(app, 'Flowtune', { functionFactory: new TestFunctionFactory() });
-  const tuning = new Tuning(stack, 'Tuning', {
-    storage: stack.storage,
-    ingest: stack.ingest,
-    logsKey: stack.orchestration.logsKey,
-    functionFactory: new TestFunctionFactory(),
-    alarmTopic: stack.observability.alarmTopic,
-  });
-  return { app, stack, tuning, template: Template.fromStack(stack) };
+  return { app, stack, tuning: stack.tuning, template: Template.fromStack(stack) };
 }
 
 /** Findings of both cdk-nag packs on the Tuning construct's resources. */
