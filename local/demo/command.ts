@@ -119,6 +119,9 @@ async function runDemo(options: Options): Promise<number> {
   const bar = new SingleBar({
     stream: process.stderr,
     format: 'demo |{bar}| {value}/{total} items settled | {created} created | {simulated} simulated',
+    // Without a terminal (CI logs, a pipe), a line every few seconds instead of a redrawn bar.
+    noTTYOutput: true,
+    notTTYSchedule: 5_000,
     hideCursor: true,
     clearOnComplete: false,
   });

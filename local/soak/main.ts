@@ -25,6 +25,7 @@ Options:
   --scale X      simulated seconds per wall second (default 60)
   --agents A     agents (default 40)
   --no-faults    run without injected faults
+  --faults X     multiply every fault rate by X (default 1)
   --json         print one JSON object instead of the table
   --out FILE     also write that JSON object to FILE
   -h, --help     this help
@@ -39,6 +40,7 @@ const Options = z.object({
   scale: z.coerce.number().min(1).max(3600).default(60),
   agents: z.coerce.number().int().min(4).max(500).default(40),
   'no-faults': z.boolean().default(false),
+  faults: z.coerce.number().min(0).max(50).default(1),
   json: z.boolean().default(false),
   out: z.string().min(1).optional(),
 });
@@ -140,6 +142,7 @@ const soakCommand: Command = {
         scale: { type: 'string' },
         agents: { type: 'string' },
         'no-faults': { type: 'boolean' },
+        faults: { type: 'string' },
         json: { type: 'boolean' },
         out: { type: 'string' },
       },
@@ -154,6 +157,9 @@ const soakCommand: Command = {
     const bar = new SingleBar({
       stream: process.stderr,
       format: 'soak |{bar}| {value}/{total} settled | {created} created | {wall} s',
+      // Without a terminal (CI logs, a pipe), a line every few seconds instead of a redrawn bar.
+      noTTYOutput: true,
+      notTTYSchedule: 5_000,
       hideCursor: true,
     });
     const started = Date.now();
@@ -164,7 +170,7 @@ const soakCommand: Command = {
       ratePerSecond: options.rate,
       timeScale: options.scale,
       agents: options.agents,
-      faults: options['no-faults'] ? false : defaultSoakFaults(options.seed),
+      faults: options['no-faults'] ? false : defaultSoakFaults(options.seed, options.faults),
       onProgress: (progress) => {
         const payload = { created: progress.created, wall: Math.round((Date.now() - started) / 1000) };
         if (!barStarted) {
@@ -195,7 +201,7 @@ const soakCommand: Command = {
       process.stdout.write(json);
     } else {
       process.stdout.write(
-        `Flowtune soak: ${options.items} items at ${options.rate}/s, ${options.agents} agents, seed ${options.seed}, 1 wall s = ${options.scale} simulated s, faults ${options['no-faults'] ? 'off' : 'on'}\n\n`,
+        `Flowtune soak: ${options.items} items at ${options.rate}/s, ${options.agents} agents, seed ${options.seed}, 1 wall s = ${options.scale} simulated s, faults ${options['no-faults'] ? 'off' : `×${options.faults}`}\n\n`,
       );
       process.stdout.write(`${formatSoakSummary(result)}\n`);
       const lost = result.kpis.lost.slice(0, 10);
@@ -203,6 +209,8 @@ const soakCommand: Command = {
         process.stdout.write(
           `\nLost (first 10):\n${lost.map((o) => `  ${o.itemId}: ${o.reason}`).join('\n')}\n`,
         );
+      for (const diagnosis of result.lost.slice(0, 3))
+        process.stdout.write(`\nDiagnosis of ${diagnosis.itemId}:\n${JSON.stringify(diagnosis, null, 2)}\n`);
       if (result.routingViolations.length > 0)
         process.stdout.write(
           `\nRouting violations (first 10):\n  ${result.routingViolations.slice(0, 10).join('\n  ')}\n`,
@@ -215,6 +223,8 @@ const soakCommand: Command = {
   },
 };
 
+// The handlers stand in for Lambdas on Node 22+; the SDK's notice about this Node 20 tool run is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const exitCode = await runCommandLine([soakCommand], ['soak', ...process.argv.slice(2)]);
 process.exitCode = exitCode;
 setTimeout(() => process.exit(exitCode), 2_000).unref();

@@ -34,17 +34,19 @@ export const SOAK_TROUBLE: TroubleShares = {
 
 /**
  * The soak's default faults: AWS calls throttled and failing now and then (at the ports and
- * inside the SDK's retry loop), and every function crashing or timing out after its work at 1%.
+ * inside the SDK's retry loop), and every function crashing or timing out after its work at 1%;
+ * `intensity` multiplies every rate.
  */
-export function defaultSoakFaults(seed: number): FaultPlanOptions {
-  const handler = { crashRate: 0.01, timeoutRate: 0.01 };
+export function defaultSoakFaults(seed: number, intensity = 1): FaultPlanOptions {
+  const rate = (value: number) => Math.min(1, value * intensity);
+  const handler = { crashRate: rate(0.01), timeoutRate: rate(0.01) };
   return {
     seed,
-    dynamoDb: { throttleRate: 0.003, errorRate: 0.001 },
-    executions: { throttleRate: 0.003 },
-    events: { errorRate: 0.003 },
-    dispatch: { errorRate: 0.003 },
-    dynamoDbRequests: { throttleRate: 0.005, errorRate: 0.002 },
+    dynamoDb: { throttleRate: rate(0.003), errorRate: rate(0.001) },
+    executions: { throttleRate: rate(0.003) },
+    events: { errorRate: rate(0.003) },
+    dispatch: { errorRate: rate(0.003) },
+    dynamoDbRequests: { throttleRate: rate(0.005), errorRate: rate(0.002) },
     handlers: {
       intake: handler,
       validate: handler,
@@ -97,6 +99,43 @@ export interface SoakResult {
   readonly routedItems: number;
   readonly wallSeconds: number;
   readonly passed: boolean;
+  /** For the first lost items: what the runtime holds about them, to find out why. */
+  readonly lost: readonly LostItemDiagnosis[];
+}
+
+export interface LostItemDiagnosis {
+  readonly itemId: string;
+  readonly instance: unknown;
+  readonly pendingWaits: readonly string[];
+  readonly lastStates: readonly string[];
+  readonly trail: readonly string[];
+}
+
+/** Everything the runtime holds about an item: instance record, open waits, last states, audit trail. */
+async function diagnose(runtime: LocalRuntime, itemId: string): Promise<LostItemDiagnosis> {
+  const hasExecution = runtime.runner.hasExecution(itemId);
+  const executionArn = hasExecution ? runtime.runner.describeExecution(itemId).executionArn : undefined;
+  const { taskToken: _token, ...instance } = (await runtime.instance(itemId)) ?? { taskToken: undefined };
+  return {
+    itemId,
+    instance,
+    pendingWaits:
+      executionArn === undefined
+        ? []
+        : runtime.tokens
+            .pending({ executionArn })
+            .map((wait) => `${wait.stateName} since ${new Date(wait.openedAt).toISOString()}`),
+    lastStates: hasExecution
+      ? runtime.runner.getExecutionHistory(itemId).map((event) => {
+          const state = 'state' in event ? ` ${(event.state as { name?: string }).name ?? ''}` : '';
+          const error = 'Error' in event ? ` ${String(event.Error)}` : '';
+          return `${event.type}${state}${error}`;
+        })
+      : [],
+    trail: (await runtime.auditTrail(itemId)).map((record) =>
+      `${record.at} ${record.kind} ${record.actor} ${record.details ?? ''}`.slice(0, 400),
+    ),
+  };
 }
 
 /** What an operator does with docs/redrive.md, locally: dead letters back to their queue, failed deliveries back on the bus. */
@@ -208,6 +247,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let sampler: ReturnType<typeof sampleCapacity> | undefined;
   const detach: (() => void)[] = [];
   let leaks: string[] = [];
+  const lost: LostItemDiagnosis[] = [];
   const session = await runSession({
     plan,
     timeScale: options.timeScale,
@@ -217,7 +257,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       dispatchTickMs: 250,
       retryIntervalMs: 50,
       queueRedeliveryDelayMs: 50,
-      executionHistoryLimit: 8,
+      executionHistoryLimit: 4,
       ...(faults === undefined
         ? {}
         : {
@@ -239,7 +279,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     operator: async (runtime) => {
       redriven += await redriveDeadLetters(runtime);
     },
-    beforeStop: async (runtime) => {
+    beforeStop: async (runtime, outcomes) => {
+      for (const outcome of outcomes.filter((entry) => entry.final === 'lost').slice(0, 20)) {
+        lost.push(await diagnose(runtime, outcome.itemId));
+      }
       const held = await slotsHeld(runtime);
       const agents = await runtime.ports.features.listAgents();
       leaks = agents
@@ -282,5 +325,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     routedItems,
     wallSeconds: (Date.now() - started) / 1000,
     passed,
+    lost,
   };
 }

@@ -46,7 +46,7 @@ export interface SessionOptions {
    */
   readonly settleTimeoutMs?: number;
   /** Runs once everything settled and the ledger is read, before the runtime stops (final checks). */
-  readonly beforeStop?: (runtime: LocalRuntime) => Promise<void>;
+  readonly beforeStop?: (runtime: LocalRuntime, outcomes: readonly ItemOutcome[]) => Promise<void>;
   /** Runs at each settlement poll (e.g. an operator redriving dead letters). */
   readonly operator?: (runtime: LocalRuntime) => Promise<void>;
   readonly onProgress?: (progress: DriverProgress) => void;
@@ -149,7 +149,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const log = driver.log();
     const { outcomes, audit } = await buildLedger(runtime, options.plan, log);
     const agents = await runtime.ports.features.listAgents();
-    await options.beforeStop?.(runtime);
+    await options.beforeStop?.(runtime, outcomes);
     return {
       plan: options.plan,
       outcomes,
