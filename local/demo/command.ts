@@ -207,6 +207,7 @@ async function runDemo(options: Options): Promise<number> {
             .map((outcome) => ({ itemId: outcome.itemId, final: outcome.final, reason: outcome.reason })),
           report: reportPath,
           problems,
+          lostDiagnoses: result.lostDiagnoses,
           exitCode,
         },
         null,
@@ -255,6 +256,10 @@ async function runDemo(options: Options): Promise<number> {
     process.stderr.write(
       `\nFAILED: ${problems.length} problem(s)\n${problems.map((line) => `  ${line}`).join('\n')}\n`,
     );
+    for (const diagnosis of result.lostDiagnoses.slice(0, 3))
+      process.stderr.write(
+        `\nWhat the runtime holds about ${diagnosis.itemId}:\n${JSON.stringify(diagnosis, null, 2)}\n`,
+      );
   }
   return exitCode;
 }

@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { FaultPlan, type FaultPlanOptions } from '../faults';
 import { LOCAL_EVENT_BUS_NAME } from '../local-names';
 import type { LocalRuntime } from '../runtime';
+import type { LostItemDiagnosis } from '../workload/diagnose';
 import type { DriverProgress } from '../workload/driver';
 import { computeKpis, type DemoKpis } from '../workload/kpis';
 import { planWorkload, type TroubleShares, type WorkloadPlan } from '../workload/plan';
@@ -101,41 +102,6 @@ export interface SoakResult {
   readonly passed: boolean;
   /** For the first lost items: what the runtime holds about them, to find out why. */
   readonly lost: readonly LostItemDiagnosis[];
-}
-
-export interface LostItemDiagnosis {
-  readonly itemId: string;
-  readonly instance: unknown;
-  readonly pendingWaits: readonly string[];
-  readonly lastStates: readonly string[];
-  readonly trail: readonly string[];
-}
-
-/** Everything the runtime holds about an item: instance record, open waits, last states, audit trail. */
-async function diagnose(runtime: LocalRuntime, itemId: string): Promise<LostItemDiagnosis> {
-  const hasExecution = runtime.runner.hasExecution(itemId);
-  const executionArn = hasExecution ? runtime.runner.describeExecution(itemId).executionArn : undefined;
-  const { taskToken: _token, ...instance } = (await runtime.instance(itemId)) ?? { taskToken: undefined };
-  return {
-    itemId,
-    instance,
-    pendingWaits:
-      executionArn === undefined
-        ? []
-        : runtime.tokens
-            .pending({ executionArn })
-            .map((wait) => `${wait.stateName} since ${new Date(wait.openedAt).toISOString()}`),
-    lastStates: hasExecution
-      ? runtime.runner.getExecutionHistory(itemId).map((event) => {
-          const state = 'state' in event ? ` ${(event.state as { name?: string }).name ?? ''}` : '';
-          const error = 'Error' in event ? ` ${String(event.Error)}` : '';
-          return `${event.type}${state}${error}`;
-        })
-      : [],
-    trail: (await runtime.auditTrail(itemId)).map((record) =>
-      `${record.at} ${record.kind} ${record.actor} ${record.details ?? ''}`.slice(0, 400),
-    ),
-  };
 }
 
 /** What an operator does with docs/redrive.md, locally: dead letters back to their queue, failed deliveries back on the bus. */
@@ -247,7 +213,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let sampler: ReturnType<typeof sampleCapacity> | undefined;
   const detach: (() => void)[] = [];
   let leaks: string[] = [];
-  const lost: LostItemDiagnosis[] = [];
   const session = await runSession({
     plan,
     timeScale: options.timeScale,
@@ -279,10 +244,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     operator: async (runtime) => {
       redriven += await redriveDeadLetters(runtime);
     },
-    beforeStop: async (runtime, outcomes) => {
-      for (const outcome of outcomes.filter((entry) => entry.final === 'lost').slice(0, 20)) {
-        lost.push(await diagnose(runtime, outcome.itemId));
-      }
+    beforeStop: async (runtime) => {
       const held = await slotsHeld(runtime);
       const agents = await runtime.ports.features.listAgents();
       leaks = agents
@@ -325,6 +287,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     routedItems,
     wallSeconds: (Date.now() - started) / 1000,
     passed,
-    lost,
+    lost: session.lostDiagnoses,
   };
 }

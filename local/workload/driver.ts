@@ -63,6 +63,7 @@ export type DriverCount =
   | 'earlyCompletionsSent'
   | 'strayCompletionsSent'
   | 'cancellationsSent'
+  | 'cancellationsRetried'
   | 'statusChangesSent'
   | 'staleStatusReplaysSent'
   | 'routedSeen'
@@ -102,6 +103,7 @@ export class WorkloadDriver {
   private readonly malformedSent = new Map<string, { sentId: string; eventId: string }>();
   private readonly cancelledItems = new Set<string>();
   private readonly rejectedIds = new Set<string>();
+  private readonly cancelRetries = new Map<string, number>();
   private readonly errors: string[] = [];
   private readonly counts: Record<DriverCount, number> = {
     createdSent: 0,
@@ -112,6 +114,7 @@ export class WorkloadDriver {
     earlyCompletionsSent: 0,
     strayCompletionsSent: 0,
     cancellationsSent: 0,
+    cancellationsRetried: 0,
     statusChangesSent: 0,
     staleStatusReplaysSent: 0,
     routedSeen: 0,
@@ -248,7 +251,7 @@ export class WorkloadDriver {
     }
   }
 
-  private async cancel(item: PlannedItem): Promise<void> {
+  private async cancel(item: PlannedItem, retry = false): Promise<void> {
     this.cancelledItems.add(item.itemId);
     const work = this.working.get(item.itemId);
     if (work) {
@@ -265,7 +268,7 @@ export class WorkloadDriver {
       },
       item.source,
     );
-    this.counts.cancellationsSent += 1;
+    if (!retry) this.counts.cancellationsSent += 1;
   }
 
   /** The executing systems' side: an agent (or the automation) is told to do the item. */
@@ -273,8 +276,17 @@ export class WorkloadDriver {
     const event = recorded.event;
     if (event.source !== 'flowtune') return;
     if (event['detail-type'] === 'WorkItemRejected') {
-      const id = (event.detail as { id?: unknown }).id;
-      if (typeof id === 'string') this.rejectedIds.add(id);
+      const { id, detailType } = event.detail as { id?: unknown; detailType?: unknown };
+      if (typeof id !== 'string') return;
+      this.rejectedIds.add(id);
+      const item = this.items.get(id);
+      // A cancellation that overtook the item's registration is refused as "unknown item": the
+      // producer tries again a simulated minute later, as an integration reading WorkItemRejected would.
+      if (detailType === 'WorkItemCancelled' && item !== undefined && (this.cancelRetries.get(id) ?? 0) < 5) {
+        this.cancelRetries.set(id, (this.cancelRetries.get(id) ?? 0) + 1);
+        this.counts.cancellationsRetried += 1;
+        this.at(this.now() + 60_000, () => this.cancel(item, true));
+      }
       return;
     }
     if (event['detail-type'] !== 'WorkItemRouted') return;

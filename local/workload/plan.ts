@@ -225,21 +225,23 @@ function planAgents(seed: number, count: number, horizonSeconds: number): Planne
     if (secondary && secondary.category !== primary.category) {
       skills.push({ skill: secondary.category, proficiency: 2 + Math.floor(random.next() * 3) });
     }
-    // Everyone can reset a password; a third of the team speaks German.
+    // Everyone can reset a password. German: the first agent of each category (who works the
+    // whole run, so every skill combination an item can ask for stays staffed) and every third.
     skills.push({ skill: 'password-reset', proficiency: 3 });
-    if (index % 3 === 0)
+    const anchor = index < people.length;
+    if (anchor || index % 3 === 0)
       skills.push({ skill: LANGUAGE_SKILL, proficiency: 3 + Math.floor(random.next() * 3) });
     const name = NAMES[index % NAMES.length] ?? 'agent';
-    // A quarter join during the first third of the run; two leave near its end.
-    const latecomer = index % 4 === 3;
-    const leaver = index === 1 || index === 6;
+    // Every fifth joins during the first third of the run; two leave near its end.
+    const latecomer = !anchor && index % 5 === 4;
+    const leaver = index === 5 || index === 10;
     agents.push({
       agentId: `agent-${name}${index >= NAMES.length ? `-${Math.floor(index / NAMES.length)}` : ''}`,
       skills,
       capacity: 3 + Math.floor(random.next() * 3),
       speed: round(lognormal(random, 1, 0.2)),
       onlineAt: latecomer ? round(horizonSeconds * (0.1 + 0.25 * random.next())) : 0,
-      ...(leaver && count > 4 ? { offlineAt: round(horizonSeconds * (0.7 + 0.15 * random.next())) } : {}),
+      ...(leaver ? { offlineAt: round(horizonSeconds * (0.7 + 0.15 * random.next())) } : {}),
     });
   }
   return agents;
@@ -288,8 +290,10 @@ export function planWorkload(options: WorkloadOptions): WorkloadPlan {
     throw new RangeError(`items must be a positive integer, got ${resolved.items}`);
   if (!(resolved.horizonSeconds > 0))
     throw new RangeError(`horizonSeconds must be positive, got ${resolved.horizonSeconds}`);
-  if (!Number.isInteger(resolved.agents) || resolved.agents < 1)
-    throw new RangeError(`agents must be a positive integer, got ${resolved.agents}`);
+  if (!Number.isInteger(resolved.agents) || resolved.agents < 4)
+    throw new RangeError(
+      `agents must be an integer of at least 4 (one per category), got ${resolved.agents}`,
+    );
   const { seed, items: count, horizonSeconds, trouble } = resolved;
 
   const agents = planAgents(seed, resolved.agents, horizonSeconds);
@@ -317,7 +321,11 @@ export function planWorkload(options: WorkloadOptions): WorkloadPlan {
       ]?.[0] ?? 'P3';
     // Automation takes low-priority resets: make them P4.
     const slaGroup: SlaClass = category.automated ? 'P4' : slaClass;
-    const needsLanguage = !category.automated && shape.next() < 0.1;
+    // Only long-SLA items ask for the language: their windows never close during a run, so they are
+    // never re-routed away from the few who can take them (a re-route excludes the agent).
+    const languageDraw = shape.next();
+    const needsLanguage =
+      !category.automated && (slaClass === 'P3' || slaClass === 'P4') && languageDraw < 0.2;
     return {
       index,
       arrivalAt,
@@ -343,13 +351,17 @@ export function planWorkload(options: WorkloadOptions): WorkloadPlan {
   const valid = all.filter((index) => !malformed.has(index));
   const people = valid.filter((index) => !drafts[index]?.category.automated);
   // Never-completing items are P1s arriving in the first half, so their windows pass during the run.
+  const needsOnlyCategory = (index: number) => (drafts[index]?.requiredSkills.length ?? 0) === 1;
   const neverCandidates = people.filter(
-    (index) => drafts[index]?.slaGroup === 'P1' && (drafts[index]?.arrivalAt ?? 0) < horizonSeconds / 2,
+    (index) =>
+      drafts[index]?.slaGroup === 'P1' &&
+      needsOnlyCategory(index) &&
+      (drafts[index]?.arrivalAt ?? 0) < horizonSeconds / 2,
   );
   const never = chooseIndexes(fates, neverCandidates, share(trouble.neverCompletes));
   const rush = chooseIndexes(
     fates,
-    people.filter((index) => !never.has(index)),
+    people.filter((index) => !never.has(index) && needsOnlyCategory(index)),
     share(trouble.rush),
   );
   const cancelled = chooseIndexes(

@@ -1,6 +1,7 @@
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import type { DynamoDbLocal } from '../dynamodb-local';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../runtime';
+import { diagnose, type LostItemDiagnosis } from './diagnose';
 import { type DriverLog, type DriverProgress, WorkloadDriver } from './driver';
 import { buildLedger, type ItemOutcome, type RawAuditRecord } from './ledger';
 import type { WorkloadPlan } from './plan';
@@ -76,6 +77,8 @@ export interface SessionResult {
     readonly activeCount: number;
     readonly capacity: number;
   }[];
+  /** For the first 20 lost items: what the runtime holds about them, to find out why. */
+  readonly lostDiagnoses: readonly LostItemDiagnosis[];
   /** Every WorkItemRejected Flowtune emitted. */
   readonly rejections: readonly {
     readonly id: string;
@@ -149,6 +152,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const log = driver.log();
     const { outcomes, audit } = await buildLedger(runtime, options.plan, log);
     const agents = await runtime.ports.features.listAgents();
+    const lostDiagnoses: LostItemDiagnosis[] = [];
+    for (const outcome of outcomes.filter((entry) => entry.final === 'lost').slice(0, 20))
+      lostDiagnoses.push(await diagnose(runtime, outcome.itemId));
     await options.beforeStop?.(runtime, outcomes);
     return {
       plan: options.plan,
@@ -166,6 +172,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         drive: (ledgerStarted - driveStarted) / 1000,
         ledger: (Date.now() - ledgerStarted) / 1000,
       },
+      lostDiagnoses,
       rejections: runtime.emittedEvents('WorkItemRejected').map((event) => {
         const detail = event.detail as Record<string, unknown>;
         return {

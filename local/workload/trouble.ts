@@ -87,7 +87,11 @@ export function troubleRows(
       what: 'WorkItemCancelled',
       sent: counts.cancellationsSent,
       handled: Math.min(cancelledSettled, cancelledPlanned),
-      how: 'the waiting execution ends in Cancelled (or the item had already completed)',
+      how:
+        'the waiting execution ends in Cancelled (or the item had already completed)' +
+        (counts.cancellationsRetried > 0
+          ? `; ${counts.cancellationsRetried} re-sent after being refused as "unknown item" (it overtook the item's registration)`
+          : ''),
     },
     {
       what: 'stale AgentStatusChanged replay',

@@ -64,6 +64,20 @@ describe('planWorkload', () => {
     }
   });
 
+  it('asks for the language only on long-SLA items, so no item that can be re-routed depends on the few who speak it', () => {
+    // Act
+    const withLanguage = plan.items.filter((item) =>
+      item.requiredSkills.some((skill) => skill.skill === 'german'),
+    );
+
+    // Assess
+    expect(withLanguage.length).toBeGreaterThan(0);
+    for (const item of withLanguage) {
+      expect(['P3', 'P4']).toContain(item.slaGroup);
+      expect(item.fate).not.toBe('never-completes');
+    }
+  });
+
   it('never duplicates, cancels or completes early an item that is malformed', () => {
     // Assess
     for (const item of fate('malformed')) {
@@ -89,7 +103,7 @@ describe('planWorkload', () => {
     }
   });
 
-  it('staffs every valid item: some agent holds all its required skills at their minimum', () => {
+  it('staffs every valid item with an agent who works the whole run and holds all its required skills', () => {
     // Prepare
     const canDo = (agent: PlannedAgent, item: (typeof plan.items)[number]) =>
       item.requiredSkills.every((required) =>
@@ -99,10 +113,18 @@ describe('planWorkload', () => {
       );
 
     // Act
-    const unstaffed = validItems(plan).filter((item) => !plan.agents.some((agent) => canDo(agent, item)));
+    const stayers = plan.agents.filter((agent) => agent.offlineAt === undefined);
+    const unstaffed = [4, 12, 40].flatMap((agents) => {
+      const planned = planWorkload({ seed: 7, items: 300, horizonSeconds: 5400, agents });
+      const stay = planned.agents.filter((agent) => agent.offlineAt === undefined);
+      return validItems(planned)
+        .filter((item) => !stay.some((agent) => canDo(agent, item)))
+        .map((item) => `${agents} agents: ${item.itemId}`);
+    });
 
     // Assess
-    expect(unstaffed.map((item) => item.itemId)).toEqual([]);
+    expect(stayers.length).toBeGreaterThanOrEqual(4);
+    expect(unstaffed).toEqual([]);
   });
 
   it('brings latecomers online during the run and replays a stale status after each agent who leaves', () => {
@@ -123,12 +145,14 @@ describe('planWorkload', () => {
     }
   });
 
-  it('refuses a plan without items', () => {
+  it('refuses a plan without items or with fewer agents than categories', () => {
     // Act
     const empty = () => planWorkload({ seed: 1, items: 0, horizonSeconds: 60 });
+    const understaffed = () => planWorkload({ seed: 1, items: 10, horizonSeconds: 60, agents: 3 });
 
     // Assess
     expect(empty).toThrow(/items must be a positive integer, got 0/);
+    expect(understaffed).toThrow(/at least 4 \(one per category\), got 3/);
   });
 });
 
