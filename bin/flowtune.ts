@@ -1,9 +1,10 @@
 #!/usr/bin/env -S npx tsx
-import { opsCommand } from '../ops/cli/ops';
 /**
  * The flowtune command line: one entry, one subcommand per capability. A command is a module
  * exporting a `Command` (simulator/cli/command.ts); register it in COMMANDS below.
  */
+import { demoCommand } from '../local/demo/command';
+import { opsCommand } from '../ops/cli/ops';
 import { allocationCommand } from '../simulator/allocation/command';
 import { benchCommand } from '../simulator/cli/bench';
 import { type Command, runCommandLine } from '../simulator/cli/command';
@@ -12,6 +13,7 @@ import { simulateCommand } from '../simulator/cli/simulate';
 import { tuningCommand } from '../simulator/tuning/command';
 
 const COMMANDS: readonly Command[] = [
+  demoCommand,
   simulateCommand,
   replayCommand,
   benchCommand,
