@@ -2,7 +2,6 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TestFunctionFactory } from '../../lib/constructs/function-factory';
-import { Tuning } from '../../lib/constructs/tuning';
 import { FEATURES_TABLE, INSTANCES_TABLE } from '../../lib/definitions';
 import { DRIFT_METRIC, TUNING_FUNCTIONS, TUNING_RULES, TUNING_SCHEDULE } from '../../lib/definitions/tuning';
 import { FlowtuneStack } from '../../lib/flowtune-stack';
