@@ -216,6 +216,50 @@ export const METRICS = {
     "A drift test's statistic divided by the threshold it must exceed: above 1 is drift.",
     ['kind'],
   ),
+  driftDetectedByKind: metric(
+    'DriftDetectedByKind',
+    'Count',
+    ['tuning'],
+    'Drift findings of a tuning cycle, one per finding, by the kind of test that flagged it.',
+    ['kind'],
+  ),
+  tuningObservations: metric(
+    'TuningObservations',
+    'Count',
+    ['tuning'],
+    "Arrivals and completions recorded into the tuning loop's minute buckets.",
+  ),
+  tuningCycles: metric('TuningCycles', 'Count', ['tuning'], 'Tuning cycles run (one every two minutes).'),
+  occupancy: metric(
+    'Occupancy',
+    'Percent',
+    ['tuning'],
+    'Share of agent capacity in use over the tuning window.',
+  ),
+  tuningApprovalsRequested: metric(
+    'TuningApprovalsRequested',
+    'Count',
+    ['tuning'],
+    'High-impact policy changes waiting for a person to approve them.',
+  ),
+  policyChangesApplied: metric(
+    'PolicyChangesApplied',
+    'Count',
+    ['tuning'],
+    'Policy versions the tuning loop activated (within guardrails or approved).',
+  ),
+  policyChangesRejected: metric(
+    'PolicyChangesRejected',
+    'Count',
+    ['tuning'],
+    'Proposed policy changes refused by a guardrail or a person.',
+  ),
+  policyRollbacks: metric(
+    'PolicyRollbacks',
+    'Count',
+    ['tuning'],
+    'Experiments rolled back because a guardrail metric degraded.',
+  ),
   // Connectors (lambdas/connector)
   connectorDeliveries: metric(
     'ConnectorDeliveries',
