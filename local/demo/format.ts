@@ -149,9 +149,21 @@ export function describeRecord(record: RawAuditRecord): string {
   }
 }
 
+/** A text table with every column left-aligned (for prose cells). */
+function leftTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ');
+  return [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
 /** The audit trail as a table: offset from creation, kind, actor, what it says. */
 export function formatTrail(trail: readonly RawAuditRecord[], createdAt: number): string {
-  return table(
+  return leftTable(
     ['at', 'record', 'actor', 'what'],
     trail.map((record) => [
       offset(Date.parse(record.at), createdAt),
