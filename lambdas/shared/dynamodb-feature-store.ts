@@ -202,7 +202,6 @@ export class DynamoDbFeatureStore implements FeatureStore {
     agentId: string;
     at: number;
   }): Promise<'released' | 'not-held'> {
-    const agent = new Expression();
     const instance = new Expression();
     const instanceUpdate = {
       TableName: this.instancesTable,
@@ -215,19 +214,7 @@ export class DynamoDbFeatureStore implements FeatureStore {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { pk: AGENT_PK, sk: release.agentId },
-                UpdateExpression: agent.update(
-                  { updatedAt: release.at },
-                  [],
-                  [`${agent.name('activeCount')} = ${agent.name('activeCount')} - ${agent.value(1)}`],
-                ),
-                ConditionExpression: `${agent.name('activeCount')} > ${agent.value(0)}`,
-                ...agent.attributes(),
-              },
-            },
+            { Update: this.freeAgentSlot(release.agentId, release.at) },
             { Update: instanceUpdate },
           ],
         }),
@@ -250,30 +237,33 @@ export class DynamoDbFeatureStore implements FeatureStore {
     return 'released';
   }
 
+  /** One agent slot given back (never below 0): the shared half of a release and a revert. */
+  private freeAgentSlot(agentId: string, at: number) {
+    const agent = new Expression();
+    return {
+      TableName: this.table,
+      Key: { pk: AGENT_PK, sk: agentId },
+      UpdateExpression: agent.update(
+        { updatedAt: at },
+        [],
+        [`${agent.name('activeCount')} = ${agent.name('activeCount')} - ${agent.value(1)}`],
+      ),
+      ConditionExpression: `${agent.name('activeCount')} > ${agent.value(0)}`,
+      ...agent.attributes(),
+    };
+  }
+
   async revertClaim(claim: CapacityClaim): Promise<'reverted' | 'not-claimed'> {
     const current = await this.client.send(
       new GetCommand({ TableName: this.instancesTable, Key: { itemId: claim.itemId }, ConsistentRead: true }),
     );
     const enqueuedAt = typeof current.Item?.enqueuedAt === 'number' ? current.Item.enqueuedAt : claim.at;
-    const agent = new Expression();
     const instance = new Expression();
     try {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { pk: AGENT_PK, sk: claim.agentId },
-                UpdateExpression: agent.update(
-                  { updatedAt: claim.at },
-                  [],
-                  [`${agent.name('activeCount')} = ${agent.name('activeCount')} - ${agent.value(1)}`],
-                ),
-                ConditionExpression: `${agent.name('activeCount')} > ${agent.value(0)}`,
-                ...agent.attributes(),
-              },
-            },
+            { Update: this.freeAgentSlot(claim.agentId, claim.at) },
             {
               Update: {
                 TableName: this.instancesTable,
