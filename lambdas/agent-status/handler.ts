@@ -1,6 +1,7 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
 import { loadEnv } from '../shared/env';
 import {
+  builtOnFirstCall,
   liveAuditLog,
   liveDispatchTrigger,
   liveEventPublisher,
@@ -148,21 +149,16 @@ const resourceEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQue
  */
 export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
 
-let live: AgentStatusHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: AgentStatusHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, resourceEnv);
-    live = createAgentStatusHandler({
-      features: liveFeatureStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      events: liveEventPublisher(env, telemetry.tracer),
-      dispatch: liveDispatchTrigger(env, telemetry.tracer),
-      pseudonymise: pseudonymiserFromEnv(FUNCTION),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: AgentStatusHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, resourceEnv);
+  return createAgentStatusHandler({
+    features: liveFeatureStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    events: liveEventPublisher(env, telemetry.tracer),
+    dispatch: liveDispatchTrigger(env, telemetry.tracer),
+    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    telemetry,
+  });
+});

@@ -7,6 +7,7 @@ import {
 import { loadEnv } from '../shared/env';
 import { TransientFailureError } from '../shared/errors';
 import {
+  builtOnFirstCall,
   liveAuditLog,
   liveEventPublisher,
   liveExecutionControl,
@@ -301,21 +302,16 @@ const resourceEnv = ['instancesTable', 'auditTable', 'eventBusName'] as const;
  */
 export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
 
-let live: CompletionHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: CompletionHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, resourceEnv);
-    live = createCompletionHandler({
-      instances: liveInstanceStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      events: liveEventPublisher(env, telemetry.tracer),
-      executions: liveExecutionControl({}, telemetry.tracer),
-      pseudonymise: pseudonymiserFromEnv(FUNCTION),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: CompletionHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, resourceEnv);
+  return createCompletionHandler({
+    instances: liveInstanceStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    events: liveEventPublisher(env, telemetry.tracer),
+    executions: liveExecutionControl({}, telemetry.tracer),
+    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    telemetry,
+  });
+});

@@ -6,6 +6,7 @@ import { CircuitBreaker } from '../shared/circuit-breaker';
 import { deliveryFromRouted, HttpConnector, ResilientConnector } from '../shared/connector';
 import { EnvironmentError } from '../shared/env';
 import { idempotent } from '../shared/idempotency';
+import { builtOnFirstCall } from '../shared/live-ports';
 import {
   correlate,
   type InvocationContext,
@@ -141,38 +142,33 @@ const ConnectorEnvironment = z.object({
 });
 
 /** One breaker per container: warm invocations share what earlier ones learnt about the system. */
-let live: ConnectorHandler | undefined;
-
 /** The deployed entry point: built once, at the first invocation. */
-export const handler: ConnectorHandler = async (event, context) => {
-  if (live === undefined) {
-    const parsed = ConnectorEnvironment.safeParse(process.env);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new EnvironmentError(
-        `Function "${FUNCTION}" cannot start: ${issue?.path.join('.')} ${issue?.message}. Set it in the function's environment (lib/definitions/connectors.ts).`,
-      );
-    }
-    const env = parsed.data;
-    const name = env[CONNECTOR_ENV.name];
-    const telemetry = telemetryFor(FUNCTION);
-    live = createConnectorHandler({
-      connector: new ResilientConnector({
-        connector: new HttpConnector({ name, endpoint: env[CONNECTOR_ENV.endpoint] }),
-        breaker: new CircuitBreaker({
-          name,
-          onStateChange: ({ from, to }) => telemetry.logger.warn('circuit state changed', { from, to }),
-        }),
-      }),
-      once: (deliver) =>
-        idempotent(deliver, {
-          tableName: env[CONNECTOR_ENV.idempotencyTable],
-          eventKeyJmesPath: '[detail.id, detail.attempt]',
-          keyPrefix: FUNCTION,
-          expiresAfterSeconds: CONNECTOR_IDEMPOTENCY_DAYS * 86_400,
-        }),
-      telemetry,
-    });
+export const handler: ConnectorHandler = builtOnFirstCall(() => {
+  const parsed = ConnectorEnvironment.safeParse(process.env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EnvironmentError(
+      `Function "${FUNCTION}" cannot start: ${issue?.path.join('.')} ${issue?.message}. Set it in the function's environment (lib/definitions/connectors.ts).`,
+    );
   }
-  return live(event, context);
-};
+  const env = parsed.data;
+  const name = env[CONNECTOR_ENV.name];
+  const telemetry = telemetryFor(FUNCTION);
+  return createConnectorHandler({
+    connector: new ResilientConnector({
+      connector: new HttpConnector({ name, endpoint: env[CONNECTOR_ENV.endpoint] }),
+      breaker: new CircuitBreaker({
+        name,
+        onStateChange: ({ from, to }) => telemetry.logger.warn('circuit state changed', { from, to }),
+      }),
+    }),
+    once: (deliver) =>
+      idempotent(deliver, {
+        tableName: env[CONNECTOR_ENV.idempotencyTable],
+        eventKeyJmesPath: '[detail.id, detail.attempt]',
+        keyPrefix: FUNCTION,
+        expiresAfterSeconds: CONNECTOR_IDEMPOTENCY_DAYS * 86_400,
+      }),
+    telemetry,
+  });
+});

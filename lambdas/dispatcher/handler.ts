@@ -6,6 +6,7 @@ import { type Assignment, createPolicy, flowtunePolicy, type RoutingPolicy } fro
 import { HANDLING_MODEL_VERSION } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import {
+  builtOnFirstCall,
   liveAuditLog,
   liveExecutionControl,
   liveFeatureStore,
@@ -393,20 +394,15 @@ function assignedRecord(
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
 
-let live: DispatcherHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: DispatcherHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createDispatcherHandler({
-      features: liveFeatureStore(env, telemetry.tracer),
-      instances: liveInstanceStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      executions: liveExecutionControl({}, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: DispatcherHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createDispatcherHandler({
+    features: liveFeatureStore(env, telemetry.tracer),
+    instances: liveInstanceStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    executions: liveExecutionControl({}, telemetry.tracer),
+    telemetry,
+  });
+});

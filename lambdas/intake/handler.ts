@@ -9,7 +9,12 @@ import {
 } from '../../domain/events';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
-import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
+import {
+  builtOnFirstCall,
+  liveAuditLog,
+  liveEventPublisher,
+  liveExecutionControl,
+} from '../shared/live-ports';
 import {
   type InvocationContext,
   MetricUnit,
@@ -232,20 +237,15 @@ const resourceEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
  */
 export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
 
-let live: IntakeHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: IntakeHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, resourceEnv);
-    live = createIntakeHandler({
-      executions: liveExecutionControl(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      events: liveEventPublisher(env, telemetry.tracer),
-      pseudonymise: pseudonymiserFromEnv(FUNCTION),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: IntakeHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, resourceEnv);
+  return createIntakeHandler({
+    executions: liveExecutionControl(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    events: liveEventPublisher(env, telemetry.tracer),
+    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    telemetry,
+  });
+});

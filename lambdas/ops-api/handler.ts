@@ -6,6 +6,7 @@ import { sharedDocumentClient } from '../shared/aws-clients';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
 import {
+  builtOnFirstCall,
   liveAuditLog,
   liveExecutionControl,
   liveFeatureStore,
@@ -125,21 +126,16 @@ export function createOpsApi(deps: OpsApiDeps): OpsApi {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
 
-let live: OpsApiHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: OpsApiHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createOpsApi({
-      features: liveFeatureStore(env, telemetry.tracer),
-      instances: liveInstanceStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      executions: liveExecutionControl({}, telemetry.tracer),
-      store: new DynamoDbOpsStore({ client: sharedDocumentClient(telemetry.tracer), ...env }),
-      telemetry,
-    }).handler;
-  }
-  return live(event, context);
-};
+export const handler: OpsApiHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createOpsApi({
+    features: liveFeatureStore(env, telemetry.tracer),
+    instances: liveInstanceStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    executions: liveExecutionControl({}, telemetry.tracer),
+    store: new DynamoDbOpsStore({ client: sharedDocumentClient(telemetry.tracer), ...env }),
+    telemetry,
+  }).handler;
+});

@@ -2,7 +2,12 @@ import { ParkRequest } from '../../domain/process';
 import type { Stage } from '../../lib/definitions/tables';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError, TransientFailureError } from '../shared/errors';
-import { liveAuditLog, liveExecutionControl, liveInstanceStore } from '../shared/live-ports';
+import {
+  builtOnFirstCall,
+  liveAuditLog,
+  liveExecutionControl,
+  liveInstanceStore,
+} from '../shared/live-ports';
 import {
   correlate,
   type InvocationContext,
@@ -206,19 +211,14 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['instancesTable', 'auditTable'] as const;
 
-let live: ParkHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ParkHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createParkHandler({
-      instances: liveInstanceStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      executions: liveExecutionControl({}, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: ParkHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createParkHandler({
+    instances: liveInstanceStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    executions: liveExecutionControl({}, telemetry.tracer),
+    telemetry,
+  });
+});

@@ -2,7 +2,13 @@ import type { HandlingStats } from '../../domain/model';
 import { updateHandlingStats } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
-import { liveAuditLog, liveDispatchTrigger, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
+import {
+  builtOnFirstCall,
+  liveAuditLog,
+  liveDispatchTrigger,
+  liveFeatureStore,
+  liveInstanceStore,
+} from '../shared/live-ports';
 import {
   correlate,
   type InvocationContext,
@@ -174,20 +180,15 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable', 'dispatchQueueUrl'] as const;
 
-let live: RecordOutcomeHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: RecordOutcomeHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createRecordOutcomeHandler({
-      features: liveFeatureStore(env, telemetry.tracer),
-      instances: liveInstanceStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      dispatch: liveDispatchTrigger(env, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: RecordOutcomeHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createRecordOutcomeHandler({
+    features: liveFeatureStore(env, telemetry.tracer),
+    instances: liveInstanceStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    dispatch: liveDispatchTrigger(env, telemetry.tracer),
+    telemetry,
+  });
+});

@@ -3,7 +3,7 @@ import type { ScoringResult } from '../../domain/process';
 import { scoreItem } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
-import { liveAuditLog, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
+import { builtOnFirstCall, liveAuditLog, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
 import {
   correlate,
   type InvocationContext,
@@ -136,19 +136,14 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
 
-let live: ScoreHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ScoreHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createScoreHandler({
-      features: liveFeatureStore(env, telemetry.tracer),
-      instances: liveInstanceStore(env, telemetry.tracer),
-      audit: liveAuditLog(env, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: ScoreHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createScoreHandler({
+    features: liveFeatureStore(env, telemetry.tracer),
+    instances: liveInstanceStore(env, telemetry.tracer),
+    audit: liveAuditLog(env, telemetry.tracer),
+    telemetry,
+  });
+});

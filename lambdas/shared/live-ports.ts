@@ -39,3 +39,21 @@ export const liveExecutionControl = (env: { stateMachineArn?: string }, tracer: 
 
 export const liveDispatchTrigger = (env: { dispatchQueueUrl: string }, tracer: Tracer) =>
   new SqsDispatchTrigger({ client: sharedSqsClient(tracer), dispatchQueueUrl: env.dispatchQueueUrl });
+
+/**
+ * A Lambda entry point whose handler (clients, env parsing, ports) is built at the first
+ * invocation and reused by every later one in the same execution environment.
+ *
+ * @example
+ * export const handler = builtOnFirstCall(() => createScoreHandler({ ...livePorts }));
+ */
+export function builtOnFirstCall<A extends unknown[], R>(
+  build: () => (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  let live: ((...args: A) => Promise<R>) | undefined;
+  // async, so a failed build (e.g. a missing env variable) rejects like any other invocation error.
+  return async (...args) => {
+    live ??= build();
+    return live(...args);
+  };
+}

@@ -2,7 +2,7 @@ import type { PolicyChanged } from '../../../domain/events/tuning';
 import { ApplyPolicyChangeInput, type ApplyPolicyChangeOutput } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { InvalidTaskInputError } from '../../shared/errors';
-import { liveFeatureStore } from '../../shared/live-ports';
+import { builtOnFirstCall, liveFeatureStore } from '../../shared/live-ports';
 import {
   type InvocationContext,
   MetricUnit,
@@ -152,18 +152,13 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable'] as const;
 
-let live: ApplyHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ApplyHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createApplyHandler({
-      tuning: liveTuningStore(env, telemetry.tracer),
-      features: liveFeatureStore(env, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: ApplyHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createApplyHandler({
+    tuning: liveTuningStore(env, telemetry.tracer),
+    features: liveFeatureStore(env, telemetry.tracer),
+    telemetry,
+  });
+});

@@ -1,6 +1,7 @@
 import { ApprovalRequestInput } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { InvalidTaskInputError } from '../../shared/errors';
+import { builtOnFirstCall } from '../../shared/live-ports';
 import {
   type InvocationContext,
   MetricUnit,
@@ -70,14 +71,9 @@ export function createApprovalHandler(deps: ApprovalDeps): ApprovalHandler {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable'] as const;
 
-let live: ApprovalHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ApprovalHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createApprovalHandler({ tuning: liveTuningStore(env, telemetry.tracer), telemetry });
-  }
-  return live(event, context);
-};
+export const handler: ApprovalHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createApprovalHandler({ tuning: liveTuningStore(env, telemetry.tracer), telemetry });
+});

@@ -7,7 +7,7 @@ import {
   type TuningCycleOutput,
 } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
-import { liveFeatureStore } from '../../shared/live-ports';
+import { builtOnFirstCall, liveFeatureStore } from '../../shared/live-ports';
 import {
   type InvocationContext,
   MetricUnit,
@@ -186,18 +186,13 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable'] as const;
 
-let live: CycleHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: CycleHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createCycleHandler({
-      tuning: liveTuningStore(env, telemetry.tracer),
-      features: liveFeatureStore(env, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: CycleHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createCycleHandler({
+    tuning: liveTuningStore(env, telemetry.tracer),
+    features: liveFeatureStore(env, telemetry.tracer),
+    telemetry,
+  });
+});

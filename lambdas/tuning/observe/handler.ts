@@ -1,7 +1,7 @@
 import { EventEnvelope, validateDetail } from '../../../domain/events';
 import { armKey, experimentArm, NO_EXPERIMENT_ARM } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
-import { liveInstanceStore } from '../../shared/live-ports';
+import { builtOnFirstCall, liveInstanceStore } from '../../shared/live-ports';
 import {
   correlate,
   type InvocationContext,
@@ -130,18 +130,13 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
 export const requiredEnv = ['featuresTable', 'instancesTable'] as const;
 
-let live: ObserveHandler | undefined;
-
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: ObserveHandler = async (event, context) => {
-  if (live === undefined) {
-    const telemetry = telemetryFor(FUNCTION);
-    const env = loadEnv(FUNCTION, requiredEnv);
-    live = createObserveHandler({
-      tuning: liveTuningStore(env, telemetry.tracer),
-      instances: liveInstanceStore(env, telemetry.tracer),
-      telemetry,
-    });
-  }
-  return live(event, context);
-};
+export const handler: ObserveHandler = builtOnFirstCall(() => {
+  const telemetry = telemetryFor(FUNCTION);
+  const env = loadEnv(FUNCTION, requiredEnv);
+  return createObserveHandler({
+    tuning: liveTuningStore(env, telemetry.tracer),
+    instances: liveInstanceStore(env, telemetry.tracer),
+    telemetry,
+  });
+});
