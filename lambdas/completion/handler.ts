@@ -4,6 +4,7 @@ import {
   type WorkItemCancelled,
   type WorkItemCompleted,
 } from '../../domain/events';
+import type { CompletionResult } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { TransientFailureError } from '../shared/errors';
 import {
@@ -71,9 +72,10 @@ const MAX_ATTEMPTS = 4;
 
 /**
  * WorkItemCompleted / WorkItemCancelled from the bus → the waiting execution, exactly once.
- * A completion clears the completion wait's token with a conditional write before resuming, so a
- * duplicate finds nothing to resume; one that overtakes the park is stored on the instance and
- * handed over when the park comes. A cancellation fails whichever wait holds the token with
+ * A completion takes the completion wait's token and records itself as a pending hand-over in one
+ * conditional write before resuming, so a duplicate finds nothing new to resume, and a resume
+ * lost to a fault is sent again by the next delivery; one that overtakes the park is stored on
+ * the instance and handed over when the park comes. A cancellation fails whichever wait holds the token with
  * WorkItemCancelled (or marks the item so the next wait fails at once).
  *
  * @example
@@ -124,6 +126,39 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     return done('rejected', id);
   };
 
+  /**
+   * Sends a taken completion to its wait. A failure leaves the pending handover in place for the
+   * next delivery (or the next park) to send again; undefined means the record moved on under us.
+   */
+  const handOver = async (
+    itemId: string,
+    eventId: string,
+    taskToken: string,
+    completion: WorkItemCompleted | CompletionResult,
+    at: number,
+    how: { readonly redelivered: boolean },
+  ): Promise<CompletionResponse | undefined> => {
+    const outcome = await deps.executions.sendTaskSuccess(taskToken, completion);
+    if (outcome === 'sent') {
+      await deps.instances.confirmHandover(itemId, taskToken);
+      await audit(itemId, 'COMPLETION_RECEIVED', at, completion, {
+        eventId,
+        resumed: true,
+        ...(how.redelivered ? { note: 'an unconfirmed hand-over, sent again' } : {}),
+      });
+      return done('resumed', itemId);
+    }
+    // The wait is gone: its window had just closed (re-route under way), or an earlier send of
+    // this hand-over did reach it. Either way the completion is kept for a next wait, if any.
+    const kept = await deps.instances.storeEarlyCompletion(itemId, completion, { replacesReceived: true });
+    if (!kept.ok) return undefined;
+    await audit(itemId, 'LATE_COMPLETION', at, completion, {
+      eventId,
+      note: 'the completion window had closed; kept for the next completion wait',
+    });
+    return done('late', itemId);
+  };
+
   const completed = async (
     eventId: string,
     completion: WorkItemCompleted,
@@ -138,32 +173,25 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         await audit(itemId, 'LATE_COMPLETION', at, completion, { note: 'the item was already cancelled' });
         return done('late', itemId);
       }
+      if (current.pendingHandover !== undefined && current.stage !== 'COMPLETED') {
+        // A completion was taken for a wait but its resume was never confirmed (the send or its
+        // reply was lost): this delivery, original or duplicate, sends it again.
+        const { taskToken, completion: pending } = current.pendingHandover;
+        const outcome = await handOver(itemId, eventId, taskToken, pending, at, { redelivered: true });
+        if (outcome !== undefined) return outcome;
+        continue;
+      }
       if (isAlreadyCompleted(current)) {
         await audit(itemId, 'DUPLICATE_COMPLETION', at, completion, { eventId, stage: current.stage });
         return done('duplicate', itemId);
       }
       if (current.taskToken !== undefined && current.waitingFor === 'completion') {
         const token = current.taskToken;
-        const taken = await deps.instances.takeCompletionToken(itemId, token, now);
+        const taken = await deps.instances.takeCompletionToken(itemId, token, now, completion);
         if (!taken.ok) continue;
-        let outcome: 'sent' | 'stale';
-        try {
-          outcome = await deps.executions.sendTaskSuccess(token, completion);
-        } catch (error) {
-          await deps.instances.restoreCompletionToken(itemId, token);
-          throw error;
-        }
-        if (outcome === 'sent') {
-          await audit(itemId, 'COMPLETION_RECEIVED', at, completion, { eventId, resumed: true });
-          return done('resumed', itemId);
-        }
-        // The completion window had just closed (re-route under way): keep it for the next wait.
-        await deps.instances.storeEarlyCompletion(itemId, completion, { replacesReceived: true });
-        await audit(itemId, 'LATE_COMPLETION', at, completion, {
-          eventId,
-          note: 'the completion window had closed; kept for the next completion wait',
-        });
-        return done('late', itemId);
+        const outcome = await handOver(itemId, eventId, token, completion, at, { redelivered: false });
+        if (outcome !== undefined) return outcome;
+        continue;
       }
       const stored = await deps.instances.storeEarlyCompletion(itemId, completion);
       if (stored.ok) {

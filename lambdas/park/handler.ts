@@ -22,7 +22,9 @@ import {
   type Clock,
   type ExecutionControl,
   type InstanceStore,
+  type PendingHandover,
   systemClock,
+  TERMINAL_STAGES,
 } from '../shared/ports';
 import { isTransientError } from '../shared/retry';
 import { auditRecord } from '../shared/table-layout';
@@ -88,24 +90,27 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const { logger, metrics } = telemetry;
 
+  /**
+   * Resumes this wait with a completion that came first: a stored early completion (taken as a
+   * pending hand-over for this token in one write), or a pending hand-over whose earlier resume was
+   * never confirmed. A failed send leaves the hand-over pending: the park's retry sends it again.
+   */
   const resumeWithEarlyCompletion = async (
     request: ParkRequest,
     now: number,
+    pending: PendingHandover | undefined,
   ): Promise<ParkResponse | undefined> => {
-    const early = await deps.instances.consumeEarlyCompletion(request.itemId, now);
+    const early =
+      pending?.completion ??
+      (await deps.instances.consumeEarlyCompletion(request.itemId, now, request.taskToken));
     if (early === undefined) return undefined;
-    let outcome: 'sent' | 'stale';
-    try {
-      outcome = await deps.executions.sendTaskSuccess(request.taskToken, early);
-    } catch (error) {
-      await deps.instances.storeEarlyCompletion(request.itemId, early, { replacesReceived: true });
-      throw error;
-    }
+    const outcome = await deps.executions.sendTaskSuccess(request.taskToken, early);
     if (outcome === 'stale') {
       // This wait is already gone: keep the completion for the next one.
       await deps.instances.storeEarlyCompletion(request.itemId, early, { replacesReceived: true });
       return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'stale' };
     }
+    await deps.instances.confirmHandover(request.itemId, pending?.taskToken ?? request.taskToken);
     await deps.audit.append(
       auditRecord({
         itemId: request.itemId,
@@ -114,7 +119,10 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
         attempt: request.attempt,
         actor: ACTOR,
         details: {
-          note: 'the completion arrived before the wait; resumed at once',
+          note:
+            pending === undefined
+              ? 'the completion arrived before the wait; resumed at once'
+              : 'an unconfirmed hand-over, sent to this wait',
           outcome: early.outcome,
           handledBy: early.handledBy,
           completedAt: early.completedAt,
@@ -129,9 +137,10 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
   const park = async (request: ParkRequest): Promise<ParkResponse> => {
     const now = clock.now();
 
+    let pending: PendingHandover | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (request.waitingFor === 'completion') {
-        const resumed = await resumeWithEarlyCompletion(request, now);
+        const resumed = await resumeWithEarlyCompletion(request, now, pending);
         if (resumed !== undefined) return resumed;
       }
       const stored = await deps.instances.storeTaskToken({
@@ -171,6 +180,15 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
         );
         logger.info('item was cancelled before the wait; failed it at once');
         return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'cancelled' };
+      }
+      if (
+        request.waitingFor === 'completion' &&
+        current?.pendingHandover !== undefined &&
+        !TERMINAL_STAGES.includes(current.stage)
+      ) {
+        // An earlier resume with a completion was never confirmed: this wait gets it.
+        pending = current.pendingHandover;
+        continue;
       }
       if (current !== undefined && current.earlyCompletion === undefined) {
         await deps.executions.sendTaskFailure(

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CompletionResult } from '../../domain/process';
+import type { CompletionResult } from '../../domain/process';
 import { INSTANCES_TABLE, type Stage } from '../../lib/definitions/tables';
 import { Expression, isConditionalCheckFailed } from './dynamodb-expressions';
 import {
@@ -80,6 +80,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
           predictedHandlingSeconds: scored.predictedHandlingSeconds,
           modelVersion: scored.modelVersion,
           policyVersion: scored.policyVersion,
+          confidence: scored.confidence,
           tenant: scored.tenant,
           expiresAt: instanceExpiresAt(scored.at),
         },
@@ -129,7 +130,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
     const expression = new Expression();
     const noEarlyCompletion =
       park.waitingFor === 'completion'
-        ? ` AND attribute_not_exists(${expression.name('earlyCompletion')})`
+        ? ` AND attribute_not_exists(${expression.name('earlyCompletion')}) AND attribute_not_exists(${expression.name('pendingHandover')})`
         : '';
     return this.conditionalUpdate(park.itemId, expression, {
       update: expression.update(
@@ -150,42 +151,53 @@ export class DynamoDbInstanceStore implements InstanceStore {
     });
   }
 
-  async consumeEarlyCompletion(itemId: string, at: number): Promise<CompletionResult | undefined> {
+  async consumeEarlyCompletion(
+    itemId: string,
+    at: number,
+    taskToken: string,
+  ): Promise<CompletionResult | undefined> {
+    // Two steps, both conditional: read the completion, then move it to a pending handover only
+    // if it is still the one read (an UpdateItem cannot copy one attribute into another).
+    const current = await this.get(itemId);
+    const early = current?.earlyCompletion;
+    if (early === undefined) return undefined;
     const expression = new Expression();
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { itemId },
-          UpdateExpression: expression.update(
-            { completionReceivedAt: at, stage: 'IN_PROGRESS', stageEnteredAt: at },
-            ['earlyCompletion'],
-          ),
-          ConditionExpression: `attribute_exists(${expression.name('earlyCompletion')})`,
-          ReturnValues: 'ALL_OLD',
-          ...expression.attributes(),
-        }),
-      );
-      return CompletionResult.parse(Attributes?.earlyCompletion);
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw error;
-    }
+    const taken = await this.conditionalUpdate(itemId, expression, {
+      update: expression.update(
+        {
+          completionReceivedAt: at,
+          stage: 'IN_PROGRESS',
+          stageEnteredAt: at,
+          pendingHandover: { taskToken, completion: early, since: at },
+        },
+        ['earlyCompletion'],
+      ),
+      condition: `${expression.name('earlyCompletion')} = ${expression.value(early)}`,
+    });
+    return taken.ok ? early : undefined;
   }
 
-  async takeCompletionToken(itemId: string, taskToken: string, at: number): Promise<InstanceWrite> {
+  async takeCompletionToken(
+    itemId: string,
+    taskToken: string,
+    at: number,
+    completion: CompletionResult,
+  ): Promise<InstanceWrite> {
     const expression = new Expression();
     return this.conditionalUpdate(itemId, expression, {
-      update: expression.update({ completionReceivedAt: at }, ['taskToken', 'waitingFor']),
+      update: expression.update(
+        { completionReceivedAt: at, pendingHandover: { taskToken, completion, since: at } },
+        ['taskToken', 'waitingFor'],
+      ),
       condition: `${expression.name('taskToken')} = ${expression.value(taskToken)} AND ${expression.name('waitingFor')} = ${expression.value('completion')}`,
     });
   }
 
-  async restoreCompletionToken(itemId: string, taskToken: string): Promise<InstanceWrite> {
+  async confirmHandover(itemId: string, taskToken: string): Promise<InstanceWrite> {
     const expression = new Expression();
     return this.conditionalUpdate(itemId, expression, {
-      update: expression.update({ taskToken, waitingFor: 'completion' }, ['completionReceivedAt']),
-      condition: `attribute_exists(itemId) AND attribute_not_exists(${expression.name('taskToken')})`,
+      update: expression.update({}, ['pendingHandover']),
+      condition: `${expression.name('pendingHandover')}.${expression.name('taskToken')} = ${expression.value(taskToken)}`,
     });
   }
 
@@ -200,7 +212,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
         ? ''
         : ` AND attribute_not_exists(${expression.name('completionReceivedAt')})`;
     return this.conditionalUpdate(itemId, expression, {
-      update: expression.update({ earlyCompletion: completion }, ['completionReceivedAt']),
+      update: expression.update({ earlyCompletion: completion }, ['completionReceivedAt', 'pendingHandover']),
       condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)} AND attribute_not_exists(${expression.name('earlyCompletion')})${notReceived} AND (attribute_not_exists(${expression.name('taskToken')}) OR ${expression.name('waitingFor')} <> ${expression.value('completion')})`,
     });
   }
@@ -230,7 +242,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
     return this.conditionalUpdate(itemId, expression, {
       update: expression.update(
         { stage: 'COMPLETED', stageEnteredAt: at, outcomeRecordedAt: at, expiresAt },
-        ['taskToken', 'waitingFor'],
+        ['taskToken', 'waitingFor', 'pendingHandover'],
       ),
       condition: `attribute_exists(itemId) AND attribute_not_exists(${expression.name('outcomeRecordedAt')})`,
     });

@@ -239,6 +239,7 @@ export class InMemoryInstanceStore implements InstanceStore {
       predictedHandlingSeconds: scored.predictedHandlingSeconds,
       modelVersion: scored.modelVersion,
       policyVersion: scored.policyVersion,
+      ...(scored.confidence === undefined ? {} : { confidence: scored.confidence }),
       ...(scored.tenant === undefined ? {} : { tenant: scored.tenant }),
       expiresAt: instanceExpiresAt(scored.at),
     });
@@ -288,7 +289,8 @@ export class InMemoryInstanceStore implements InstanceStore {
     const current = this.tables.instances.get(park.itemId);
     if (
       (current !== undefined && stagesBlockingPark(park.waitingFor).includes(current.stage)) ||
-      (park.waitingFor === 'completion' && current?.earlyCompletion !== undefined)
+      (park.waitingFor === 'completion' &&
+        (current?.earlyCompletion !== undefined || current?.pendingHandover !== undefined))
     ) {
       return conflict(current);
     }
@@ -304,36 +306,43 @@ export class InMemoryInstanceStore implements InstanceStore {
     return { ok: true };
   }
 
-  async consumeEarlyCompletion(itemId: string, at: number): Promise<CompletionResult | undefined> {
+  async consumeEarlyCompletion(
+    itemId: string,
+    at: number,
+    taskToken: string,
+  ): Promise<CompletionResult | undefined> {
     const current = this.tables.instances.get(itemId);
     if (current?.earlyCompletion === undefined) return undefined;
     this.tables.instances.set(itemId, {
       ...without(current, 'earlyCompletion'),
       completionReceivedAt: at,
+      pendingHandover: { taskToken, completion: copy(current.earlyCompletion), since: at },
       stage: 'IN_PROGRESS',
       stageEnteredAt: at,
     });
     return copy(current.earlyCompletion);
   }
 
-  async takeCompletionToken(itemId: string, taskToken: string, at: number): Promise<InstanceWrite> {
+  async takeCompletionToken(
+    itemId: string,
+    taskToken: string,
+    at: number,
+    completion: CompletionResult,
+  ): Promise<InstanceWrite> {
     const current = this.tables.instances.get(itemId);
     if (current?.taskToken !== taskToken || current.waitingFor !== 'completion') return conflict(current);
     this.tables.instances.set(itemId, {
       ...without(current, 'taskToken', 'waitingFor'),
       completionReceivedAt: at,
+      pendingHandover: { taskToken, completion: copy(completion), since: at },
     });
     return { ok: true };
   }
 
-  async restoreCompletionToken(itemId: string, taskToken: string): Promise<InstanceWrite> {
+  async confirmHandover(itemId: string, taskToken: string): Promise<InstanceWrite> {
     const current = this.tables.instances.get(itemId);
-    if (current === undefined || current.taskToken !== undefined) return conflict(current);
-    this.tables.instances.set(itemId, {
-      ...without(current, 'completionReceivedAt'),
-      taskToken,
-      waitingFor: 'completion',
-    });
+    if (current?.pendingHandover?.taskToken !== taskToken) return conflict(current);
+    this.tables.instances.set(itemId, without(current, 'pendingHandover'));
     return { ok: true };
   }
 
@@ -353,7 +362,7 @@ export class InMemoryInstanceStore implements InstanceStore {
       return conflict(current);
     }
     this.tables.instances.set(itemId, {
-      ...without(current, 'completionReceivedAt'),
+      ...without(current, 'completionReceivedAt', 'pendingHandover'),
       earlyCompletion: copy(completion),
     });
     return { ok: true };
@@ -382,7 +391,7 @@ export class InMemoryInstanceStore implements InstanceStore {
     const current = this.tables.instances.get(itemId);
     if (current === undefined || current.outcomeRecordedAt !== undefined) return conflict(current);
     this.tables.instances.set(itemId, {
-      ...without(current, 'taskToken', 'waitingFor'),
+      ...without(current, 'taskToken', 'waitingFor', 'pendingHandover'),
       stage: 'COMPLETED',
       stageEnteredAt: at,
       outcomeRecordedAt: at,
@@ -454,6 +463,7 @@ export class InMemoryExecutionControl implements ExecutionControl {
   readonly tokens = new Map<string, TokenState>();
   private startFailures: Error[] = [];
   private resumeFailures: Error[] = [];
+  private lostReplies: Error[] = [];
 
   /** Issues a pending token, as a `.waitForTaskToken` state does on entry. */
   issueToken(label = 'task'): string {
@@ -495,11 +505,23 @@ export class InMemoryExecutionControl implements ExecutionControl {
     return this.resume(taskToken, { state: 'failed', error, cause });
   }
 
+  /** The next resume takes effect, but its caller sees `error` (a reply lost on the way back). */
+  loseNextResumeReply(error: Error): void {
+    this.lostReplies.push(error);
+  }
+
+  /** Marks a pending token as gone, as when its task times out. */
+  expireToken(taskToken: string): void {
+    this.tokens.set(taskToken, { state: 'timed-out' });
+  }
+
   private resume(taskToken: string, next: TokenState): ResumeOutcome {
     const failure = this.resumeFailures.shift();
     if (failure !== undefined) throw failure;
     if (this.tokens.get(taskToken)?.state !== 'pending') return 'stale';
     this.tokens.set(taskToken, next);
+    const lostReply = this.lostReplies.shift();
+    if (lostReply !== undefined) throw lostReply;
     return 'sent';
   }
 }

@@ -159,9 +159,24 @@ export interface InstanceRecord {
   readonly assignedAt?: number;
   /** Set when a completion resumed (or was handed to) the execution: later ones are duplicates. */
   readonly completionReceivedAt?: number;
+  /**
+   * A completion taken for a wait whose resume is not yet confirmed. Taking it and recording it
+   * here is one write, so a resume that fails (and whose undo fails too) is not lost: whoever
+   * finds it next (the completion's redelivery, a duplicate, a retried or later park) re-sends it.
+   */
+  readonly pendingHandover?: PendingHandover;
+  /** The scoring model's confidence in its prediction (the tuning loop's confidence-drift input). */
+  readonly confidence?: number;
   readonly cancellation?: { readonly reason: string; readonly cancelledAt: string };
   readonly outcomeRecordedAt?: number;
   readonly tenant?: string;
+}
+
+/** A completion on its way to a wait: the token it was taken for and the completion itself. */
+export interface PendingHandover {
+  readonly taskToken: string;
+  readonly completion: CompletionResult;
+  readonly since: number;
 }
 
 /** What the Score step knows about an item. */
@@ -177,6 +192,8 @@ export interface ScoredInstance {
   readonly predictedHandlingSeconds: number;
   readonly modelVersion: string;
   readonly policyVersion: string;
+  /** The model's confidence in its prediction, 0..1. */
+  readonly confidence?: number;
   readonly tenant?: string;
   readonly at: number;
 }
@@ -230,7 +247,7 @@ export interface InstanceStore {
    * Stores a wait's token (park), creating a bare record when there is none (an exception can be
    * raised before Score wrote one). Condition: the stage is not terminal (for an exception wait:
    * not CANCELLED, since a finished item can still fail afterwards); when waiting for completion,
-   * no earlyCompletion is present (consume it instead).
+   * no earlyCompletion and no pendingHandover is present (deliver it instead).
    */
   storeTaskToken(park: {
     readonly itemId: string;
@@ -242,24 +259,36 @@ export interface InstanceStore {
     readonly at: number;
   }): Promise<InstanceWrite>;
   /**
-   * Takes a stored early completion (removing it, setting completionReceivedAt, stage IN_PROGRESS)
-   * if one is present; undefined otherwise. At most one caller gets it.
+   * Takes a stored early completion for the wait holding `taskToken` (removing it, setting
+   * completionReceivedAt, stage IN_PROGRESS and a pendingHandover for that token) if one is
+   * present; undefined otherwise. At most one caller gets it.
    */
-  consumeEarlyCompletion(itemId: string, at: number): Promise<CompletionResult | undefined>;
+  consumeEarlyCompletion(
+    itemId: string,
+    at: number,
+    taskToken: string,
+  ): Promise<CompletionResult | undefined>;
   /**
-   * Clears the completion wait's token so exactly one completion resumes it. Condition: taskToken
-   * = token and waitingFor = 'completion'. Sets completionReceivedAt.
+   * Clears the completion wait's token so exactly one completion resumes it, and records the
+   * completion as a pendingHandover for that token in the same write. Condition: taskToken =
+   * token and waitingFor = 'completion'. Sets completionReceivedAt.
    */
-  takeCompletionToken(itemId: string, taskToken: string, at: number): Promise<InstanceWrite>;
+  takeCompletionToken(
+    itemId: string,
+    taskToken: string,
+    at: number,
+    completion: CompletionResult,
+  ): Promise<InstanceWrite>;
   /**
-   * Puts back a token taken by takeCompletionToken when the resume failed transiently.
-   * Condition: no token is stored now.
+   * The resume of a pendingHandover was confirmed: removes it. Condition: the pending handover
+   * is for `taskToken` (a conflict means someone else already settled it; nothing to do).
    */
-  restoreCompletionToken(itemId: string, taskToken: string): Promise<InstanceWrite>;
+  confirmHandover(itemId: string, taskToken: string): Promise<InstanceWrite>;
   /**
    * Keeps a completion for a wait that has not started. Condition: the item exists, is not
    * terminal, has no earlyCompletion and no completionReceivedAt (unless `replacesReceived`, used
-   * when the resume it was taken for found the wait gone), and no completion wait holds a token.
+   * when the resume it was taken for found the wait gone; it also removes the pendingHandover),
+   * and no completion wait holds a token.
    */
   storeEarlyCompletion(
     itemId: string,
@@ -312,6 +341,7 @@ export const AUDIT_KINDS = [
   'APPEALED',
   'POLICY_PROPOSED',
   'POLICY_APPROVED',
+  'SHADOW_DECISION',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -96,6 +96,10 @@ export const StoredInstance = z.object({
   lastAssignmentToken: z.string().optional(),
   assignedAt: z.number().optional(),
   completionReceivedAt: z.number().optional(),
+  pendingHandover: z
+    .object({ taskToken: z.string(), completion: CompletionResult, since: z.number() })
+    .optional(),
+  confidence: z.number().optional(),
   cancellation: z.object({ reason: z.string(), cancelledAt: z.string() }).optional(),
   outcomeRecordedAt: z.number().optional(),
   tenant: z.string().optional(),

@@ -154,7 +154,7 @@ describe('completion handler', () => {
     expect(kinds).toContain('LATE_COMPLETION');
   });
 
-  it('puts the token back when the resume fails transiently, so the retried event succeeds', async () => {
+  it('sends a completion whose resume failed again on the retried event, resuming once', async () => {
     // Prepare
     const world = setup();
     const token = await parkedForCompletion(world);
@@ -163,11 +163,74 @@ describe('completion handler', () => {
     // Act
     const firstTry = world.handler(completedEvent());
     await expect(firstTry).rejects.toThrow('throttled');
+    const pending = (await world.instances.get('HD-10428'))?.pendingHandover;
     const retry = await world.handler(completedEvent());
 
     // Assess
+    expect(pending).toMatchObject({ taskToken: token, completion: expectedCompletion() });
     expect(retry.status).toBe('resumed');
+    expect(world.executions.tokenState(token)).toEqual({ state: 'succeeded', output: expectedCompletion() });
+    expect((await world.instances.get('HD-10428'))?.pendingHandover).toBeUndefined();
+  });
+
+  it('lets a duplicate completion deliver a hand-over that the first delivery lost, not call it a duplicate', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+    world.executions.failNextResume(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    await expect(world.handler(completedEvent())).rejects.toThrow('socket hang up');
+
+    // Act
+    const duplicate = await world.handler({ ...completedEvent(), id: 'another-delivery' });
+
+    // Assess
+    expect(duplicate.status).toBe('resumed');
     expect(world.executions.tokenState(token)?.state).toBe('succeeded');
+  });
+
+  it('resumes exactly once when the resume took effect but its reply was lost', async () => {
+    // Prepare
+    const world = setup();
+    const token = await parkedForCompletion(world);
+    world.executions.loseNextResumeReply(Object.assign(new Error('reply lost'), { name: 'TimeoutError' }));
+    await expect(world.handler(completedEvent())).rejects.toThrow('reply lost');
+
+    // Act
+    const redelivery = await world.handler(completedEvent());
+    const another = await world.handler(completedEvent());
+
+    // Assess
+    expect(world.executions.tokenState(token)).toEqual({ state: 'succeeded', output: expectedCompletion() });
+    // The re-send finds the wait gone and keeps the completion (harmless: the execution moved on).
+    expect(redelivery.status).toBe('late');
+    expect(another.status).toBe('duplicate');
+  });
+
+  it('hands a lost hand-over to the next completion wait when the first wait timed out meanwhile', async () => {
+    // Prepare
+    const world = setup();
+    const firstWait = await parkedForCompletion(world);
+    world.executions.failNextResume(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(world.handler(completedEvent())).rejects.toThrow('throttled');
+    world.executions.expireToken(firstWait);
+    const secondWait = world.executions.issueToken('completion');
+
+    // Act
+    const parked = await world.park({
+      waitingFor: 'completion',
+      taskToken: secondWait,
+      itemId: 'HD-10428',
+      attempt: 2,
+      agentId: 'agent-ana',
+    });
+
+    // Assess
+    expect(parked.status).toBe('resumed-early');
+    expect(world.executions.tokenState(secondWait)).toEqual({
+      state: 'succeeded',
+      output: expectedCompletion(),
+    });
+    expect((await world.instances.get('HD-10428'))?.pendingHandover).toBeUndefined();
   });
 
   it('fails the waiting execution with WorkItemCancelled and marks the item CANCELLED', async () => {

@@ -129,6 +129,31 @@ describe('park handler', () => {
     expect(after?.completionReceivedAt).toBe(T0);
   });
 
+  it('resumes with the early completion on the retried park when the first resume failed', async () => {
+    // Prepare
+    const world = setup();
+    await assignedItem(world);
+    await world.instances.storeEarlyCompletion('HD-10428', completion);
+    const taskToken = world.executions.issueToken('completion');
+    const request = {
+      waitingFor: 'completion' as const,
+      taskToken,
+      itemId: 'HD-10428',
+      attempt: 1,
+      agentId: 'agent-ana',
+    };
+    world.executions.failNextResume(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    await expect(world.handler(request)).rejects.toThrow();
+
+    // Act
+    const retried = await world.handler(request);
+
+    // Assess
+    expect(retried.status).toBe('resumed-early');
+    expect(world.executions.tokenState(taskToken)).toEqual({ state: 'succeeded', output: completion });
+    expect((await world.instances.get('HD-10428'))?.pendingHandover).toBeUndefined();
+  });
+
   it('fails the wait with WorkItemCancelled when the item was cancelled before it parked', async () => {
     // Prepare
     const world = setup();

@@ -392,8 +392,8 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
           attempt: 1,
           at: T0 + 10,
         });
-        const consumed = await ports.instances.consumeEarlyCompletion(id.item(1), T0 + 20);
-        const consumedAgain = await ports.instances.consumeEarlyCompletion(id.item(1), T0 + 30);
+        const consumed = await ports.instances.consumeEarlyCompletion(id.item(1), T0 + 20, 'wait-1');
+        const consumedAgain = await ports.instances.consumeEarlyCompletion(id.item(1), T0 + 30, 'wait-1');
 
         // Assess
         expect(stored.ok).toBe(true);
@@ -403,6 +403,7 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
         expect(await ports.instances.get(id.item(1))).toMatchObject({
           stage: 'IN_PROGRESS',
           completionReceivedAt: T0 + 20,
+          pendingHandover: { taskToken: 'wait-1', completion: early, since: T0 + 20 },
         });
       });
 
@@ -421,8 +422,14 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
 
         // Act
         const takes = await Promise.all([
-          ports.instances.takeCompletionToken(id.item(1), 'wait-1', T0 + 20),
-          ports.instances.takeCompletionToken(id.item(1), 'wait-1', T0 + 21),
+          ports.instances.takeCompletionToken(id.item(1), 'wait-1', T0 + 20, {
+            ...completion,
+            id: id.item(1),
+          }),
+          ports.instances.takeCompletionToken(id.item(1), 'wait-1', T0 + 21, {
+            ...completion,
+            id: id.item(1),
+          }),
         ]);
 
         // Assess
@@ -430,6 +437,46 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
         const after = await ports.instances.get(id.item(1));
         expect(after?.taskToken).toBeUndefined();
         expect(after?.completionReceivedAt).toBeDefined();
+        expect(after?.pendingHandover?.taskToken).toBe('wait-1');
+      });
+
+      it('keeps a taken completion pending until its hand-over is confirmed, and blocks a completion park meanwhile', async () => {
+        // Prepare
+        const id = ids('handover');
+        const taken = { ...completion, id: id.item(1) };
+        await ports.instances.enqueue(enqueueRequest(id.item(1), 'token-1', T0));
+        await ports.instances.storeTaskToken({
+          itemId: id.item(1),
+          taskToken: 'wait-1',
+          waitingFor: 'completion',
+          stage: 'IN_PROGRESS',
+          attempt: 1,
+          at: T0 + 10,
+        });
+        await ports.instances.takeCompletionToken(id.item(1), 'wait-1', T0 + 20, taken);
+
+        // Act
+        const nextWaitParked = await ports.instances.storeTaskToken({
+          itemId: id.item(1),
+          taskToken: 'wait-2',
+          waitingFor: 'completion',
+          stage: 'IN_PROGRESS',
+          attempt: 2,
+          at: T0 + 30,
+        });
+        const wrongConfirm = await ports.instances.confirmHandover(id.item(1), 'wait-other');
+        const pendingBefore = (await ports.instances.get(id.item(1)))?.pendingHandover;
+        const confirmed = await ports.instances.confirmHandover(id.item(1), 'wait-1');
+        const confirmedAgain = await ports.instances.confirmHandover(id.item(1), 'wait-1');
+
+        // Assess
+        expect(nextWaitParked.ok).toBe(false);
+        expect(wrongConfirm.ok).toBe(false);
+        expect(pendingBefore).toEqual({ taskToken: 'wait-1', completion: taken, since: T0 + 20 });
+        expect([confirmed.ok, confirmedAgain.ok]).toEqual([true, false]);
+        const after = await ports.instances.get(id.item(1));
+        expect(after?.pendingHandover).toBeUndefined();
+        expect(after?.completionReceivedAt).toBe(T0 + 20);
       });
 
       it('cancels only against the token it saw, and only once', async () => {
