@@ -7,6 +7,7 @@ import { DispatchMessage, type ProcessInput } from '../domain/process';
 import { createAgentStatusHandler } from '../lambdas/agent-status/handler';
 import { createCompletionHandler } from '../lambdas/completion/handler';
 import { createDispatcherHandler, type RoundReport } from '../lambdas/dispatcher/handler';
+import { STUCK_ASSIGNMENT_MS } from '../lambdas/dispatcher/stuck-assignments';
 import { createIntakeHandler } from '../lambdas/intake/handler';
 import { createParkHandler } from '../lambdas/park/handler';
 import { createRecordOutcomeHandler } from '../lambdas/record-outcome/handler';
@@ -62,6 +63,9 @@ import { LOCAL_EVENT_BUS_NAME, LOCAL_REGION, localFunctionArn } from './local-na
 import { LocalQueue, toSqsEvent } from './local-queue';
 import { localProcessDefinition } from './process-definition';
 import { TaskTokenRegistry } from './task-tokens';
+
+/** Wall time after which an unconfirmed assignment is recovered when the runtime runs scaled. */
+const STUCK_ASSIGNMENT_WALL_MS = 20_000;
 
 /**
  * Flowtune without AWS: DynamoDB Local with the tables of lib/definitions, the real DynamoDB
@@ -487,6 +491,8 @@ function assemble(
         audit,
         executions,
         clock,
+        // In simulated time the park's few wall seconds become minutes: judge "stuck" in wall time.
+        stuckAssignmentMs: Math.max(STUCK_ASSIGNMENT_MS, STUCK_ASSIGNMENT_WALL_MS * timeScale),
         ...(options.onRound === undefined ? {} : { onRound: options.onRound }),
       }),
     );

@@ -2,8 +2,21 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AgentState, WaitingItem } from '../../domain/model';
 import type { Policy } from '../../domain/policy';
 import { AssignmentResult, DispatchMessage } from '../../domain/process';
-import { type Assignment, createPolicy, flowtunePolicy, type RoutingPolicy } from '../../domain/routing';
+import {
+  type Assignment,
+  createPolicy,
+  type DispatchRound,
+  flowtunePolicy,
+  type RoutingPolicy,
+} from '../../domain/routing';
 import { HANDLING_MODEL_VERSION } from '../../domain/scoring';
+import {
+  assignInTurns,
+  type Experiment,
+  type ItemArm,
+  intendedArm,
+  type RoutingTurn,
+} from '../../domain/tuning';
 import { loadEnv } from '../shared/env';
 import {
   builtOnFirstCall,
@@ -33,6 +46,9 @@ import {
 } from '../shared/ports';
 import { processBatch } from '../shared/sqs-batch';
 import { auditRecord, toEpochMs, unidentifiedItemId } from '../shared/table-layout';
+import { liveTuningStore } from '../shared/tuning-live';
+import type { TuningStore } from '../shared/tuning-store';
+import { recoverStuckAssignments, STUCK_ASSIGNMENT_MS } from './stuck-assignments';
 
 const FUNCTION = 'dispatcher';
 const ACTOR = `flowtune:${FUNCTION}`;
@@ -48,8 +64,22 @@ export interface DispatcherDeps {
    * @default routingPolicyFor
    */
   readonly routing?: (policy: Policy) => RoutingPolicy;
+  /**
+   * Where the current experiment is read (the tuning store). While an A/B experiment runs, the
+   * items of its treatment arm are routed by the candidate policy; while a shadow experiment runs,
+   * the candidate decides each round on paper and every live decision gets a SHADOW_DECISION
+   * audit record beside it.
+   * @default no experiments: every item is routed by the active policy
+   */
+  readonly experiments?: Pick<TuningStore, 'readExperiment'>;
   /** Told what each round did (the local runtime and tests listen). */
   readonly onRound?: (report: RoundReport) => void;
+  /**
+   * An item ASSIGNED for longer than this is an assignment the execution never got: the round
+   * undoes its claim and assigns it again (see recoverStuckAssignments).
+   * @default STUCK_ASSIGNMENT_MS
+   */
+  readonly stuckAssignmentMs?: number;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -67,6 +97,8 @@ export interface RoundReport {
   readonly stale: number;
   /** The resume failed transiently: the claim was undone, the item waits for the next round. */
   readonly reverted: number;
+  /** SHADOW_DECISION records written: live decisions of a round a shadow candidate also decided. */
+  readonly shadowDecisions?: number;
 }
 
 /**
@@ -106,6 +138,99 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const routingFor = deps.routing ?? routingPolicyFor;
   const { logger, metrics } = telemetry;
+  /** Split rounds so far: the arms alternate going first, so neither always has first pick. */
+  let splitRounds = 0;
+
+  /** The experiment to run this round: only a running one, and never at the cost of routing. */
+  const runningExperiment = async (): Promise<Experiment | undefined> => {
+    if (deps.experiments === undefined) return undefined;
+    try {
+      const experiment = await deps.experiments.readExperiment();
+      return experiment?.status === 'running' ? experiment : undefined;
+    } catch (error) {
+      logger.error('current experiment unreadable; this round routes every item by the active policy', {
+        error,
+      });
+      metrics.addMetric('ExperimentReadFailures', MetricUnit.Count, 1);
+      return undefined;
+    }
+  };
+
+  /**
+   * Who decides which items this round. No experiment: the active policy decides all. A/B: the
+   * treatment arm's items are decided by the candidate and the rest by the active policy, in
+   * turns over the same agents. Shadow: the active policy decides all, and the candidate decides
+   * the same round on copies, for the record only.
+   */
+  const planRound = (round: DispatchRound, policy: Policy, experiment: Experiment | undefined): RoundPlan => {
+    const live: RoutedBy = { policy, routing: routingFor(policy) };
+    const allLive = (): RoundPlan['decisions'] =>
+      live.routing.assign(round).map((assignment) => ({ assignment, arm: 'none', by: live }));
+    if (experiment === undefined) return { decisions: allLive() };
+    let candidate: RoutedBy;
+    try {
+      candidate = { policy: experiment.candidate, routing: routingFor(experiment.candidate) };
+    } catch (error) {
+      logger.error('candidate policy cannot route; the experiment is skipped this round', {
+        experimentId: experiment.experimentId,
+        error,
+      });
+      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
+      return { decisions: allLive() };
+    }
+    if (experiment.mode === 'shadow') {
+      const decisions = allLive();
+      let paper: Assignment[] = [];
+      try {
+        paper = candidate.routing.assign({
+          ...round,
+          waiting: [...round.waiting],
+          agents: [...round.agents],
+        });
+      } catch (error) {
+        logger.error('shadow candidate failed to decide; live decisions unaffected', { error });
+        metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
+      }
+      return {
+        decisions,
+        shadow: {
+          experiment,
+          by: candidate,
+          assignments: new Map(paper.map((assignment) => [assignment.itemId, assignment])),
+        },
+      };
+    }
+    const arms = new Map(round.waiting.map((item) => [item.itemId, intendedArm(item, experiment)]));
+    const turns: RoutingTurn<RoutedBy>[] = [
+      {
+        routing: live.routing,
+        items: round.waiting.filter((item) => arms.get(item.itemId) !== 'treatment'),
+        tag: live,
+      },
+      {
+        routing: candidate.routing,
+        items: round.waiting.filter((item) => arms.get(item.itemId) === 'treatment'),
+        tag: candidate,
+      },
+    ];
+    if (splitRounds++ % 2 === 1) turns.reverse();
+    try {
+      return {
+        decisions: assignInTurns(round, turns).map(({ assignment, tag }) => ({
+          assignment,
+          arm: arms.get(assignment.itemId) ?? 'none',
+          by: tag,
+        })),
+      };
+    } catch (error) {
+      logger.error('split round failed; this round routes every item by the active policy', {
+        experimentId: experiment.experimentId,
+        error,
+      });
+      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
+      return { decisions: allLive() };
+    }
+  };
 
   const handleMessage = async (record: SQSRecord): Promise<InstanceRecord | undefined> => {
     let message: DispatchMessage;
@@ -200,6 +325,12 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
    */
   const runRound = async (justEnqueued: readonly InstanceRecord[]): Promise<RoundReport> => {
     const now = clock.now();
+    const recovered = await recoverStuckAssignments(
+      { ...deps, logger, actor: ACTOR },
+      now,
+      deps.stuckAssignmentMs ?? STUCK_ASSIGNMENT_MS,
+    );
+    if (recovered > 0) metrics.addMetric('RecoveredAssignments', MetricUnit.Count, recovered);
     const listed = await deps.instances.listByStage('WAITING_ASSIGNMENT', MAX_WAITING_PER_ROUND);
     const merged = new Map(listed.map((record) => [record.itemId, record]));
     for (const record of justEnqueued) merged.set(record.itemId, record);
@@ -210,10 +341,11 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     if (waitingRecords.length === 0) {
       return { waiting: 0, agentsWithCapacity: 0, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
     }
-    const [roster, features, policy] = await Promise.all([
+    const [roster, features, policy, experiment] = await Promise.all([
       deps.features.listAgents(),
       deps.features.readHandlingFeatures(),
       activePolicyOrDefault(deps.features, telemetry),
+      runningExperiment(),
     ]);
     const agents = roster.filter(
       (agent) => agent.status === 'available' && agent.activeCount < agent.capacity,
@@ -221,9 +353,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     const report = { waiting: waitingRecords.length, agentsWithCapacity: agents.length };
     if (agents.length === 0) return { ...report, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
 
-    const routing = routingFor(policy);
     const waiting = waitingRecords.map(toWaitingItem);
-    const assignments = routing.assign({ now, waiting, agents, features });
+    const plan = planRound({ now, waiting, agents, features }, policy, experiment);
     const byItem = new Map(waitingRecords.map((record) => [record.itemId, record]));
     const byAgent = new Map(agents.map((agent) => [agent.agentId, agent]));
 
@@ -231,7 +362,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     let conflicts = 0;
     let stale = 0;
     let reverted = 0;
-    for (const assignment of assignments) {
+    let shadowDecisions = 0;
+    for (const { assignment, arm, by } of plan.decisions) {
       const record = byItem.get(assignment.itemId);
       const agent = byAgent.get(assignment.agentId);
       if (record === undefined || agent === undefined) continue;
@@ -251,9 +383,9 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         agentKind: agent.kind,
         predictedHandlingSeconds: assignment.predictedHandlingSeconds,
         explanation: assignment.explanation,
-        policyVersion: policy.version,
+        policyVersion: by.policy.version,
         modelVersion: HANDLING_MODEL_VERSION,
-        experimentArm: 'none',
+        experimentArm: arm,
         routedAt: new Date(now).toISOString(),
       });
       let resumed: 'sent' | 'stale';
@@ -288,9 +420,25 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         continue;
       }
       assigned.push({ itemId: record.itemId, agentId: agent.agentId });
-      await deps.audit.append(assignedRecord(record, agent, assignment, result, routing.name, report, now));
+      await deps.audit.append(
+        assignedRecord(record, agent, assignment, result, by.routing.name, report, now, experiment),
+      );
+      if (plan.shadow !== undefined) {
+        const paper = plan.shadow.assignments.get(record.itemId);
+        await deps.audit.append(shadowRecord(record, agent, result, paper, plan.shadow, now));
+        shadowDecisions++;
+        metrics.addMetric('ShadowDecisions', MetricUnit.Count, 1);
+        metrics.addMetric('ShadowAgreements', MetricUnit.Count, paper?.agentId === agent.agentId ? 1 : 0);
+      }
     }
-    return { ...report, assigned, conflicts, stale, reverted };
+    return {
+      ...report,
+      assigned,
+      conflicts,
+      stale,
+      reverted,
+      ...(plan.shadow === undefined ? {} : { shadowDecisions }),
+    };
   };
 
   return (event, context) =>
@@ -344,6 +492,27 @@ function toWaitingItem(record: InstanceRecord): WaitingItem {
   };
 }
 
+/** A routing policy and the policy document it was built from. */
+interface RoutedBy {
+  readonly policy: Policy;
+  readonly routing: RoutingPolicy;
+}
+
+/** One round's decisions, each with the arm it was made for and who made it. */
+interface RoundPlan {
+  readonly decisions: readonly {
+    readonly assignment: Assignment;
+    readonly arm: ItemArm;
+    readonly by: RoutedBy;
+  }[];
+  /** A shadow candidate's decisions for the same round, by item: recorded, never acted on. */
+  readonly shadow?: {
+    readonly experiment: Experiment;
+    readonly by: RoutedBy;
+    readonly assignments: ReadonlyMap<string, Assignment>;
+  };
+}
+
 function assignedRecord(
   record: InstanceRecord,
   agent: AgentState,
@@ -352,6 +521,7 @@ function assignedRecord(
   routingName: string,
   round: { readonly waiting: number; readonly agentsWithCapacity: number },
   now: number,
+  experiment: Experiment | undefined,
 ) {
   return auditRecord({
     itemId: record.itemId,
@@ -385,8 +555,52 @@ function assignedRecord(
       predictedHandlingSeconds: assignment.predictedHandlingSeconds,
       routingPolicy: routingName,
       routedAt: result.routedAt,
+      experimentArm: result.experimentArm,
+      ...(experiment === undefined
+        ? {}
+        : { experimentId: experiment.experimentId, experimentMode: experiment.mode }),
     },
     policyVersion: result.policyVersion,
+    modelVersion: result.modelVersion,
+  });
+}
+
+/**
+ * What the shadow candidate would have done with an item the live policy just assigned: its agent
+ * (null when it would have left the item waiting) beside the live one. Never acted on.
+ */
+function shadowRecord(
+  record: InstanceRecord,
+  agent: AgentState,
+  result: AssignmentResult,
+  paper: Assignment | undefined,
+  shadow: NonNullable<RoundPlan['shadow']>,
+  now: number,
+) {
+  return auditRecord({
+    itemId: record.itemId,
+    kind: 'SHADOW_DECISION',
+    at: now,
+    attempt: record.attempt,
+    actor: ACTOR,
+    details: {
+      experimentId: shadow.experiment.experimentId,
+      candidateVersion: shadow.by.policy.version,
+      candidateRoutingPolicy: shadow.by.routing.name,
+      candidateAgentId: paper?.agentId ?? null,
+      liveAgentId: agent.agentId,
+      liveVersion: result.policyVersion,
+      agreed: paper?.agentId === agent.agentId,
+      ...(paper === undefined
+        ? {}
+        : {
+            candidateCost: paper.cost,
+            candidatePredictedHandlingSeconds: paper.predictedHandlingSeconds,
+            candidateExplanation: paper.explanation,
+          }),
+      routedAt: result.routedAt,
+    },
+    policyVersion: shadow.by.policy.version,
     modelVersion: result.modelVersion,
   });
 }
@@ -403,6 +617,7 @@ export const handler: DispatcherHandler = builtOnFirstCall(() => {
     instances: liveInstanceStore(env, telemetry.tracer),
     audit: liveAuditLog(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
+    experiments: liveTuningStore(env, telemetry.tracer),
     telemetry,
   });
 });
