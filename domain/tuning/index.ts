@@ -2,6 +2,7 @@ export * from './capacity';
 export * from './config';
 export * from './drift';
 export * from './experiments';
+export * from './live-routing';
 export * from './loop';
 export * from './math';
 export * from './observations';

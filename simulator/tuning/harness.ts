@@ -1,5 +1,5 @@
 import type { DriftDetected } from '../../domain/events/tuning';
-import type { AgentState, HandlingFeatures } from '../../domain/model';
+import type { HandlingFeatures } from '../../domain/model';
 import type { Policy } from '../../domain/policy';
 import type { Assignment, DispatchRound, RoutingPolicy } from '../../domain/routing/types';
 import { buildHandlingModel, HANDLING_MODEL_VERSION } from '../../domain/scoring';
@@ -22,6 +22,7 @@ import {
   type TuningConfig,
   type TuningState,
   type WindowKpis,
+  withSlotsTaken,
 } from '../../domain/tuning';
 import { type EngineResult, runEngine } from '../engine';
 import { EventQueue } from '../event-queue';
@@ -108,19 +109,6 @@ type Reveal =
       readonly predictedSeconds: number | undefined;
     }
   | { readonly kind: 'due'; readonly jobIndex: number };
-
-/** Marks agents taken by earlier assignments in the same round, as the engine will see them. */
-function afterAssignments(agents: readonly AgentState[], assignments: readonly Assignment[]): AgentState[] {
-  const taken = new Map<string, number>();
-  for (const assignment of assignments)
-    taken.set(assignment.agentId, (taken.get(assignment.agentId) ?? 0) + 1);
-  return agents.map((agent) => {
-    const extra = taken.get(agent.agentId) ?? 0;
-    if (extra === 0) return agent;
-    const activeCount = agent.activeCount + extra;
-    return { ...agent, activeCount, status: activeCount >= agent.capacity ? 'busy' : agent.status };
-  });
-}
 
 /**
  * One simulated run with the tuning loop on the simulated clock.
@@ -354,7 +342,7 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
       for (const [router, items] of arms) {
         if (items.length === 0) continue;
         assigned.push(
-          ...router.assign({ ...view, waiting: items, agents: afterAssignments(view.agents, assigned) }),
+          ...router.assign({ ...view, waiting: items, agents: withSlotsTaken(view.agents, assigned) }),
         );
       }
       return assigned;

@@ -1,5 +1,5 @@
 import { EventEnvelope, validateDetail } from '../../../domain/events';
-import { armKey, experimentArm, NO_EXPERIMENT_ARM } from '../../../domain/tuning';
+import { armKey, intendedArm } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { builtOnFirstCall, liveInstanceStore } from '../../shared/live-ports';
 import {
@@ -104,18 +104,13 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
         `${completion.id}#completion`,
         bucketSeconds,
       );
-      // The arm is recomputed from the item id: the split is deterministic, so it is the arm the
-      // dispatcher used, provided the item was created while the experiment ran.
+      // By intent to treat: the arm is recomputed from the item id and its creation time with the
+      // very function the dispatcher routed it by (intendedArm), so the two agree on every item.
       const experiment = await deps.tuning.readExperiment();
-      const ranThen =
-        experiment !== undefined &&
-        experiment.mode === 'ab' &&
-        instance.createdAt >= experiment.startedAt &&
-        (experiment.decidedAt === undefined || instance.createdAt < experiment.decidedAt);
-      const arm =
-        ranThen && experiment !== undefined
-          ? armKey(experiment.experimentId, experimentArm(completion.id, experiment))
-          : NO_EXPERIMENT_ARM;
+      const arm = armKey(
+        experiment?.experimentId,
+        intendedArm({ itemId: completion.id, createdAt: instance.createdAt }, experiment),
+      );
       await deps.tuning.record(
         { kind: 'outcome', at: completedAt, arm, met: completedAt <= instance.slaDueAt },
         `${completion.id}#outcome`,
