@@ -99,6 +99,8 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
         predictedHandlingSeconds: score.predictedHandlingSeconds,
         modelVersion: score.modelVersion,
         policyVersion: policy.version,
+        // The tuning loop's confidence-drift test reads it back when the item completes.
+        confidence: score.confidence,
         ...(item.tenant === undefined ? {} : { tenant: item.tenant }),
         at: now,
       });

@@ -42,7 +42,7 @@ describe('score handler', () => {
     expect(result.completionTimeoutSeconds).toBe(Math.ceil(result.score.secondsToDue));
   });
 
-  it('writes the instance at SCORED and an audit record carrying the model and policy versions', async () => {
+  it('writes the instance at SCORED with the decision confidence, and an audit record carrying the model and policy versions', async () => {
     // Prepare
     const { handler, instances, audit } = await setup();
 
@@ -59,6 +59,7 @@ describe('score handler', () => {
       path: 'routing',
       modelVersion: HANDLING_MODEL_VERSION,
       policyVersion: DEFAULT_POLICY.version,
+      confidence: result.score.confidence,
     });
     const [scored] = await audit.listForItem('HD-10428');
     expect(scored).toMatchObject({

@@ -94,6 +94,37 @@ describe('observe handler', () => {
     expect(bucket?.outcomes).toEqual({ [arm]: { decided: 1, met: 0 } });
   });
 
+  it('counts the decision confidence Score stored on the instance, once however often the completion comes', async () => {
+    // Prepare
+    const { tuning, instances, handler } = observeWorld();
+    instances.seed({
+      itemId: 'HD-10428',
+      stage: 'IN_PROGRESS',
+      stageEnteredAt: CREATED_AT,
+      category: 'billing',
+      priority: 3,
+      requiredSkills: [],
+      createdAt: CREATED_AT,
+      slaDueAt: Date.parse('2026-11-20T12:00:00Z'),
+      attempt: 1,
+      excludedAgents: [],
+      expiresAt: instanceExpiresAt(CREATED_AT),
+      predictedHandlingSeconds: 1200,
+      confidence: 0.73,
+    });
+
+    // Act
+    await handler(completed);
+    await handler(completed);
+
+    // Assess: 0.73 falls in the eighth of ten bins.
+    const [bucket] = await tuning.readBuckets(
+      Date.parse('2026-11-20T09:40:00Z'),
+      Date.parse('2026-11-20T09:41:00Z'),
+    );
+    expect(bucket?.confidence).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+  });
+
   it('ignores a completion of an item it never saw scored, and events of other kinds', async () => {
     const { handler } = observeWorld();
 

@@ -33,8 +33,8 @@ export type ObserveHandler = (event: unknown, context?: InvocationContext) => Pr
 /**
  * Feeds the tuning loop's observation buckets from the bus: each WorkItemCreated is an arrival
  * (category mix, arrival rate, required skills); each WorkItemCompleted is a completion (handling
- * time against the prediction the item was routed with, quality signals) and an SLA outcome
- * counted in the experiment arm the item belonged to. Counted once per item, whatever the
+ * time against the prediction the item was routed with, quality signals, the confidence of the
+ * decision as Score stored it) and an SLA outcome counted in the experiment arm the item belonged to. Counted once per item, whatever the
  * redeliveries. Invalid events are ignored here: intake and completion record those.
  *
  * @example
@@ -104,6 +104,15 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
         `${completion.id}#completion`,
         bucketSeconds,
       );
+      // The confidence of the decision, counted when its item completes: the completion bucket is
+      // one the next cycle still reads, where the scoring time's bucket may be processed already.
+      if (instance.confidence !== undefined) {
+        await deps.tuning.record(
+          { kind: 'decision', at: completedAt, confidence: instance.confidence },
+          `${completion.id}#decision`,
+          bucketSeconds,
+        );
+      }
       // By intent to treat: the arm is recomputed from the item id and its creation time with the
       // very function the dispatcher routed it by (intendedArm), so the two agree on every item.
       const experiment = await deps.tuning.readExperiment();
