@@ -105,6 +105,15 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     return itemId === undefined ? { status } : { status, itemId };
   };
 
+  /**
+   * True for an item the intake started but Score has not registered yet: its trail has RECEIVED
+   * and no REJECTED. A completion or cancellation for it is kept, not rejected as unknown.
+   */
+  const awaitingRegistration = async (itemId: string): Promise<boolean> => {
+    const kinds = new Set((await deps.audit.listForItem(itemId)).map((record) => record.kind));
+    return kinds.has('RECEIVED') && !kinds.has('REJECTED');
+  };
+
   const unknownItem = async (
     eventId: string,
     detailType: string,
@@ -168,7 +177,18 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = clock.now();
       const current = await deps.instances.get(itemId);
-      if (current === undefined) return unknownItem(eventId, 'WorkItemCompleted', itemId, completion, at);
+      if (current === undefined) {
+        if (!(await awaitingRegistration(itemId))) {
+          return unknownItem(eventId, 'WorkItemCompleted', itemId, completion, at);
+        }
+        const kept = await deps.instances.recordBeforeRegistration(itemId, now, { completion });
+        if (!kept.ok) continue;
+        await audit(itemId, 'EARLY_COMPLETION', at, completion, {
+          eventId,
+          note: 'arrived before the item was registered; handed over when it parks',
+        });
+        return done('early', itemId);
+      }
       if (current.stage === 'CANCELLED') {
         await audit(itemId, 'LATE_COMPLETION', at, completion, { note: 'the item was already cancelled' });
         return done('late', itemId);
@@ -216,7 +236,19 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = clock.now();
       const current = await deps.instances.get(itemId);
-      if (current === undefined) return unknownItem(eventId, 'WorkItemCancelled', itemId, cancellation, at);
+      if (current === undefined) {
+        if (!(await awaitingRegistration(itemId))) {
+          return unknownItem(eventId, 'WorkItemCancelled', itemId, cancellation, at);
+        }
+        const kept = await deps.instances.recordBeforeRegistration(itemId, now, { cancellation: details });
+        if (!kept.ok) continue;
+        await audit(itemId, 'CANCELLED', at, cancellation, {
+          eventId,
+          resumed: 'no-wait',
+          note: 'arrived before the item was registered; its first wait fails at once',
+        });
+        return done('cancelled', itemId);
+      }
       if (current.stage === 'CANCELLED') {
         await audit(itemId, 'DUPLICATE_CANCELLATION', at, cancellation, { eventId });
         return done('duplicate', itemId);

@@ -173,18 +173,27 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
     });
     const outcome = await deps.executions.startExecution(itemId, input);
     const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise);
+    // A duplicate start may be this very event redelivered after its RECEIVED write failed: the
+    // trail still gets its RECEIVED (completions and cancellations that race Score rely on it).
+    const receivedBefore =
+      outcome === 'duplicate' &&
+      (await deps.audit.listForItem(itemId)).some((record) => record.kind === 'RECEIVED');
+    const kind = outcome === 'started' || !receivedBefore ? 'RECEIVED' : 'DUPLICATE';
     await deps.audit.append(
       auditRecord({
         itemId,
-        kind: outcome === 'started' ? 'RECEIVED' : 'DUPLICATE',
+        kind,
         at: at.at,
         actor: ACTOR,
         inputs: pseudonymisedDetail,
         details: {
           eventId: at.eventId,
           source: event.source,
-          ...(outcome === 'duplicate'
+          ...(kind === 'DUPLICATE'
             ? { note: 'an execution with this item id already exists; nothing started' }
+            : {}),
+          ...(kind === 'RECEIVED' && outcome === 'duplicate'
+            ? { note: 'the execution was started by an earlier delivery whose audit write failed' }
             : {}),
         },
       }),

@@ -13,7 +13,7 @@ import {
   TERMINAL_STAGES,
   type WaitKind,
 } from './ports';
-import { instanceExpiresAt, toInstanceRecord } from './table-layout';
+import { bareInstance, instanceExpiresAt, toInstanceRecord } from './table-layout';
 
 export interface DynamoDbInstanceStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -214,6 +214,29 @@ export class DynamoDbInstanceStore implements InstanceStore {
     return this.conditionalUpdate(itemId, expression, {
       update: expression.update({ earlyCompletion: completion }, ['completionReceivedAt', 'pendingHandover']),
       condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)} AND attribute_not_exists(${expression.name('earlyCompletion')})${notReceived} AND (attribute_not_exists(${expression.name('taskToken')}) OR ${expression.name('waitingFor')} <> ${expression.value('completion')})`,
+    });
+  }
+
+  async recordBeforeRegistration(
+    itemId: string,
+    at: number,
+    early: { completion: CompletionResult } | { cancellation: { reason: string; cancelledAt: string } },
+  ): Promise<InstanceWrite> {
+    const bare = bareInstance(itemId, at);
+    const expression = new Expression();
+    const carried =
+      'completion' in early
+        ? { earlyCompletion: early.completion }
+        : { stage: 'CANCELLED', cancellation: early.cancellation };
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({
+        stage: bare.stage,
+        stageEnteredAt: bare.stageEnteredAt,
+        excludedAgents: [],
+        expiresAt: bare.expiresAt,
+        ...carried,
+      }),
+      condition: 'attribute_not_exists(itemId)',
     });
   }
 

@@ -368,6 +368,23 @@ export class InMemoryInstanceStore implements InstanceStore {
     return { ok: true };
   }
 
+  async recordBeforeRegistration(
+    itemId: string,
+    at: number,
+    early: { completion: CompletionResult } | { cancellation: { reason: string; cancelledAt: string } },
+  ): Promise<InstanceWrite> {
+    const current = this.tables.instances.get(itemId);
+    if (current !== undefined) return conflict(current);
+    const bare = bareInstance(itemId, at);
+    this.tables.instances.set(
+      itemId,
+      'completion' in early
+        ? { ...bare, earlyCompletion: copy(early.completion) }
+        : { ...bare, stage: 'CANCELLED', cancellation: { ...early.cancellation } },
+    );
+    return { ok: true };
+  }
+
   async markCancelled(
     itemId: string,
     cancellation: { reason: string; cancelledAt: string },
@@ -508,11 +525,6 @@ export class InMemoryExecutionControl implements ExecutionControl {
   /** The next resume takes effect, but its caller sees `error` (a reply lost on the way back). */
   loseNextResumeReply(error: Error): void {
     this.lostReplies.push(error);
-  }
-
-  /** Marks a pending token as gone, as when its task times out. */
-  expireToken(taskToken: string): void {
-    this.tokens.set(taskToken, { state: 'timed-out' });
   }
 
   private resume(taskToken: string, next: TokenState): ResumeOutcome {

@@ -296,6 +296,19 @@ export interface InstanceStore {
     options?: { readonly replacesReceived?: boolean },
   ): Promise<InstanceWrite>;
   /**
+   * Keeps a completion or cancellation that overtook the item's registration (the intake started
+   * the execution, Score has not written the record yet): creates the bare record carrying it,
+   * CANCELLED for a cancellation. Score then upserts around an early completion, and the next wait
+   * fails at once for a cancellation. Condition: no record exists.
+   */
+  recordBeforeRegistration(
+    itemId: string,
+    at: number,
+    early:
+      | { readonly completion: CompletionResult }
+      | { readonly cancellation: { readonly reason: string; readonly cancelledAt: string } },
+  ): Promise<InstanceWrite>;
+  /**
    * Marks the item CANCELLED and removes its token. Condition: not terminal, and the stored token
    * equals `expectedToken` (or no token is stored when it is undefined).
    */

@@ -4,6 +4,7 @@ import { createCompletionHandler } from '../../lambdas/completion/handler';
 import { createParkHandler } from '../../lambdas/park/handler';
 import { createInMemoryPorts, type InMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
+import { auditRecord } from '../../lambdas/shared/table-layout';
 import { loadEvent, T0, withDetail } from './support';
 
 function setup() {
@@ -312,6 +313,70 @@ describe('completion handler', () => {
       field: 'id',
     });
     expect((await world.audit.listForItem('HD-10428')).map((record) => record.kind)).toEqual(['REJECTED']);
+  });
+
+  it('keeps a completion for an item received but not yet registered, and the first park resumes with it', async () => {
+    // Prepare
+    const world = setup();
+    await world.audit.append(
+      auditRecord({ itemId: 'HD-10428', kind: 'RECEIVED', at: T0 - 1_000, actor: 'flowtune:intake' }),
+    );
+
+    // Act
+    const response = await world.handler(completedEvent());
+    const token = world.executions.issueToken('completion');
+    const parked = await world.park({
+      waitingFor: 'completion',
+      taskToken: token,
+      itemId: 'HD-10428',
+      attempt: 1,
+    });
+
+    // Assess
+    expect(response.status).toBe('early');
+    expect(parked.status).toBe('resumed-early');
+    expect(world.executions.tokenState(token)).toEqual({ state: 'succeeded', output: expectedCompletion() });
+  });
+
+  it('cancels an item received but not yet registered, so its first wait fails at once', async () => {
+    // Prepare
+    const world = setup();
+    await world.audit.append(
+      auditRecord({ itemId: 'HD-10428', kind: 'RECEIVED', at: T0 - 1_000, actor: 'flowtune:intake' }),
+    );
+
+    // Act
+    const response = await world.handler(loadEvent('helpdesk/work-item-cancelled'));
+    const token = world.executions.issueToken('completion');
+    const parked = await world.park({
+      waitingFor: 'completion',
+      taskToken: token,
+      itemId: 'HD-10428',
+      attempt: 1,
+    });
+
+    // Assess
+    expect(response.status).toBe('cancelled');
+    expect((await world.instances.get('HD-10428'))?.stage).toBe('CANCELLED');
+    expect(parked.status).toBe('cancelled');
+    expect(world.executions.tokenState(token)).toMatchObject({ state: 'failed', error: 'WorkItemCancelled' });
+  });
+
+  it('still rejects a completion for an item whose registration was rejected', async () => {
+    // Prepare
+    const world = setup();
+    for (const kind of ['RECEIVED', 'REJECTED'] as const) {
+      await world.audit.append(
+        auditRecord({ itemId: 'HD-10428', kind, at: T0 - 1_000, actor: 'flowtune:test' }),
+      );
+    }
+
+    // Act
+    const response = await world.handler(completedEvent());
+
+    // Assess
+    expect(response.status).toBe('rejected');
+    expect(await world.instances.get('HD-10428')).toBeUndefined();
   });
 
   it('rejects an invalid completion naming the missing field, and resumes nothing', async () => {

@@ -61,6 +61,29 @@ describe('intake handler', () => {
     expect(events.published).toEqual([]);
   });
 
+  it('records RECEIVED on the redelivery when the first delivery started the execution but lost its audit write', async () => {
+    // Prepare
+    const { handler, executions, audit } = setup();
+    const created = loadEvent('helpdesk/work-item-created');
+    const failingAudit = {
+      append: async () => {
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      },
+      listForItem: audit.listForItem.bind(audit),
+    };
+    const firstDelivery = createIntakeHandler({ ...setup(), executions, audit: failingAudit });
+    const failed = await firstDelivery(sqsEvent([created]));
+
+    // Act
+    const redelivered = await handler(sqsEvent([created]));
+
+    // Assess
+    expect(failed.batchItemFailures).toHaveLength(1);
+    expect(redelivered.batchItemFailures).toEqual([]);
+    expect(executions.executions.size).toBe(1);
+    expect((await audit.listForItem('HD-10428')).map((record) => record.kind)).toEqual(['RECEIVED']);
+  });
+
   it('rejects an unknown detail-type naming the detail-type field, and starts nothing', async () => {
     // Prepare
     const { handler, executions, audit, events } = setup();

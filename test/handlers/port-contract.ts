@@ -3,7 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../domain/policy';
 import type { CompletionResult } from '../../domain/process';
 import { updateHandlingStats } from '../../domain/scoring';
-import type { AuditLog, EnqueueRequest, FeatureStore, InstanceStore } from '../../lambdas/shared/ports';
+import type {
+  AuditLog,
+  EnqueueRequest,
+  FeatureStore,
+  InstanceStore,
+  ScoredInstance,
+} from '../../lambdas/shared/ports';
 import { auditRecord } from '../../lambdas/shared/table-layout';
 
 /**
@@ -43,6 +49,24 @@ function enqueueRequest(itemId: string, taskToken: string, enqueuedAt: number): 
     excludedAgents: [],
     enqueuedAt,
     at: enqueuedAt,
+  };
+}
+
+function scoredInstance(itemId: string, at: number): ScoredInstance {
+  return {
+    itemId,
+    category: 'billing',
+    priority: 3,
+    requiredSkills: [],
+    createdAt: at - 60_000,
+    slaDueAt: at + 3_600_000,
+    attempt: 1,
+    path: 'routing',
+    predictedHandlingSeconds: 300,
+    modelVersion: 'handling-v1',
+    policyVersion: 'default',
+    confidence: 0.8,
+    at,
   };
 }
 
@@ -477,6 +501,32 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
         const after = await ports.instances.get(id.item(1));
         expect(after?.pendingHandover).toBeUndefined();
         expect(after?.completionReceivedAt).toBe(T0 + 20);
+      });
+
+      it('keeps a completion or cancellation that overtook registration only while no record exists', async () => {
+        // Prepare
+        const id = ids('before');
+        const early = { ...completion, id: id.item(1) };
+        const cancellation = { reason: 'withdrawn', cancelledAt: '2026-11-20T09:19:57.000Z' };
+
+        // Act
+        const kept = await ports.instances.recordBeforeRegistration(id.item(1), T0, { completion: early });
+        const keptAgain = await ports.instances.recordBeforeRegistration(id.item(1), T0 + 1, {
+          cancellation,
+        });
+        const cancelled = await ports.instances.recordBeforeRegistration(id.item(2), T0, { cancellation });
+        const scored = await ports.instances.recordScored(scoredInstance(id.item(1), T0 + 5));
+        const scoredCancelled = await ports.instances.recordScored(scoredInstance(id.item(2), T0 + 5));
+
+        // Assess
+        expect([kept.ok, keptAgain.ok, cancelled.ok]).toEqual([true, false, true]);
+        expect([scored.ok, scoredCancelled.ok]).toEqual([true, false]);
+        expect(await ports.instances.get(id.item(1))).toMatchObject({
+          stage: 'SCORED',
+          earlyCompletion: early,
+          confidence: 0.8,
+        });
+        expect(await ports.instances.get(id.item(2))).toMatchObject({ stage: 'CANCELLED', cancellation });
       });
 
       it('cancels only against the token it saw, and only once', async () => {
