@@ -10,6 +10,8 @@ import {
   type GetItemCommandInput,
   PutItemCommand,
   type PutItemCommandInput,
+  TransactWriteItemsCommand,
+  type TransactWriteItemsCommandInput,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -41,6 +43,9 @@ import { type JsonValue, TaskTokenRegistry } from './task-tokens';
  * - `arn:aws:states:::sqs:sendMessage[.waitForTaskToken]` → `queues[Parameters.QueueUrl]`.
  * - `arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem` → the AWS SDK against the
  *   given DynamoDBClient (DynamoDB Local); Parameters are already DynamoDB JSON.
+ * - `arn:aws:states:::aws-sdk:dynamodb:transactWriteItems` → the same client. Parameters are the
+ *   API's request (attribute values `S`, `N`, `M`, `L`; the Java-SDK spellings Step Functions
+ *   uses for the others, such as `Bool` or `Ss`, are not translated).
  * - `arn:aws:states:::events:putEvents[.waitForTaskToken]` → `events.putEvents` (the local router).
  *
  * How `$$.Task.Token` reaches Parameters: each execution gets its own Context Object whose
@@ -51,7 +56,9 @@ import { type JsonValue, TaskTokenRegistry } from './task-tokens';
  * token, as on AWS.
  *
  * Errors keep AWS's names so Retry/Catch behave as deployed: a Lambda's error name (Cause is the
- * JSON `{ errorType, errorMessage, trace }`), `DynamoDB.<Exception>`, `SQS.<Exception>`,
+ * JSON `{ errorType, errorMessage, trace }`), `DynamoDB.<Exception>` for the optimised DynamoDB
+ * integration and `DynamoDb.<Name>Exception` for the AWS SDK one (the service and error names in
+ * PascalCase, with the Exception suffix Step Functions adds), `SQS.<Exception>`,
  * `EventBridge.FailedEntry`, and the error / cause given to SendTaskFailure.
  */
 
@@ -132,6 +139,7 @@ export type TaskBindingKind =
   | 'sqs:sendMessage'
   | 'sqs:sendMessage.waitForTaskToken'
   | 'dynamodb'
+  | 'aws-sdk:dynamodb'
   | 'events:putEvents'
   | 'events:putEvents.waitForTaskToken';
 
@@ -233,16 +241,21 @@ function lambdaError(error: unknown): TaskError {
   return new TaskError(errorType, JSON.stringify({ errorType, errorMessage, trace }));
 }
 
-/** Service-integration errors are `<Service>.<Exception>`; client-side ones `<Service>.SdkClientException`. */
-function serviceError(service: string, error: unknown): TaskError {
+/**
+ * Service-integration errors are `<Service>.<Exception>`; client-side ones `<Service>.SdkClientException`.
+ * AWS SDK integrations (`sdkIntegration`) add the Exception suffix a service's error name lacks
+ * (DynamoDB's `InternalServerError` is caught as `DynamoDb.InternalServerErrorException`).
+ */
+function serviceError(service: string, error: unknown, sdkIntegration = false): TaskError {
   if (error instanceof TaskError) return error;
   if (
     error instanceof DynamoDBServiceException ||
     (isRecord(error) && '$metadata' in error && error instanceof Error)
   ) {
     const status = isRecord(error.$metadata) ? String(error.$metadata.httpStatusCode ?? '') : '';
+    const name = sdkIntegration && !error.name.endsWith('Exception') ? `${error.name}Exception` : error.name;
     return new TaskError(
-      `${service}.${error.name}`,
+      `${service}.${name}`,
       `${error.message} (Service: ${service}, Status Code: ${status}, Error Code: ${error.name})`,
     );
   }
@@ -285,10 +298,13 @@ function bindingKind(state: string, resource: string): TaskBindingKind {
     case 'dynamodb:updateItem':
     case 'dynamodb:deleteItem':
       return 'dynamodb';
+    case 'aws-sdk:dynamodb:transactWriteItems':
+      return 'aws-sdk:dynamodb';
     default:
       throw new UnsupportedDefinitionError(
         `Task "${state}" has Resource "${resource}", which the local runner cannot bind. Supported: Lambda function ARNs, ` +
-          'lambda:invoke[.waitForTaskToken], sqs:sendMessage[.waitForTaskToken], dynamodb:putItem|getItem|updateItem|deleteItem, events:putEvents[.waitForTaskToken].',
+          'lambda:invoke[.waitForTaskToken], sqs:sendMessage[.waitForTaskToken], dynamodb:putItem|getItem|updateItem|deleteItem, ' +
+          'aws-sdk:dynamodb:transactWriteItems, events:putEvents[.waitForTaskToken].',
       );
   }
 }
@@ -390,6 +406,16 @@ function withoutLocalKeys(input: JsonValue): JsonValue {
 }
 
 const DynamoDbParameters = z.looseObject({ TableName: z.string().min(1) });
+/** One TransactItems entry: exactly one action, each naming its table (DynamoDB checks the rest). */
+const TransactWriteItem = z.union([
+  z.strictObject({ Put: z.looseObject({ TableName: z.string().min(1) }) }),
+  z.strictObject({ Update: z.looseObject({ TableName: z.string().min(1) }) }),
+  z.strictObject({ Delete: z.looseObject({ TableName: z.string().min(1) }) }),
+  z.strictObject({ ConditionCheck: z.looseObject({ TableName: z.string().min(1) }) }),
+]);
+const TransactWriteItemsParameters = z.looseObject({
+  TransactItems: z.array(TransactWriteItem).min(1).max(100),
+});
 const LambdaInvokeParameters = z.looseObject({
   FunctionName: z.string().min(1),
   Payload: z.unknown().optional(),
@@ -660,6 +686,7 @@ export class AslRunner {
         return;
       }
       case 'dynamodb':
+      case 'aws-sdk:dynamodb':
         if (!this.bindings.dynamodb) throw missing('a DynamoDB client');
         return;
       case 'events:putEvents':
@@ -911,6 +938,8 @@ export class AslRunner {
           });
       case 'dynamodb':
         return (input) => this.callDynamoDb(task, input);
+      case 'aws-sdk:dynamodb':
+        return (input) => this.transactWriteItems(task, input);
       case 'events:putEvents':
         return (input) => this.putEvents(task.name, input);
       case 'events:putEvents.waitForTaskToken':
@@ -1019,6 +1048,23 @@ export class AslRunner {
       return toJson(result);
     } catch (error) {
       throw serviceError('DynamoDB', error);
+    }
+  }
+
+  /** `aws-sdk:dynamodb:transactWriteItems`: all or nothing, a cancellation named as on AWS. */
+  private async transactWriteItems(task: TaskState, input: JsonValue): Promise<JsonValue> {
+    const client = this.bindings.dynamodb;
+    if (!client) throw new TaskError('DynamoDb.SdkClientException', 'no DynamoDB client bound');
+    parseParameters(TransactWriteItemsParameters, task.name, input);
+    try {
+      // The API's own request shape (DynamoDB JSON), checked by the service itself.
+      const output = await client.send(
+        new TransactWriteItemsCommand(input as unknown as TransactWriteItemsCommandInput),
+      );
+      const { $metadata: _metadata, ...result } = output;
+      return toJson(result);
+    } catch (error) {
+      throw serviceError('DynamoDb', error, true);
     }
   }
 

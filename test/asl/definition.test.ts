@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { PROCESS_INSTANCE, readDefinition, substitute } from '../../lib/definitions';
+import {
+  AUDIT_TABLE,
+  dynamoDbActionsByPlaceholder,
+  FEATURES_TABLE,
+  INSTANCES_TABLE,
+  PROCESS_INSTANCE,
+  readDefinition,
+  substitute,
+} from '../../lib/definitions';
 
 interface AslState {
   readonly Type: string;
   readonly Resource?: string;
+  readonly Parameters?: Readonly<Record<string, unknown>>;
   readonly Retry?: readonly { readonly ErrorEquals: readonly string[] }[];
   readonly Catch?: readonly { readonly ErrorEquals: readonly string[]; readonly Next: string }[];
   readonly Next?: string;
@@ -97,6 +106,59 @@ describe('process-instance.asl.json', () => {
     }
 
     expect([...seen].sort()).toEqual(Object.keys(asl.States).sort());
+  });
+
+  it('changes an agent slot only in one transaction that also drops the item hold', () => {
+    // Prepare
+    const features = `\${${FEATURES_TABLE.placeholder}}`;
+    const instances = `\${${INSTANCES_TABLE.placeholder}}`;
+
+    // Act
+    const slotWriters = states.filter(([, state]) =>
+      JSON.stringify(state.Parameters ?? {}).includes(features),
+    );
+
+    // Assess
+    expect(slotWriters.map(([name]) => name)).toEqual(['Release Capacity']);
+    const [, release] = slotWriters[0] ?? [];
+    expect(release?.Resource).toBe('arn:aws:states:::aws-sdk:dynamodb:transactWriteItems');
+    const items = release?.Parameters?.TransactItems as { Update: { TableName: string } }[];
+    expect(items.map((item) => item.Update.TableName)).toEqual([instances, features]);
+    // Its replay after a lost reply is cancelled, and caught as already released.
+    expect(release?.Catch?.[0]).toMatchObject({ ErrorEquals: ['DynamoDb.TransactionCanceledException'] });
+  });
+
+  it("needs exactly these DynamoDB actions (a transaction needs its items' actions; it has no IAM action itself)", () => {
+    // Act
+    const needed = dynamoDbActionsByPlaceholder(raw);
+
+    // Assess
+    expect(Object.fromEntries(needed)).toEqual({
+      [AUDIT_TABLE.placeholder]: ['dynamodb:PutItem'],
+      [INSTANCES_TABLE.placeholder]: ['dynamodb:UpdateItem'],
+      [FEATURES_TABLE.placeholder]: ['dynamodb:UpdateItem'],
+    });
+  });
+
+  it('refuses to derive IAM for a DynamoDB task whose table is not a placeholder, naming the task', () => {
+    // Prepare
+    const asl = JSON.stringify({
+      StartAt: 'Write',
+      States: {
+        Write: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems',
+          Parameters: { TransactItems: [{ Update: { 'TableName.$': '$.table', Key: {} } }] },
+          End: true,
+        },
+      },
+    });
+
+    // Act
+    const derive = () => dynamoDbActionsByPlaceholder(asl);
+
+    // Assess
+    expect(derive).toThrow(/Task "Write": TableName must be a \$\{Placeholder\}/);
   });
 
   it('bounds the execution with a top-level timeout matching the definition', () => {

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  DynamoDBServiceException,
+  GetItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_TABLE,
@@ -281,6 +286,130 @@ describe('AslRunner on a fixture ASL exercising every binding', () => {
     expect(history.at(-1)?.type).toBe('ExecutionFailed');
   });
 
+  it('runs aws-sdk:dynamodb:transactWriteItems all or nothing, a cancellation named as Step Functions names it', async () => {
+    // Prepare: each run claims the same item once, then counts the claim on a second item.
+    const instances = tables[INSTANCES_TABLE.id] ?? '';
+    const claim = {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems',
+      Parameters: {
+        TransactItems: [
+          {
+            Put: {
+              TableName: instances,
+              Item: { itemId: { 'S.$': '$.itemId' }, stage: { S: 'CLAIMED' } },
+              ConditionExpression: 'attribute_not_exists(itemId)',
+            },
+          },
+          {
+            Update: {
+              TableName: instances,
+              Key: { itemId: { S: 'ITEM-claims' } },
+              UpdateExpression: 'ADD claims :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
+        ],
+      },
+      ResultPath: '$.claim',
+      Catch: [
+        { ErrorEquals: ['DynamoDb.TransactionCanceledException'], ResultPath: '$.claimError', Next: 'Done' },
+      ],
+      Next: 'Done',
+    };
+    const runner = new AslRunner({
+      definition: JSON.stringify({ StartAt: 'Claim', States: { Claim: claim, Done: { Type: 'Succeed' } } }),
+      bindings: { dynamodb: dynamo.client },
+    });
+
+    // Act
+    runner.startExecution({ name: 'claim-1', input: { itemId: 'ITEM-claimed' } });
+    const first = await runner.waitForExecution('claim-1', 10_000);
+    runner.startExecution({ name: 'claim-2', input: { itemId: 'ITEM-claimed' } });
+    const second = await runner.waitForExecution('claim-2', 10_000);
+    const counter = await dynamo.client.send(
+      new GetItemCommand({ TableName: instances, Key: { itemId: { S: 'ITEM-claims' } } }),
+    );
+
+    // Assess
+    expect(runner.taskBindings.Claim).toBe('aws-sdk:dynamodb');
+    expect(first.output).toEqual({ itemId: 'ITEM-claimed', claim: {} });
+    expect(second.output).toMatchObject({
+      claimError: {
+        Error: 'DynamoDb.TransactionCanceledException',
+        Cause: expect.stringMatching(/\[ConditionalCheckFailed, None\].*Service: DynamoDb, Status Code: 400/),
+      },
+    });
+    // The cancelled transaction applied nothing: one claim counted, not two.
+    expect(counter.Item?.claims?.N).toBe('1');
+  });
+
+  it.each([
+    ['InternalServerError', 'DynamoDb.InternalServerErrorException'],
+    ['ProvisionedThroughputExceededException', 'DynamoDb.ProvisionedThroughputExceededException'],
+  ])(
+    'names a service error %s of an AWS SDK integration %s, as Retry and Catch see it',
+    async (name, expected) => {
+      // Prepare
+      const client = new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: dynamo.endpoint,
+        credentials: LOCAL_CREDENTIALS,
+        maxAttempts: 1,
+      });
+      client.middlewareStack.add(
+        () => async () => {
+          throw new DynamoDBServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: 500 } });
+        },
+        { step: 'initialize', name: 'failEveryCall' },
+      );
+      const task = {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems',
+        Parameters: {
+          TransactItems: [{ ConditionCheck: { TableName: 't', Key: {}, ConditionExpression: 'x' } }],
+        },
+        End: true,
+      };
+      const runner = new AslRunner({
+        definition: JSON.stringify({ StartAt: 'Write', States: { Write: task } }),
+        bindings: { dynamodb: client },
+      });
+
+      // Act
+      runner.startExecution({ name: `sdk-error-${name}`, input: {} });
+      const done = await runner.waitForExecution(`sdk-error-${name}`, 10_000);
+      client.destroy();
+
+      // Assess
+      expect(done).toMatchObject({ status: 'FAILED', error: expected });
+    },
+  );
+
+  it('refuses TransactItems whose entry names no single action, before calling DynamoDB', async () => {
+    // Prepare
+    const task = {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems',
+      Parameters: {
+        TransactItems: [{ Put: { TableName: 't', Item: {} }, Delete: { TableName: 't', Key: {} } }],
+      },
+      End: true,
+    };
+    const runner = new AslRunner({
+      definition: JSON.stringify({ StartAt: 'Write', States: { Write: task } }),
+      bindings: { dynamodb: dynamo.client },
+    });
+
+    // Act
+    runner.startExecution({ name: 'two-actions', input: {} });
+    const done = await runner.waitForExecution('two-actions', 10_000);
+
+    // Assess
+    expect(done).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(done.cause).toContain('Task "Write": Parameters.TransactItems.0');
+  });
+
   it('aborts on StopExecution and closes the waiting token', async () => {
     // Prepare
     const { runner, waitForParked } = harness(dynamo, tables);
@@ -323,6 +452,24 @@ describe('AslRunner refuses what it cannot run faithfully', () => {
         Type: 'Task',
         Resource: 'arn:aws:states:::dynamodb:putItem',
         Parameters: { TableName: 't', Item: {} },
+      }),
+      /needs a DynamoDB client/,
+    ],
+    [
+      'an AWS SDK integration it does not carry',
+      minimal({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::aws-sdk:dynamodb:scan',
+        Parameters: { TableName: 't' },
+      }),
+      /Task "Only".*aws-sdk:dynamodb:scan.*Supported:.*aws-sdk:dynamodb:transactWriteItems/,
+    ],
+    [
+      'a transactWriteItems task without a client',
+      minimal({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems',
+        Parameters: { TransactItems: [] },
       }),
       /needs a DynamoDB client/,
     ],
@@ -380,6 +527,7 @@ describe('AslRunner on the real process-instance ASL', () => {
       new Set([
         'lambda',
         'dynamodb',
+        'aws-sdk:dynamodb',
         'events:putEvents',
         'lambda:invoke.waitForTaskToken',
         'sqs:sendMessage.waitForTaskToken',
@@ -387,5 +535,6 @@ describe('AslRunner on the real process-instance ASL', () => {
     );
     expect(runner.taskBindings['Wait For Assignment']).toBe('sqs:sendMessage.waitForTaskToken');
     expect(runner.taskBindings['Wait For Completion']).toBe('lambda:invoke.waitForTaskToken');
+    expect(runner.taskBindings['Release Capacity']).toBe('aws-sdk:dynamodb');
   });
 });
