@@ -6,18 +6,23 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import type { AgentState, HandlingFeatures, HandlingStats } from '../../domain/model';
 import { DEFAULT_POLICY, Policy } from '../../domain/policy';
 import { applyAgentProfile, isStaleProfile, type StoredAgentState } from './agent-profile';
 import { Expression, isConditionalCheckFailed, transactionCancellationCodes } from './dynamodb-expressions';
 import { InvalidStoredPolicyError, StatsContentionError } from './errors';
-import type {
-  AgentProfile,
-  CapacityClaim,
-  ClaimOutcome,
-  FeatureStore,
-  PutAgentOutcome,
-  StatsKey,
+import {
+  type AgentProfile,
+  type AssignQueueOutcome,
+  type CapacityClaim,
+  type ClaimOutcome,
+  type Clock,
+  type FeatureStore,
+  type PutAgentOutcome,
+  type QueueAssignment,
+  type StatsKey,
+  systemClock,
 } from './ports';
 import {
   ACTIVE_POLICY_SK,
@@ -40,9 +45,23 @@ export interface DynamoDbFeatureStoreOptions {
   readonly instancesTable?: string;
   /** Attempts of an optimistic statistics update before giving up. @default 8 */
   readonly maxStatsAttempts?: number;
+  /** Stamps updatedAt on profile and statistics writes. @default systemClock */
+  readonly clock?: Clock;
 }
 
 const MAX_PROFILE_ATTEMPTS = 5;
+
+/**
+ * The agent's queue, on its AGENT record (attributes queueId, queueAssignedAt, queueAssignedBy,
+ * queueRecommendationId): profile updates SET only their own attributes, so they keep it.
+ */
+const StoredQueueAssignment = z.object({
+  sk: z.string().min(1),
+  queueId: z.string().min(1),
+  queueAssignedAt: z.number(),
+  queueAssignedBy: z.string().min(1),
+  queueRecommendationId: z.string().min(1).optional(),
+});
 
 function toAgentState(item: Record<string, unknown>): StoredAgentState {
   const stored = StoredAgent.parse(item);
@@ -68,12 +87,14 @@ export class DynamoDbFeatureStore implements FeatureStore {
   private readonly table: string;
   private readonly instances: string | undefined;
   private readonly maxStatsAttempts: number;
+  private readonly clock: Clock;
 
   constructor(options: DynamoDbFeatureStoreOptions) {
     this.client = options.client;
     this.table = options.featuresTable;
     this.instances = options.instancesTable;
     this.maxStatsAttempts = options.maxStatsAttempts ?? 8;
+    this.clock = options.clock ?? systemClock;
   }
 
   private get instancesTable(): string {
@@ -98,7 +119,7 @@ export class DynamoDbFeatureStore implements FeatureStore {
     for (let attempt = 0; attempt < MAX_PROFILE_ATTEMPTS; attempt++) {
       const previous = await this.getAgent(profile.agentId);
       if (isStaleProfile(previous, profile)) return 'stale';
-      const next = applyAgentProfile(previous, profile, Date.now());
+      const next = applyAgentProfile(previous, profile, this.clock.now());
       const expression = new Expression();
       const update = expression.update(
         {
@@ -345,7 +366,7 @@ export class DynamoDbFeatureStore implements FeatureStore {
               mean: next.mean,
               m2: next.m2,
               version: (current?.version ?? 0) + 1,
-              updatedAt: Date.now(),
+              updatedAt: this.clock.now(),
             }),
             ConditionExpression: condition,
             ...expression.attributes(),
@@ -392,6 +413,64 @@ export class DynamoDbFeatureStore implements FeatureStore {
         Item: { ...Policy.parse(policy), pk: POLICY_PK, sk: ACTIVE_POLICY_SK },
       }),
     );
+  }
+
+  async listQueueAssignments(): Promise<QueueAssignment[]> {
+    const items = await this.queryPartition(AGENT_PK);
+    return items
+      .flatMap((item) => {
+        if (item.queueId === undefined) return [];
+        const stored = StoredQueueAssignment.parse(item);
+        return [
+          {
+            agentId: stored.sk,
+            queueId: stored.queueId,
+            assignedAt: stored.queueAssignedAt,
+            assignedBy: stored.queueAssignedBy,
+            ...(stored.queueRecommendationId === undefined
+              ? {}
+              : { recommendationId: stored.queueRecommendationId }),
+          },
+        ];
+      })
+      .sort((a, b) => a.agentId.localeCompare(b.agentId));
+  }
+
+  async assignQueue(
+    assignment: QueueAssignment,
+    expectedQueueId: string | undefined,
+  ): Promise<AssignQueueOutcome> {
+    const expression = new Expression();
+    const queue = expression.name('queueId');
+    const update = expression.update(
+      {
+        queueId: assignment.queueId,
+        queueAssignedAt: assignment.assignedAt,
+        queueAssignedBy: assignment.assignedBy,
+        queueRecommendationId: assignment.recommendationId,
+      },
+      assignment.recommendationId === undefined ? ['queueRecommendationId'] : [],
+    );
+    const expected =
+      expectedQueueId === undefined
+        ? `attribute_not_exists(${queue})`
+        : `${queue} = ${expression.value(expectedQueueId)}`;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: AGENT_PK, sk: assignment.agentId },
+          UpdateExpression: update,
+          // attribute_exists: a move never creates an agent the workforce system has not announced.
+          ConditionExpression: `attribute_exists(${expression.name('pk')}) AND ${expected}`,
+          ...expression.attributes(),
+        }),
+      );
+      return 'assigned';
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      return (await this.getAgent(assignment.agentId)) === undefined ? 'unknown-agent' : 'conflict';
+    }
   }
 
   private async queryPartition(pk: string): Promise<Record<string, unknown>[]> {

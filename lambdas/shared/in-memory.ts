@@ -9,10 +9,12 @@ import { InvalidStoredPolicyError } from './errors';
 import { validateOutbound } from './outbound-events';
 import {
   type AgentProfile,
+  type AssignQueueOutcome,
   type AuditLog,
   type AuditRecord,
   type CapacityClaim,
   type ClaimOutcome,
+  type Clock,
   type DispatchTrigger,
   type EnqueueRequest,
   type EventPublisher,
@@ -23,12 +25,14 @@ import {
   type InstanceWrite,
   type OutboundDetail,
   type PutAgentOutcome,
+  type QueueAssignment,
   type ResumeOutcome,
   type ScoredInstance,
   type StartOutcome,
   type StatsKey,
   SUPERSEDED_ENQUEUE_MARGIN_MS,
   stagesBlockingPark,
+  systemClock,
   TERMINAL_STAGES,
   type TickMessage,
   type WaitKind,
@@ -46,6 +50,8 @@ import { bareInstance, instanceExpiresAt, statsSortKey, toHandlingFeatures } fro
 export class InMemoryTables {
   readonly agents = new Map<string, StoredAgentState>();
   readonly stats = new Map<string, { readonly stats: HandlingStats; readonly version: number }>();
+  /** Each agent's queue (on the agent's record in DynamoDB; apart here so profile writes cannot drop it). */
+  readonly queueAssignments = new Map<string, QueueAssignment>();
   /** Raw, as DynamoDB would hold it: may be invalid on purpose in tests. */
   activePolicy: unknown;
   readonly instances = new Map<string, InstanceRecord>();
@@ -67,7 +73,11 @@ function without<T extends object, K extends keyof T>(record: T, ...keys: K[]): 
 }
 
 export class InMemoryFeatureStore implements FeatureStore {
-  constructor(private readonly tables: InMemoryTables) {}
+  constructor(
+    private readonly tables: InMemoryTables,
+    /** Stamps updatedAt, as the DynamoDB store's injected clock does. */
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async getAgent(agentId: string) {
     const agent = this.tables.agents.get(agentId);
@@ -81,7 +91,7 @@ export class InMemoryFeatureStore implements FeatureStore {
   async putAgentProfile(profile: AgentProfile): Promise<PutAgentOutcome> {
     const previous = this.tables.agents.get(profile.agentId);
     if (isStaleProfile(previous, profile)) return 'stale';
-    this.tables.agents.set(profile.agentId, applyAgentProfile(previous, profile, Date.now()));
+    this.tables.agents.set(profile.agentId, applyAgentProfile(previous, profile, this.clock.now()));
     return previous === undefined ? 'created' : 'updated';
   }
 
@@ -197,6 +207,23 @@ export class InMemoryFeatureStore implements FeatureStore {
 
   async putActivePolicy(policy: Policy): Promise<void> {
     this.tables.activePolicy = copy(Policy.parse(policy));
+  }
+
+  async listQueueAssignments(): Promise<QueueAssignment[]> {
+    return [...this.tables.queueAssignments.values()]
+      .filter((assignment) => this.tables.agents.has(assignment.agentId))
+      .sort((a, b) => a.agentId.localeCompare(b.agentId))
+      .map(copy);
+  }
+
+  async assignQueue(
+    assignment: QueueAssignment,
+    expectedQueueId: string | undefined,
+  ): Promise<AssignQueueOutcome> {
+    if (!this.tables.agents.has(assignment.agentId)) return 'unknown-agent';
+    if (this.tables.queueAssignments.get(assignment.agentId)?.queueId !== expectedQueueId) return 'conflict';
+    this.tables.queueAssignments.set(assignment.agentId, copy(assignment));
+    return 'assigned';
   }
 }
 
@@ -584,14 +611,15 @@ export interface InMemoryPorts {
  */
 export function createInMemoryPorts(now = Date.parse('2026-11-20T09:00:00.000Z')): InMemoryPorts {
   const tables = new InMemoryTables();
+  const clock = new ManualClock(now);
   return {
     tables,
-    features: new InMemoryFeatureStore(tables),
+    features: new InMemoryFeatureStore(tables, clock),
     instances: new InMemoryInstanceStore(tables),
     audit: new InMemoryAuditLog(tables),
     events: new InMemoryEventPublisher(),
     executions: new InMemoryExecutionControl(),
     dispatch: new InMemoryDispatchTrigger(),
-    clock: new ManualClock(now),
+    clock,
   };
 }

@@ -64,6 +64,20 @@ export type StatsKey =
   | { readonly scope: 'category'; readonly category: string }
   | { readonly scope: 'category-agent'; readonly category: string; readonly agentId: string };
 
+/** The queue an agent works (resource allocation), kept on the agent's Features record. */
+export interface QueueAssignment {
+  readonly agentId: string;
+  readonly queueId: string;
+  /** When it was set (ms). */
+  readonly assignedAt: number;
+  /** `flowtune:allocation`, or the person who set or approved it. */
+  readonly assignedBy: string;
+  /** The StaffingRecommended that moved the agent here, when one did. */
+  readonly recommendationId?: string;
+}
+
+export type AssignQueueOutcome = 'assigned' | 'conflict' | 'unknown-agent';
+
 export interface FeatureStore {
   getAgent(agentId: string): Promise<AgentState | undefined>;
   listAgents(): Promise<AgentState[]>;
@@ -107,6 +121,15 @@ export interface FeatureStore {
   /** The active decision policy; DEFAULT_POLICY when none is stored. Throws InvalidStoredPolicyError. */
   getActivePolicy(): Promise<Policy>;
   putActivePolicy(policy: Policy): Promise<void>;
+  /** Every agent's queue, sorted by agentId; agents without a queue are absent. */
+  listQueueAssignments(): Promise<QueueAssignment[]>;
+  /**
+   * Sets the agent's queue, leaving its profile, activeCount and idleSince as they are (and a
+   * later profile update leaves the queue). Conditions: the agent exists ('unknown-agent'), and
+   * its queue is still `expectedQueueId` — none when undefined — so a move planned from a stale
+   * view, or racing an operator's, never lands ('conflict').
+   */
+  assignQueue(assignment: QueueAssignment, expectedQueueId: string | undefined): Promise<AssignQueueOutcome>;
 }
 
 // ---------------------------------------------------------------------------------------------

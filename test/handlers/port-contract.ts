@@ -319,6 +319,101 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
       });
     });
 
+    describe('queue assignments', () => {
+      const assignment = (agentId: string, queueId: string, at: number) => ({
+        agentId,
+        queueId,
+        assignedAt: at,
+        assignedBy: 'flowtune:allocation',
+        recommendationId: `alloc-${at}-1`,
+      });
+
+      it('moves an agent only from the queue the move was planned from', async () => {
+        // Prepare
+        const id = ids('queue');
+        await addAgent(ports.features, id.agent(1), 1);
+        const first = await ports.features.assignQueue(assignment(id.agent(1), 'loans', T0), undefined);
+
+        // Act
+        const moved = await ports.features.assignQueue(assignment(id.agent(1), 'cards', T0 + 1), 'loans');
+        const staleMove = await ports.features.assignQueue(
+          assignment(id.agent(1), 'general', T0 + 2),
+          'loans',
+        );
+        const staleFirst = await ports.features.assignQueue(
+          assignment(id.agent(1), 'general', T0 + 3),
+          undefined,
+        );
+
+        // Assess
+        expect([first, moved, staleMove, staleFirst]).toEqual([
+          'assigned',
+          'assigned',
+          'conflict',
+          'conflict',
+        ]);
+        const mine = (await ports.features.listQueueAssignments()).filter(
+          (entry) => entry.agentId === id.agent(1),
+        );
+        expect(mine).toEqual([assignment(id.agent(1), 'cards', T0 + 1)]);
+      });
+
+      it('never creates an agent by assigning it a queue', async () => {
+        // Prepare
+        const id = ids('ghost');
+
+        // Act
+        const outcome = await ports.features.assignQueue(assignment(id.agent(1), 'cards', T0), undefined);
+
+        // Assess
+        expect(outcome).toBe('unknown-agent');
+        expect(await ports.features.getAgent(id.agent(1))).toBeUndefined();
+        expect(
+          (await ports.features.listQueueAssignments()).some((entry) => entry.agentId === id.agent(1)),
+        ).toBe(false);
+      });
+
+      it('keeps the queue through profile updates and capacity claims, and the profile through a move', async () => {
+        // Prepare
+        const id = ids('keep');
+        await addAgent(ports.features, id.agent(1), 2);
+        await ports.features.assignQueue(
+          { agentId: id.agent(1), queueId: 'cards', assignedAt: T0, assignedBy: 'ops:ana' },
+          undefined,
+        );
+        await ports.instances.enqueue(enqueueRequest(id.item(1), 'token-1', T0));
+
+        // Act
+        await ports.features.claimCapacity({
+          agentId: id.agent(1),
+          itemId: id.item(1),
+          taskToken: 'token-1',
+          at: T0,
+        });
+        await ports.features.putAgentProfile({
+          agentId: id.agent(1),
+          kind: 'person',
+          status: 'busy',
+          capacity: 3,
+          skills: [{ skill: 'cards', proficiency: 4 }],
+          changedAt: T0 + 1_000,
+        });
+
+        // Assess
+        const mine = (await ports.features.listQueueAssignments()).filter(
+          (entry) => entry.agentId === id.agent(1),
+        );
+        expect(mine).toEqual([
+          { agentId: id.agent(1), queueId: 'cards', assignedAt: T0, assignedBy: 'ops:ana' },
+        ]);
+        expect(await ports.features.getAgent(id.agent(1))).toMatchObject({
+          status: 'busy',
+          capacity: 3,
+          activeCount: 1,
+        });
+      });
+    });
+
     describe('handling statistics', () => {
       it('applies every concurrent update exactly once (optimistic concurrency on the version)', async () => {
         // Prepare
