@@ -5,6 +5,7 @@ import type {
   PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { FLOWTUNE_SOURCE } from '../domain/events';
 import {
   type FunctionName,
   type QueueName,
@@ -18,7 +19,8 @@ import type { LocalQueue } from './local-queue';
 
 /**
  * The local event bus: `putEvents` takes the same entries as EventBridge's PutEvents, records
- * every accepted event, matches it against the RULES patterns (the very objects the CDK rules
+ * the accepted events (see `history`: every event counted, Flowtune's own events all kept, the
+ * newest of the others), matches each against the RULES patterns (the very objects the CDK rules
  * are built from) and delivers it asynchronously to each matching rule's target: a local queue
  * (the event JSON as the message body, as an SQS target receives it) or a function registered by
  * name (invoked with the EventBridge event, retried like a Lambda async invocation). A target
@@ -30,6 +32,8 @@ export type LocalEvent = EventBridgeEvent<string, unknown>;
 export type EventTargetHandler = (event: LocalEvent) => Promise<unknown> | unknown;
 
 export interface RecordedEvent {
+  /** Arrival order on this bus, from 1 (gaps where events were not kept). */
+  readonly sequence: number;
   readonly event: LocalEvent;
   /** Ids of the rules it matched (none for outbound and unrouted events). */
   readonly matchedRules: readonly string[];
@@ -51,6 +55,33 @@ export interface DeliveryFailure {
   readonly at: number;
 }
 
+/** What the router keeps of the events it accepts; counts are always kept in full. */
+export interface EventHistoryOptions {
+  /**
+   * Sources whose every event is kept: Flowtune's outbound events, which the workload ledger, the
+   * soak and the tests read after the run (one routing decision per item is checked on them).
+   *
+   * @default [FLOWTUNE_SOURCE]
+   */
+  readonly keepSources?: readonly string[];
+  /**
+   * Newest events of the other sources (the producers' inbound events) kept, and newest refused
+   * entries. A 10,000-item soak accepts some 30,000 inbound events; keeping them all only costs memory.
+   *
+   * @default 1_000
+   */
+  readonly recent?: number;
+}
+
+/** How many events the bus took and refused, by detail-type, whatever `history` kept. */
+export interface EventCounts {
+  readonly accepted: number;
+  readonly rejected: number;
+  /** Accepted events no longer in `events` (older than the `recent` ones of sources not kept). */
+  readonly dropped: number;
+  readonly byDetailType: Readonly<Record<string, number>>;
+}
+
 export interface EventRouterOptions {
   /** @default every rule in RULES */
   readonly rules?: readonly RuleDefinition[];
@@ -64,7 +95,12 @@ export interface EventRouterOptions {
   readonly functionMaxAttempts?: number;
   /** First retry delay, doubled each time. @default 10 */
   readonly retryDelayMs?: number;
+  /** What `events` and `rejectedEntries` keep. @default all of Flowtune's events, the newest 1,000 others */
+  readonly history?: EventHistoryOptions;
 }
+
+/** Default of `EventHistoryOptions.recent`. */
+export const DEFAULT_RECENT_EVENTS = 1_000;
 
 /** PutEvents accepts at most this many entries per call. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
@@ -96,12 +132,21 @@ function entrySize(entry: PutEventsRequestEntry): number {
 }
 
 export class LocalEventRouter {
-  /** Every accepted event, in arrival order. */
-  readonly events: RecordedEvent[] = [];
-  /** Entries refused with a per-entry error (FailedEntryCount > 0). */
+  /** Entries refused with a per-entry error (FailedEntryCount > 0): the newest `history.recent`. */
   readonly rejectedEntries: RejectedEntry[] = [];
-  /** Targets that failed for good: the local stand-in of a rule's DLQ. */
+  /** Targets that failed for good: the local stand-in of a rule's DLQ (all of them, never trimmed). */
   readonly deliveryFailures: DeliveryFailure[] = [];
+
+  /** Every event of a kept source, in arrival order. */
+  private readonly keptEvents: RecordedEvent[] = [];
+  /** The newest events of the other sources, in arrival order. */
+  private readonly recentEvents: RecordedEvent[] = [];
+  private readonly keepSources: ReadonlySet<string>;
+  private readonly recentLimit: number;
+  private readonly countsByDetailType = new Map<string, number>();
+  private accepted = 0;
+  private rejected = 0;
+  private dropped = 0;
 
   private readonly rules: readonly {
     readonly rule: RuleDefinition;
@@ -133,6 +178,30 @@ export class LocalEventRouter {
     this.now = options.now ?? Date.now;
     this.functionMaxAttempts = Math.max(1, options.functionMaxAttempts ?? 3);
     this.retryDelayMs = options.retryDelayMs ?? 10;
+    this.keepSources = new Set(options.history?.keepSources ?? [FLOWTUNE_SOURCE]);
+    this.recentLimit = options.history?.recent ?? DEFAULT_RECENT_EVENTS;
+    if (!(Number.isInteger(this.recentLimit) && this.recentLimit >= 0)) {
+      throw new RangeError(`history.recent must be a whole number >= 0, got ${this.recentLimit}`);
+    }
+  }
+
+  /**
+   * The accepted events still kept, in arrival order: every event of the kept sources (Flowtune's
+   * own by default) and the newest `history.recent` of the others.
+   */
+  get events(): readonly RecordedEvent[] {
+    // Two runs already in order: the sort merges them in linear time.
+    return [...this.keptEvents, ...this.recentEvents].sort((a, b) => a.sequence - b.sequence);
+  }
+
+  /** Every event accepted and refused, counted in full however few are kept. */
+  counts(): EventCounts {
+    return {
+      accepted: this.accepted,
+      rejected: this.rejected,
+      dropped: this.dropped,
+      byDetailType: Object.fromEntries(this.countsByDetailType),
+    };
   }
 
   /** Makes `handler` the target of every rule whose target is this function. */
@@ -175,6 +244,7 @@ export class LocalEventRouter {
 
   /** The first event (already recorded or still to come) that satisfies `predicate`. */
   waitForEvent(predicate: (event: LocalEvent) => boolean, timeoutMs = 10_000): Promise<LocalEvent> {
+    // Searches what is kept: an item's outbound events always are, an inbound one only if recent.
     const seen = this.events.find((recorded) => predicate(recorded.event));
     if (seen) return Promise.resolve(seen.event);
     return new Promise((resolve, reject) => {
@@ -213,7 +283,9 @@ export class LocalEventRouter {
 
   private accept(entry: PutEventsRequestEntry): PutEventsResultEntry {
     const refuse = (errorCode: string, errorMessage: string): PutEventsResultEntry => {
+      this.rejected += 1;
       this.rejectedEntries.push({ entry, errorCode, errorMessage });
+      if (this.rejectedEntries.length > this.recentLimit) this.rejectedEntries.shift();
       return { ErrorCode: errorCode, ErrorMessage: errorMessage };
     };
     const bus = entry.EventBusName;
@@ -261,11 +333,31 @@ export class LocalEventRouter {
       detail,
     };
     const matched = this.rules.filter(({ matches }) => matches(event)).map(({ rule }) => rule);
-    const recorded: RecordedEvent = { event, matchedRules: matched.map((rule) => rule.id), receivedAt };
-    this.events.push(recorded);
+    this.accepted += 1;
+    const recorded: RecordedEvent = {
+      sequence: this.accepted,
+      event,
+      matchedRules: matched.map((rule) => rule.id),
+      receivedAt,
+    };
+    this.record(recorded);
     for (const listener of this.listeners) listener(recorded);
     for (const rule of matched) this.schedule(() => this.deliver(rule, event, 1), 0);
     return { EventId: event.id };
+  }
+
+  private record(recorded: RecordedEvent): void {
+    const detailType = recorded.event['detail-type'];
+    this.countsByDetailType.set(detailType, (this.countsByDetailType.get(detailType) ?? 0) + 1);
+    if (this.keepSources.has(recorded.event.source)) {
+      this.keptEvents.push(recorded);
+      return;
+    }
+    this.recentEvents.push(recorded);
+    if (this.recentEvents.length > this.recentLimit) {
+      this.recentEvents.shift();
+      this.dropped += 1;
+    }
   }
 
   private schedule(task: () => Promise<void>, delayMs: number): void {

@@ -4,7 +4,7 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { EventEnvelope } from '../../domain/events';
 import { PROJECT_ROOT, QUEUES, RULES } from '../../lib/definitions';
-import { type LocalEvent, LocalEventRouter } from '../../local/event-router';
+import { DEFAULT_RECENT_EVENTS, type LocalEvent, LocalEventRouter } from '../../local/event-router';
 import { LocalQueue, type QueueMessage } from '../../local/local-queue';
 
 function fixtureEntry(name: string): PutEventsRequestEntry {
@@ -204,5 +204,98 @@ describe('LocalEventRouter', () => {
 
     // Assess
     expect(event.source).toBe('flowtune');
+  });
+});
+
+describe('LocalEventRouter history: bounded, whatever the length of the run', () => {
+  const inbound = (n: number): PutEventsRequestEntry => ({
+    ...fixtureEntry('agent-status-changed'),
+    Detail: JSON.stringify({ n }),
+  });
+  const outbound = (id: string): PutEventsRequestEntry => ({
+    ...fixtureEntry('work-item-routed'),
+    Detail: JSON.stringify({ id }),
+  });
+  const detailOf = (recorded: { event: LocalEvent }) => recorded.event.detail as { n?: number; id?: string };
+
+  it('keeps every Flowtune event and the newest others, in arrival order, and counts them all', async () => {
+    // Prepare
+    const router = new LocalEventRouter({ rules: [], history: { recent: 2 } });
+
+    // Act
+    await router.putEvents([inbound(1), outbound('TCK-1'), inbound(2), inbound(3)]);
+    await router.putEvents([inbound(4), outbound('TCK-2'), inbound(5)]);
+
+    // Assess
+    expect(router.events.map(detailOf)).toEqual([{ id: 'TCK-1' }, { n: 4 }, { id: 'TCK-2' }, { n: 5 }]);
+    expect(router.events.map((recorded) => recorded.sequence)).toEqual([2, 5, 6, 7]);
+    expect(router.counts()).toEqual({
+      accepted: 7,
+      rejected: 0,
+      dropped: 3,
+      byDetailType: { AgentStatusChanged: 5, WorkItemRouted: 2 },
+    });
+  });
+
+  it('holds a flat number of inbound events over a long run (a soak would otherwise keep them all)', async () => {
+    // Prepare
+    const router = new LocalEventRouter({ rules: [] });
+
+    // Act
+    for (let batch = 0; batch < 500; batch++) {
+      await router.putEvents(Array.from({ length: 10 }, (_, i) => inbound(batch * 10 + i)));
+    }
+
+    // Assess
+    expect(router.events).toHaveLength(DEFAULT_RECENT_EVENTS);
+    expect(router.events[0]?.event.detail).toEqual({ n: 5_000 - DEFAULT_RECENT_EVENTS });
+    expect(router.counts()).toMatchObject({ accepted: 5_000, dropped: 5_000 - DEFAULT_RECENT_EVENTS });
+  });
+
+  it("still finds an item's Flowtune event after the inbound ones around it were dropped", async () => {
+    // Prepare
+    const router = new LocalEventRouter({ rules: [], history: { recent: 1 } });
+    await router.putEvents([outbound('TCK-early'), inbound(1), inbound(2), inbound(3)]);
+
+    // Act
+    const found = await router.waitForEvent(
+      (event) => (event.detail as { id?: string }).id === 'TCK-early',
+      100,
+    );
+
+    // Assess
+    expect(found.source).toBe('flowtune');
+  });
+
+  it('keeps the newest refused entries only, counting every one', async () => {
+    // Prepare
+    const router = new LocalEventRouter({ rules: [], history: { recent: 2 } });
+
+    // Act
+    for (const text of ['{a', '{b', '{c']) await router.putEvents([{ ...inbound(0), Detail: text }]);
+
+    // Assess
+    expect(router.rejectedEntries.map((rejected) => rejected.entry.Detail)).toEqual(['{b', '{c']);
+    expect(router.counts()).toMatchObject({ accepted: 0, rejected: 3 });
+  });
+
+  it('keeps every event of the sources it is told to keep, and none of the others when recent is 0', async () => {
+    // Prepare
+    const router = new LocalEventRouter({ rules: [], history: { keepSources: ['workforce'], recent: 0 } });
+
+    // Act
+    await router.putEvents([inbound(1), outbound('TCK-1'), inbound(2)]);
+
+    // Assess
+    expect(router.events.map(detailOf)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(router.counts().dropped).toBe(1);
+  });
+
+  it('refuses a history limit that is not a whole number, naming it', () => {
+    // Act
+    const create = () => new LocalEventRouter({ history: { recent: -1 } });
+
+    // Assess
+    expect(create).toThrow(/history.recent must be a whole number >= 0, got -1/);
   });
 });
