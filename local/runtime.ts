@@ -16,6 +16,7 @@ import { createDocumentClient } from '../lambdas/shared/aws-clients';
 import { DynamoDbAuditLog } from '../lambdas/shared/dynamodb-audit-log';
 import { DynamoDbFeatureStore } from '../lambdas/shared/dynamodb-feature-store';
 import { DynamoDbInstanceStore } from '../lambdas/shared/dynamodb-instance-store';
+import { DynamoDbTuningStore } from '../lambdas/shared/dynamodb-tuning-store';
 import { EventPublishError } from '../lambdas/shared/eventbridge-event-publisher';
 import type { InvocationContext } from '../lambdas/shared/observability';
 import { validateOutbound } from '../lambdas/shared/outbound-events';
@@ -50,6 +51,7 @@ import {
   RULES,
   TABLES,
 } from '../lib/definitions';
+import { TUNING_RULES, TUNING_SCHEDULE } from '../lib/definitions/tuning';
 import { AslRunner, type ExecutionDescription, type ExecutionStatus, type LocalFunction } from './asl-runner';
 import {
   createTables,
@@ -63,6 +65,7 @@ import { LOCAL_EVENT_BUS_NAME, LOCAL_REGION, localFunctionArn } from './local-na
 import { LocalQueue, toSqsEvent } from './local-queue';
 import { localProcessDefinition } from './process-definition';
 import { TaskTokenRegistry } from './task-tokens';
+import { type LocalTuning, startLocalTuning } from './tuning-runtime';
 
 /** Wall time after which an unconfirmed assignment is recovered when the runtime runs scaled. */
 const STUCK_ASSIGNMENT_WALL_MS = 20_000;
@@ -98,6 +101,14 @@ export interface LocalRuntimeOptions {
   readonly retryIntervalMs?: number;
   /** Periodic dispatch round, in wall ms; `false` turns it off. @default DISPATCH_TICK_MINUTES (÷ timeScale) */
   readonly dispatchTickMs?: number | false;
+  /**
+   * Period of the scheduled tuning workflow, in wall ms; `false` turns the timer off (a cycle can
+   * still be started with `tuning.startCycle()`). The observation rule runs either way.
+   * @default TUNING_SCHEDULE.rateMinutes ÷ timeScale, like the dispatch tick; off when
+   * `dispatchTickMs` is `false`, since a caller that drives the rounds itself wants no loop
+   * changing the policy under it (tests stay deterministic)
+   */
+  readonly tuningTickMs?: number | false;
   /** Concurrent intake batches (Lambda's SQS poller runs several). @default 2 */
   readonly intakeConcurrency?: number;
   /** Delay before a failed queue message is redelivered, in ms. @default 100 */
@@ -176,6 +187,12 @@ export interface LocalRuntime {
   };
   /** The ports the handlers run on: `ports` after `decoratePorts`. */
   readonly handlerPorts: HandlerPorts;
+  /**
+   * The tuning loop: the observation rule, the Tuning state machine on its schedule, their
+   * executions and the tuning store. It runs on the undecorated ports (fault plans target the
+   * process's functions).
+   */
+  readonly tuning: LocalTuning;
   readonly functionStats: Readonly<Record<FunctionName, FunctionStats>>;
   /** EventBridge PutEvents on the local bus: what a SaaS producer does. */
   putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResponse>;
@@ -408,6 +425,10 @@ function assemble(
   const audit = new DynamoDbAuditLog({ client: documentClient, auditTable: tables.auditTable });
   const events = new LocalEventPublisher(router);
   const dispatch = new LocalDispatchTrigger(queues.dispatch);
+  const tuningStore = new DynamoDbTuningStore({
+    client: documentClient,
+    featuresTable: tables.featuresTable,
+  });
   const pseudonymise = createPseudonymiser(options.pseudonymKey ?? LOCAL_PSEUDONYM_KEY);
 
   const functionStats = Object.fromEntries(
@@ -491,6 +512,7 @@ function assemble(
         audit,
         executions,
         clock,
+        experiments: tuningStore,
         // In simulated time the park's few wall seconds become minutes: judge "stuck" in wall time.
         stuckAssignmentMs: Math.max(STUCK_ASSIGNMENT_MS, STUCK_ASSIGNMENT_WALL_MS * timeScale),
         ...(options.onRound === undefined ? {} : { onRound: options.onRound }),
@@ -522,12 +544,29 @@ function assemble(
     tickMs === false
       ? undefined
       : setInterval(() => void dispatch.tick('periodic', clock.now()).catch(() => {}), tickMs);
+  const tuning = startLocalTuning({
+    router,
+    store: tuningStore,
+    features,
+    instances,
+    tokens,
+    clock,
+    timeScale,
+    retryIntervalMs: options.retryIntervalMs ?? 100,
+    tickMs:
+      options.tuningTickMs ??
+      (options.dispatchTickMs === false ? false : (TUNING_SCHEDULE.rateMinutes * 60_000) / timeScale),
+    ...(options.executionHistoryLimit === undefined
+      ? {}
+      : { executionHistoryLimit: options.executionHistoryLimit }),
+  });
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       if (ticker) clearInterval(ticker);
       try {
+        await tuning.stop();
         router.stop();
         for (const queue of Object.values(queues)) queue.stop();
         await runner.stopAll();
@@ -557,6 +596,7 @@ function assemble(
     queues,
     ports: rawPorts,
     handlerPorts,
+    tuning,
     functionStats,
     putEvents: (entries) => router.putEvents(entries),
     putEvent: async (detailType, detail, source = 'local-producer') => {
@@ -599,14 +639,21 @@ function assemble(
         id: failure.event.id,
         error: failure.error,
       })),
+      ...tuning.deliveryFailures.map((failure) => ({
+        where: `rule ${TUNING_RULES.observations.id}`,
+        id: failure.event.id,
+        error: failure.error,
+      })),
     ],
     idle: async () => {
       for (;;) {
         await router.idle();
         await Promise.all(Object.values(queues).map((queue) => queue.idle()));
+        await tuning.idle();
         await new Promise((resolve) => setImmediate(resolve));
         const quiet =
           !router.busy &&
+          !tuning.busy &&
           Object.values(queues).every((queue) => queue.depth === 0) &&
           invocationsInFlight === 0;
         if (quiet) return;
