@@ -288,8 +288,8 @@ class LocalExecutionControl implements ExecutionControl {
       if (errorName(error) === 'ExecutionAlreadyExists') return 'duplicate';
       throw error;
     }
-    // Same name and input while running: StartExecution answers with the original, a duplicate.
-    return existed ? 'duplicate' : 'started';
+    // Same name and input while running: StartExecution answers with the original.
+    return existed ? 'redelivered' : 'started';
   }
 
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {

@@ -58,6 +58,12 @@ export const METRICS = {
     ['intake'],
     'WorkItemCreated events of an item already started.',
   ),
+  redeliveredEvents: metric(
+    'RedeliveredEvents',
+    'Count',
+    ['intake'],
+    'Redeliveries of the very event that started an execution (its RECEIVED record is ensured).',
+  ),
   intakeFailures: metric(
     'IntakeFailures',
     'Count',

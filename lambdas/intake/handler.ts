@@ -27,6 +27,7 @@ import {
   type Clock,
   type EventPublisher,
   type ExecutionControl,
+  type StartOutcome,
   systemClock,
 } from '../shared/ports';
 import {
@@ -40,6 +41,17 @@ import { processBatch } from '../shared/sqs-batch';
 import { auditExpiresAt, auditRecord } from '../shared/table-layout';
 
 const FUNCTION = 'intake';
+
+const START_LOG: Readonly<Record<StartOutcome, string>> = {
+  started: 'execution started',
+  redelivered: 'redelivery of the event that started the execution; RECEIVED ensured',
+  duplicate: 'duplicate event ignored',
+};
+const START_METRIC: Readonly<Record<StartOutcome, string>> = {
+  started: 'ItemsStarted',
+  redelivered: 'RedeliveredEvents',
+  duplicate: 'DuplicateEvents',
+};
 const ACTOR = `flowtune:${FUNCTION}`;
 
 export interface IntakeDeps {
@@ -54,7 +66,7 @@ export interface IntakeDeps {
 export type IntakeHandler = (event: SQSEvent, context?: InvocationContext) => Promise<SQSBatchResponse>;
 
 /** What happened to one queued event; logged and counted. */
-export type IntakeOutcome = 'started' | 'duplicate' | 'rejected';
+export type IntakeOutcome = StartOutcome | 'rejected';
 
 interface Received {
   readonly eventId: string;
@@ -173,12 +185,10 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
     });
     const outcome = await deps.executions.startExecution(itemId, input);
     const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise);
-    // A duplicate start may be this very event redelivered after its RECEIVED write failed: the
-    // trail still gets its RECEIVED (completions and cancellations that race Score rely on it).
-    const receivedBefore =
-      outcome === 'duplicate' &&
-      (await deps.audit.listForItem(itemId)).some((record) => record.kind === 'RECEIVED');
-    const kind = outcome === 'started' || !receivedBefore ? 'RECEIVED' : 'DUPLICATE';
+    // A redelivery of the event that started the execution writes RECEIVED again: the same key,
+    // so a no-op, unless the first delivery's write failed (completions and cancellations that
+    // race Score rely on it).
+    const kind = outcome === 'duplicate' ? 'DUPLICATE' : 'RECEIVED';
     await deps.audit.append(
       auditRecord({
         itemId,
@@ -192,17 +202,11 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
           ...(kind === 'DUPLICATE'
             ? { note: 'an execution with this item id already exists; nothing started' }
             : {}),
-          ...(kind === 'RECEIVED' && outcome === 'duplicate'
-            ? { note: 'the execution was started by an earlier delivery whose audit write failed' }
-            : {}),
         },
       }),
     );
-    log.info(outcome === 'started' ? 'execution started' : 'duplicate event ignored', {
-      eventId: at.eventId,
-      source: event.source,
-    });
-    metrics.addMetric(outcome === 'started' ? 'ItemsStarted' : 'DuplicateEvents', MetricUnit.Count, 1);
+    log.info(START_LOG[outcome], { eventId: at.eventId, source: event.source });
+    metrics.addMetric(START_METRIC[outcome], MetricUnit.Count, 1);
     return outcome;
   };
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { OutboundDetailType } from '../../domain/events';
 import type { HandlingFeatures, HandlingStats } from '../../domain/model';
 import { DEFAULT_POLICY, Policy } from '../../domain/policy';
@@ -536,7 +537,8 @@ export class InMemoryExecutionControl implements ExecutionControl {
   async startExecution(name: string, input: ProcessInput): Promise<StartOutcome> {
     const failure = this.startFailures.shift();
     if (failure !== undefined) throw failure;
-    if (this.executions.has(name)) return 'duplicate';
+    const existing = this.executions.get(name);
+    if (existing !== undefined) return isDeepStrictEqual(existing, input) ? 'redelivered' : 'duplicate';
     this.executions.set(name, copy(input));
     return 'started';
   }

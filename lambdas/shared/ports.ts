@@ -378,6 +378,7 @@ export const AUDIT_KINDS = [
   'APPEALED',
   'POLICY_PROPOSED',
   'POLICY_APPROVED',
+  'POLICY_REJECTED',
   'SHADOW_DECISION',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -422,11 +423,16 @@ export interface EventPublisher {
   publish<K extends OutboundDetailType>(detailType: K, detail: OutboundDetail<K>): Promise<void>;
 }
 
-export type StartOutcome = 'started' | 'duplicate';
+/**
+ * started: a new execution; redelivered: the same name and input is already running (a
+ * redelivery of the very event that started it: Step Functions answers with the original);
+ * duplicate: an execution of that name exists with another input, or has finished.
+ */
+export type StartOutcome = 'started' | 'redelivered' | 'duplicate';
 export type ResumeOutcome = 'sent' | 'stale';
 
 export interface ExecutionControl {
-  /** Starts a process-instance execution; an existing execution of that name is 'duplicate'. */
+  /** Starts a process-instance execution (see StartOutcome for an existing one of that name). */
   startExecution(name: string, input: ProcessInput): Promise<StartOutcome>;
   /** 'stale' when the token's task no longer exists, timed out, or the token is invalid. */
   sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome>;

@@ -44,7 +44,7 @@ export class SfnExecutionControl implements ExecutionControl {
       );
       const startedAt = result.startDate?.getTime();
       return startedAt !== undefined && startedAt < calledAt - EXISTING_EXECUTION_MARGIN_MS
-        ? 'duplicate'
+        ? 'redelivered'
         : 'started';
     } catch (error) {
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return 'duplicate';
