@@ -1,3 +1,5 @@
 export * from './forecast';
+export * from './job';
+export * from './queue-preference';
 export * from './recommend';
 export * from './staffing';
