@@ -149,6 +149,8 @@ export class FlowtuneStack extends Stack {
       functionFactory: props.functionFactory,
       alarmTopic: this.observability.alarmTopic,
     });
+    // People approve or reject the tuning loop's held changes through the ops API.
+    this.tuning.grantResumeApprovals(this.orchestration.functions.opsApi);
 
     this.addOutputs();
   }

@@ -53,6 +53,7 @@ export async function startOpsServer(
     audit: runtime.ports.audit,
     executions: runtime.ports.executions,
     store: new DynamoDbOpsStore({ client: runtime.documentClient, ...runtime.tables }),
+    tuning: runtime.tuning.store,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 

@@ -54,8 +54,17 @@ export const PolicyVersion = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"');
 
+/** A held tuning change: the name of the tuning execution that waits for it. */
+export const TuningApprovalId = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,80}$/, 'must be 1-80 characters of letters, digits, ".", "_" or "-"');
+
 /** Path parameters and their schemas. */
-export const PATH_PARAMETERS = { itemId: ItemId, version: PolicyVersion } as const;
+export const PATH_PARAMETERS = {
+  itemId: ItemId,
+  version: PolicyVersion,
+  approvalId: TuningApprovalId,
+} as const;
 export type PathParameterName = keyof typeof PATH_PARAMETERS;
 
 export const TasksQuery = z.object({
@@ -72,7 +81,10 @@ export type OpsOperation =
   | 'appeal'
   | 'listPolicyProposals'
   | 'proposePolicy'
-  | 'approvePolicy';
+  | 'approvePolicy'
+  | 'listTuningApprovals'
+  | 'approveTuningChange'
+  | 'rejectTuningChange';
 
 export interface OpsRoute {
   readonly operation: OpsOperation;
@@ -151,6 +163,27 @@ export const OPS_ROUTES = [
     method: 'POST',
     resource: '/policies/proposals/{version}/approve',
     summary: 'Approve a proposal (not your own): it becomes the active policy.',
+    body: 'Reason',
+  },
+  {
+    operation: 'listTuningApprovals',
+    method: 'GET',
+    resource: '/tuning/approvals',
+    summary:
+      'High-impact policy changes the tuning loop holds for a person (e.g. a promotion to another routing strategy), with their evidence.',
+  },
+  {
+    operation: 'approveTuningChange',
+    method: 'POST',
+    resource: '/tuning/approvals/{approvalId}/approve',
+    summary: 'Approve a held tuning change: the tuning workflow activates it as a new policy version.',
+    body: 'Reason',
+  },
+  {
+    operation: 'rejectTuningChange',
+    method: 'POST',
+    resource: '/tuning/approvals/{approvalId}/reject',
+    summary: 'Reject a held tuning change: nothing changes but the experiment, which ends rejected.',
     body: 'Reason',
   },
 ] as const satisfies readonly OpsRoute[];

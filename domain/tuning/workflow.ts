@@ -40,6 +40,12 @@ export const TuningCycleOutput = z.object({
 });
 export type TuningCycleOutput = z.infer<typeof TuningCycleOutput>;
 
+/**
+ * How long "Wait For Approval" waits for a person (its TimeoutSeconds in tuning.asl.json); after
+ * it the change expires, rejected. The operations API stops offering an approval then.
+ */
+export const APPROVAL_WAIT_SECONDS = 86_400;
+
 /** What a person sends with SendTaskSuccess to resume "Wait For Approval" (into `$.approval`). */
 export const ApprovalDecision = z.object({
   decision: z.enum(['approve', 'reject']),

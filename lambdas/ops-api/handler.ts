@@ -27,6 +27,8 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
+import { liveTuningStore } from '../shared/tuning-live';
+import type { TuningStore } from '../shared/tuning-store';
 import { DynamoDbOpsStore } from './dynamodb-ops-store';
 import { createOpsHttpHandler } from './http';
 import { createOpsOperations } from './operations';
@@ -40,6 +42,11 @@ export interface OpsApiDeps {
   readonly audit: AuditLog;
   readonly executions: ExecutionControl;
   readonly store: OpsStore;
+  /** The tuning loop's approval requests (GET /tuning/approvals and their decisions). @default none: those routes answer 404 */
+  readonly tuning?: Pick<
+    TuningStore,
+    'listPendingApprovals' | 'getApprovalRequest' | 'resolveApprovalRequest'
+  >;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -136,6 +143,7 @@ export const handler: OpsApiHandler = builtOnFirstCall(() => {
     audit: liveAuditLog(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
     store: new DynamoDbOpsStore({ client: sharedDocumentClient(telemetry.tracer), ...env }),
+    tuning: liveTuningStore(env, telemetry.tracer),
     telemetry,
   }).handler;
 });

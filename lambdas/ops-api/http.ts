@@ -68,6 +68,12 @@ export function createOpsHttpHandler(operations: OpsOperations, telemetry: Telem
           return ok(201, await operations.proposePolicy(PolicyProposalBody.parse(body), actor));
         case 'approvePolicy':
           return ok(200, await operations.approvePolicy(param('version'), reason(), actor));
+        case 'listTuningApprovals':
+          return ok(200, await operations.listTuningApprovals());
+        case 'approveTuningChange':
+          return ok(200, await operations.approveTuningChange(param('approvalId'), reason(), actor));
+        case 'rejectTuningChange':
+          return ok(200, await operations.rejectTuningChange(param('approvalId'), reason(), actor));
       }
     } catch (error) {
       if (error instanceof OpsRequestError) {

@@ -42,6 +42,7 @@ import type {
 import { auditExpiresAt } from '../shared/table-layout';
 import { OpsRequestError } from './errors';
 import type { OpsStore, TrailRecord } from './ports';
+import { createTuningApprovalOperations, type TuningApprovalDeps } from './tuning-approvals';
 
 export interface OpsDeps {
   readonly features: FeatureStore;
@@ -51,6 +52,8 @@ export interface OpsDeps {
   readonly store: OpsStore;
   readonly clock: Clock;
   readonly telemetry: Telemetry;
+  /** The tuning loop's approval requests. @default none: the tuning approval routes answer 404 */
+  readonly tuning?: TuningApprovalDeps['tuning'];
   /** Most items read per stage for the bottleneck view. @default 20_000 */
   readonly maxItemsPerStage?: number;
 }
@@ -529,6 +532,7 @@ export function createOpsOperations(deps: OpsDeps) {
     listPolicyProposals,
     proposePolicy,
     approvePolicy,
+    ...createTuningApprovalOperations(deps),
   };
 }
 

@@ -5,6 +5,7 @@ import type { BottleneckView } from '../../domain/ops/bottleneck';
 import type { PolicyProposal } from '../../domain/ops/policy-proposal';
 import type { Policy } from '../../domain/policy';
 import type { ActionResult, HumanTask, ItemStatus } from '../../lambdas/ops-api/operations';
+import type { TuningApprovalView, TuningDecisionResult } from '../../lambdas/ops-api/tuning-approvals';
 import { ACTOR_HEADER } from '../../local/ops-server';
 import { type RequestSigner, regionOfEndpoint, sigV4Signer } from './signing';
 
@@ -146,6 +147,18 @@ export class OpsClient {
 
   approvePolicy(version: string, body: ReasonBody): Promise<{ version: string; status: string }> {
     return this.call('POST', `policies/proposals/${encodeURIComponent(version)}/approve`, body);
+  }
+
+  tuningApprovals(): Promise<{ approvals: TuningApprovalView[] }> {
+    return this.call('GET', 'tuning/approvals');
+  }
+
+  decideTuningChange(
+    approvalId: string,
+    decision: 'approve' | 'reject',
+    body: ReasonBody,
+  ): Promise<TuningDecisionResult> {
+    return this.call('POST', `tuning/approvals/${encodeURIComponent(approvalId)}/${decision}`, body);
   }
 
   private async call<T>(method: 'GET' | 'POST', relative: string, body?: unknown): Promise<T> {

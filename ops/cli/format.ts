@@ -1,5 +1,6 @@
 import { type BottleneckView, formatAge } from '../../domain/ops/bottleneck';
 import type { ActionResult, HumanTask, ItemStatus, TrailEntry } from '../../lambdas/ops-api/operations';
+import type { TuningApprovalView } from '../../lambdas/ops-api/tuning-approvals';
 
 /** Plain-text renderings of the ops API's answers for the terminal. */
 
@@ -113,4 +114,24 @@ export function formatTasks(result: {
 
 export function formatAction(result: ActionResult): string {
   return `${result.itemId}: ${result.action} by ${result.actor} at ${result.at} → ${result.outcome}`;
+}
+
+/** The tuning changes waiting for a person, one block each: what changes, why it needs a person, the evidence. */
+export function formatTuningApprovals(result: { readonly approvals: readonly TuningApprovalView[] }): string {
+  if (result.approvals.length === 0) return 'no tuning change waits for approval';
+  return result.approvals
+    .map((approval) =>
+      [
+        `${approval.approvalId}  ${approval.kind} ${approval.previousVersion} → ${approval.version}  waiting ${Math.round(approval.waitingSeconds / 60)} min (expires ${approval.expiresAt})`,
+        `  why a person: ${approval.approvalReasons.join('; ') || '(high impact)'}`,
+        `  reason: ${approval.reason}`,
+        ...(approval.changes.length === 0 ? [] : [`  changes: ${approval.changes.join(', ')}`]),
+        ...(approval.experimentId === undefined ? [] : [`  experiment: ${approval.experimentId}`]),
+        `  evidence: ${Object.entries(approval.evidence)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')}`,
+        `  decide: flowtune ops approvals approve|reject ${approval.approvalId} --reason TEXT`,
+      ].join('\n'),
+    )
+    .join('\n\n');
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AgentId, ItemId } from '../../domain/events';
-import { PolicyProposalBody, PolicyVersion, Reason } from '../../domain/ops/api';
+import { PolicyProposalBody, PolicyVersion, Reason, TuningApprovalId } from '../../domain/ops/api';
 import { type Command, UsageError } from '../../simulator/cli/command';
 import { OpsApiError, OpsClient, type OpsTarget, OpsTargetError, resolveTarget } from './client';
-import { formatAction, formatBottlenecks, formatStatus, formatTasks } from './format';
+import { formatAction, formatBottlenecks, formatStatus, formatTasks, formatTuningApprovals } from './format';
 
 /**
  * `flowtune ops <subcommand>`: the operations API from the terminal, against the deployed stack
@@ -41,6 +41,10 @@ interface Subcommand {
   readonly options?: NonNullable<ParseArgsConfig['options']>;
   /** Positional arguments, by name. */
   readonly positionals: readonly string[];
+  /** How many positionals it accepts, when that varies. @default exactly `positionals.length` */
+  readonly arity?: readonly number[];
+  /** More help than the summary (actions, examples). */
+  readonly details?: string;
   run(client: OpsClient, input: SubcommandInput): Promise<string>;
 }
 
@@ -224,13 +228,51 @@ const SUBCOMMANDS: readonly Subcommand[] = [
       return show(input.json, result, () => `policy ${result.version} is ${result.status} and active`);
     },
   },
+  {
+    name: 'approvals',
+    usage: 'flowtune ops approvals [list | approve|reject ID --reason TEXT]',
+    summary: 'tuning changes held for a person: list them, approve or reject one',
+    details: `Actions:
+  list (default)                          the high-impact policy changes the tuning loop holds, oldest
+                                          first, with why each needs a person and its evidence
+  approve APPROVAL_ID --reason TEXT       the tuning workflow activates the change as a new version
+  reject APPROVAL_ID --reason TEXT        nothing changes; the experiment behind it ends rejected
+An approval expires after 24 hours (the change is then dropped, rejected).`,
+    options: { reason: { type: 'string' } },
+    positionals: ['ACTION', 'APPROVAL_ID'],
+    arity: [0, 1, 2],
+    run: async (client, input) => {
+      const [action = 'list', id] = input.positionals;
+      if (action === 'list') {
+        if (id !== undefined) throw new UsageError('"approvals list" takes no APPROVAL_ID');
+        const result = await client.tuningApprovals();
+        return show(input.json, result, () => formatTuningApprovals(result));
+      }
+      if (action !== 'approve' && action !== 'reject') {
+        throw new UsageError(`unknown action "${action}"; one of: list, approve, reject`);
+      }
+      if (id === undefined)
+        throw new UsageError(`"approvals ${action}" needs the APPROVAL_ID (see "approvals list")`);
+      const approvalId = checked(TuningApprovalId, id, 'APPROVAL_ID');
+      const result = await client.decideTuningChange(approvalId, action, {
+        reason: reasonOf(input, 'approvals'),
+      });
+      return show(
+        input.json,
+        result,
+        () =>
+          `${result.decision === 'approve' ? 'approved' : 'rejected'} ${result.version} (${approvalId}): ${result.outcome}`,
+      );
+    },
+  },
 ];
 
 /** `ops serve`: a local runtime with its ops server, until Ctrl-C. */
 const SERVE_USAGE = 'flowtune ops serve [--port N]';
 
 function subcommandHelp(sub: Subcommand): string {
-  return `Usage: ${sub.usage} [target options]\n\n${sub.summary[0]?.toUpperCase()}${sub.summary.slice(1)}.\n${TARGET_HELP}`;
+  const details = sub.details === undefined ? '' : `\n${sub.details}\n`;
+  return `Usage: ${sub.usage} [target options]\n\n${sub.summary[0]?.toUpperCase()}${sub.summary.slice(1)}.\n${details}${TARGET_HELP}`;
 }
 
 const HELP = `
@@ -292,7 +334,7 @@ export async function runOpsSubcommand(
     io.out(subcommandHelp(sub));
     return 0;
   }
-  if (parsed.positionals.length !== sub.positionals.length) {
+  if (!(sub.arity ?? [sub.positionals.length]).includes(parsed.positionals.length)) {
     throw new UsageError(
       `expected ${sub.positionals.length === 0 ? 'no arguments' : sub.positionals.join(' ')}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}\nUsage: ${sub.usage}`,
     );
@@ -376,7 +418,8 @@ async function serve(argv: readonly string[], io: { readonly out: (text: string)
  */
 export const opsCommand: Command = {
   name: 'ops',
-  summary: 'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies',
+  summary:
+    'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies, tuning approvals',
   help: HELP,
   handlesHelp: true,
   run: (argv) =>

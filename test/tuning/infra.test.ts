@@ -6,7 +6,15 @@ import { FEATURES_TABLE, INSTANCES_TABLE } from '../../lib/definitions';
 import { DRIFT_METRIC, TUNING_FUNCTIONS, TUNING_RULES, TUNING_SCHEDULE } from '../../lib/definitions/tuning';
 import { FlowtuneStack } from '../../lib/flowtune-stack';
 import { compliancePacks, SKIP_ACKNOWLEDGEMENTS_CONTEXT } from '../../lib/nag';
-import { cdkJsonContext } from '../infra/support';
+import {
+  actionsOf,
+  cdkJsonContext,
+  identityStatements,
+  logicalIdOf,
+  refsIn,
+  resourcesOf,
+  resourcesOfType,
+} from '../infra/support';
 
 /** The Tuning construct as the Flowtune stack composes it, with placeholder code instead of bundles. */
 function synth(skipAcknowledgements = false) {
@@ -95,6 +103,29 @@ describe('Tuning construct', () => {
       FEATURES_TABLE.id,
       INSTANCES_TABLE.id,
     ]);
+  });
+
+  it('lets the ops API function, and no other role, resume a tuning approval, on the tuning state machine only', () => {
+    const machine = { Ref: logicalIdOf(stack, tuning.stateMachine) };
+    const resuming = identityStatements(template).filter(({ statement }) =>
+      actionsOf(statement).some((action) => action === 'states:SendTaskSuccess'),
+    );
+    const rolesOf = (policy: string) =>
+      refsIn(
+        resourcesOfType(template, 'AWS::IAM::Policy').find(([id]) => id === policy)?.[1].Properties?.Roles,
+      );
+    const role = stack.orchestration.functions.opsApi.role;
+    if (role === undefined) throw new Error('the ops function has no execution role');
+    const opsRole = logicalIdOf(stack, role);
+
+    const onTuning = resuming.filter(({ statement }) =>
+      resourcesOf(statement).some((resource) => JSON.stringify(resource) === JSON.stringify(machine)),
+    );
+    expect(onTuning.flatMap(({ policy }) => rolesOf(policy))).toEqual([opsRole]);
+    for (const { statement } of onTuning) {
+      expect([...actionsOf(statement)].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
+      expect(resourcesOf(statement)).toEqual([machine]);
+    }
   });
 
   it('alarms on drift and on failing cycles, to the alarm topic', () => {
