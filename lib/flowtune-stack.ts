@@ -1,6 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/cost-model';
+import { Allocation } from './constructs/allocation';
 import { EventIngest } from './constructs/event-ingest';
 import type { FunctionFactory } from './constructs/function-factory';
 import { Observability } from './constructs/observability';
@@ -151,6 +152,14 @@ export class FlowtuneStack extends Stack {
     });
     // People approve or reject the tuning loop's held changes through the ops API.
     this.tuning.grantResumeApprovals(this.orchestration.functions.opsApi);
+
+    new Allocation(this, 'Allocation', {
+      storage: this.storage,
+      ingest: this.ingest,
+      logsKey: this.orchestration.logsKey,
+      functionFactory: props.functionFactory,
+      alarmTopic: this.observability.alarmTopic,
+    });
 
     this.addOutputs();
   }

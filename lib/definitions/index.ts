@@ -1,3 +1,4 @@
+export * from './allocation';
 export * from './events';
 export * from './functions';
 export * from './state-machines';
