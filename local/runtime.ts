@@ -51,7 +51,9 @@ import {
   RULES,
   TABLES,
 } from '../lib/definitions';
+import { ALLOCATION_SCHEDULE } from '../lib/definitions/allocation';
 import { TUNING_RULES, TUNING_SCHEDULE } from '../lib/definitions/tuning';
+import { startLocalAllocation } from './allocation-runtime';
 import { AslRunner, type ExecutionDescription, type ExecutionStatus, type LocalFunction } from './asl-runner';
 import {
   createTables,
@@ -109,6 +111,11 @@ export interface LocalRuntimeOptions {
    * changing the policy under it (tests stay deterministic)
    */
   readonly tuningTickMs?: number | false;
+  /**
+   * Period of the scheduled allocation job, in wall ms; `false` turns it off.
+   * @default ALLOCATION_SCHEDULE.rateMinutes ÷ timeScale; off when `dispatchTickMs` is `false`, like tuning
+   */
+  readonly allocationTickMs?: number | false;
   /** Concurrent intake batches (Lambda's SQS poller runs several). @default 2 */
   readonly intakeConcurrency?: number;
   /** Delay before a failed queue message is redelivered, in ms. @default 100 */
@@ -561,11 +568,25 @@ function assemble(
       : { executionHistoryLimit: options.executionHistoryLimit }),
   });
 
+  const allocation = startLocalAllocation({
+    documentClient,
+    featuresTable: tables.featuresTable,
+    features,
+    tuning: tuningStore,
+    audit,
+    events,
+    clock,
+    tickMs:
+      options.allocationTickMs ??
+      (options.dispatchTickMs === false ? false : (ALLOCATION_SCHEDULE.rateMinutes * 60_000) / timeScale),
+  });
+
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       if (ticker) clearInterval(ticker);
       try {
+        await allocation.stop();
         await tuning.stop();
         router.stop();
         for (const queue of Object.values(queues)) queue.stop();

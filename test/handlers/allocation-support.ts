@@ -91,8 +91,12 @@ export async function seedRoster(
   features: FeatureStore,
   now: number,
   roster: readonly SeededAgent[] = ROSTER,
-  overrides: Partial<Pick<AgentState, 'shiftEndsAt' | 'status'>> = {},
+  overrides: Partial<Pick<AgentState, 'shiftEndsAt' | 'status'>> & {
+    /** Mean handling seconds of cards and loans (fewer, longer calls make the same load). */
+    readonly handlingSeconds?: number;
+  } = {},
 ): Promise<void> {
+  const mean = overrides.handlingSeconds ?? 180;
   for (const member of roster) {
     await features.putAgentProfile({
       agentId: member.agentId,
@@ -116,8 +120,8 @@ export async function seedRoster(
   for (const category of ['cards', 'loans']) {
     await features.updateHandlingStats({ scope: 'category', category }, () => ({
       count: 500,
-      mean: 180,
-      m2: 499 * 180 * 180,
+      mean,
+      m2: 499 * mean * mean,
     }));
   }
 }
