@@ -54,6 +54,8 @@ export const PolicyChangeKindSchema = z.enum([
   'approved',
   'rejected',
   'manual',
+  'offload-applied',
+  'offload-lapsed',
 ]);
 
 export const PolicyChanged = z.object({

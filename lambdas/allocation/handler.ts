@@ -34,6 +34,7 @@ import {
 } from '../shared/observability';
 import { activePolicyOrDefault } from '../shared/policy';
 import {
+  type AuditKind,
   type AuditLog,
   type AuditRecord,
   type Clock,
@@ -51,15 +52,9 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** How long after its end an interval's arrivals are taken as complete (events reach observe seconds late). */
 const SETTLE_MS = 60_000;
-/**
- * The kind recorded on the policy versions the job makes. PolicyChangeKind has no kind for an
- * allocation offload yet (domain/events/tuning.ts); until it has, 'manual' marks a change outside
- * the tuning loop, and the version's reason and createdBy (`flowtune:allocation`) say what made it.
- */
-const OFFLOAD_POLICY_CHANGE_KIND: PolicyChangeKind = 'manual';
-/** Audit kinds of the job (the Audit table keeps any kind; AUDIT_KINDS does not list these yet). */
-const AUDIT_RUN = 'ALLOCATION_RUN';
-const AUDIT_RECOMMENDATION = 'STAFFING_RECOMMENDED';
+/** Audit kinds of the job. */
+const AUDIT_RUN = 'ALLOCATION_RUN' satisfies AuditKind;
+const AUDIT_RECOMMENDATION = 'STAFFING_RECOMMENDED' satisfies AuditKind;
 
 /** Another run saved the state first: this one stops before acting (the next scheduled run goes on). */
 export class AllocationStateConflictError extends Error {
@@ -658,11 +653,12 @@ async function changeAutomation(
   ]
     .filter((part) => part !== '')
     .join('; ');
+  const kind: PolicyChangeKind = add.length > 0 ? 'offload-applied' : 'offload-lapsed';
   await deps.tuning.putPolicyVersion({
     version,
     policy: next,
     parentVersion: active.version,
-    kind: OFFLOAD_POLICY_CHANGE_KIND,
+    kind,
     reason,
     createdAt: iso(now),
     createdBy: ACTOR,
@@ -681,7 +677,7 @@ async function changeAutomation(
       schemaVersion: '1',
       policyVersion: version,
       previousVersion: active.version,
-      kind: OFFLOAD_POLICY_CHANGE_KIND,
+      kind,
       changes: ['automationCategories'],
       reason,
       actor: ACTOR,
@@ -696,10 +692,7 @@ async function changeAutomation(
   };
 }
 
-/**
- * An audit record of one of the job's kinds. They are not in AUDIT_KINDS (lambdas/shared/ports.ts)
- * yet; the Audit table keeps any kind, as the ops API's human kinds did before they were listed.
- */
+/** An audit record of one of the job's kinds, keyed under the run or the recommendation. */
 function jobAudit(input: {
   readonly itemId: string;
   readonly kind: typeof AUDIT_RUN | typeof AUDIT_RECOMMENDATION;
@@ -710,7 +703,7 @@ function jobAudit(input: {
   readonly details: unknown;
 }): AuditRecord {
   const at = iso(input.at);
-  const widened: Omit<AuditRecord, 'kind'> & { kind: string } = {
+  return {
     itemId: input.itemId,
     recordKey: input.recordKey ?? `${at}#${input.kind}`,
     kind: input.kind,
@@ -721,7 +714,6 @@ function jobAudit(input: {
     policyVersion: input.policyVersion,
     expiresAt: auditExpiresAt(input.at),
   };
-  return widened as AuditRecord;
 }
 
 async function appendAudit(audit: AuditLog, records: readonly AuditRecord[]): Promise<void> {
