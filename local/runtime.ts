@@ -13,6 +13,7 @@ import { createParkHandler } from '../lambdas/park/handler';
 import { createRecordOutcomeHandler } from '../lambdas/record-outcome/handler';
 import { createScoreHandler } from '../lambdas/score/handler';
 import { createDocumentClient } from '../lambdas/shared/aws-clients';
+import { DynamoDbAllocationStore } from '../lambdas/shared/dynamodb-allocation-store';
 import { DynamoDbAuditLog } from '../lambdas/shared/dynamodb-audit-log';
 import { DynamoDbFeatureStore } from '../lambdas/shared/dynamodb-feature-store';
 import { DynamoDbInstanceStore } from '../lambdas/shared/dynamodb-instance-store';
@@ -424,7 +425,7 @@ function assemble(
   const router = new LocalEventRouter({ queues, now: () => clock.now() });
   const tokens = new TaskTokenRegistry({ now: () => clock.now() });
 
-  const features = new DynamoDbFeatureStore({ client: documentClient, ...tables });
+  const features = new DynamoDbFeatureStore({ client: documentClient, ...tables, clock });
   const instances = new DynamoDbInstanceStore({
     client: documentClient,
     instancesTable: tables.instancesTable,
@@ -520,6 +521,7 @@ function assemble(
         executions,
         clock,
         experiments: tuningStore,
+        queues: new DynamoDbAllocationStore({ client: documentClient, featuresTable: tables.featuresTable }),
         // In simulated time the park's few wall seconds become minutes: judge "stuck" in wall time.
         stuckAssignmentMs: Math.max(STUCK_ASSIGNMENT_MS, STUCK_ASSIGNMENT_WALL_MS * timeScale),
         ...(options.onRound === undefined ? {} : { onRound: options.onRound }),

@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { preferAssignedQueues } from '../../domain/allocation/queue-preference';
 import type { AgentState, WaitingItem } from '../../domain/model';
 import type { Policy } from '../../domain/policy';
 import { AssignmentResult, DispatchMessage } from '../../domain/process';
@@ -17,6 +18,9 @@ import {
   intendedArm,
   type RoutingTurn,
 } from '../../domain/tuning';
+import type { AllocationStore } from '../shared/allocation-store';
+import { sharedDocumentClient } from '../shared/aws-clients';
+import { DynamoDbAllocationStore } from '../shared/dynamodb-allocation-store';
 import { loadEnv } from '../shared/env';
 import {
   builtOnFirstCall,
@@ -72,6 +76,12 @@ export interface DispatcherDeps {
    * @default no experiments: every item is routed by the active policy
    */
   readonly experiments?: Pick<TuningStore, 'readExperiment'>;
+  /**
+   * Where the allocation settings (the queues) are read. With settings stored, an agent the
+   * allocation job moved to queue Q takes Q's items first (preferAssignedQueues).
+   * @default no queues: routing by skills alone
+   */
+  readonly queues?: Pick<AllocationStore, 'readSettings'>;
   /** Told what each round did (the local runtime and tests listen). */
   readonly onRound?: (report: RoundReport) => void;
   /**
@@ -142,6 +152,26 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   let splitRounds = 0;
 
   /** The experiment to run this round: only a running one, and never at the cost of routing. */
+  /** The round as routing sees it: with queue preference when allocation has queues and moves. */
+  const withQueuePreference = async (round: DispatchRound): Promise<DispatchRound> => {
+    if (deps.queues === undefined) return round;
+    try {
+      const settings = await deps.queues.readSettings();
+      if (settings === undefined) return round;
+      const assignments = await deps.features.listQueueAssignments();
+      if (assignments.length === 0) return round;
+      const byAgent = Object.fromEntries(
+        assignments.map((assignment) => [assignment.agentId, assignment.queueId]),
+      );
+      return preferAssignedQueues(round, settings.queues, byAgent);
+    } catch (error) {
+      logger.error('allocation settings or queue assignments unreadable; this round routes by skills alone', {
+        error,
+      });
+      return round;
+    }
+  };
+
   const runningExperiment = async (): Promise<Experiment | undefined> => {
     if (deps.experiments === undefined) return undefined;
     try {
@@ -354,7 +384,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     if (agents.length === 0) return { ...report, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
 
     const waiting = waitingRecords.map(toWaitingItem);
-    const plan = planRound({ now, waiting, agents, features }, policy, experiment);
+    const round = await withQueuePreference({ now, waiting, agents, features });
+    const plan = planRound(round, policy, experiment);
     const byItem = new Map(waitingRecords.map((record) => [record.itemId, record]));
     const byAgent = new Map(agents.map((agent) => [agent.agentId, agent]));
 
@@ -618,6 +649,10 @@ export const handler: DispatcherHandler = builtOnFirstCall(() => {
     audit: liveAuditLog(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
     experiments: liveTuningStore(env, telemetry.tracer),
+    queues: new DynamoDbAllocationStore({
+      client: sharedDocumentClient(telemetry.tracer),
+      featuresTable: env.featuresTable,
+    }),
     telemetry,
   });
 });
