@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/cost-model';
 import { Allocation } from './constructs/allocation';
+import { Connector } from './constructs/connector';
 import { EventIngest } from './constructs/event-ingest';
 import type { FunctionFactory } from './constructs/function-factory';
 import { Observability } from './constructs/observability';
@@ -154,6 +155,15 @@ export class FlowtuneStack extends Stack {
     this.tuning.grantResumeApprovals(this.orchestration.functions.opsApi);
 
     new Allocation(this, 'Allocation', {
+      storage: this.storage,
+      ingest: this.ingest,
+      logsKey: this.orchestration.logsKey,
+      functionFactory: props.functionFactory,
+      alarmTopic: this.observability.alarmTopic,
+    });
+
+    // Only when the context names an executing system to call (-c flowtune:connectorEndpoint=https://...).
+    Connector.fromContext(this, 'Connector', {
       storage: this.storage,
       ingest: this.ingest,
       logsKey: this.orchestration.logsKey,

@@ -5,16 +5,31 @@ import type { TableDefinition } from './tables';
 
 /**
  * The connector: the one Lambda that calls an executing system directly (for systems that cannot
- * consume Flowtune's events), with its idempotency table and its rule. Kept apart from FUNCTIONS,
- * RULES and TABLES until the stack wires it; the definitions below are in the same shapes, so
- * wiring is adding them to those maps (see docs/reliability.md, "Connector").
+ * consume Flowtune's events), with its idempotency table and its rule. It is wired, but optional:
+ * a deployment without an executing system to call has none of it, so these definitions stay apart
+ * from FUNCTIONS, RULES and TABLES (which are always deployed). The Connector construct
+ * (lib/constructs/connector.ts) builds all three when the CDK context names an endpoint
+ * (CONNECTOR_CONTEXT), and the local runtime binds them when given its `connector` option
+ * (local/connector-runtime.ts); see docs/reliability.md, "Connector".
  */
+
+/** CDK context keys that turn the connector on (`cdk deploy -c flowtune:connectorEndpoint=https://...`). */
+export const CONNECTOR_CONTEXT = {
+  /** https URL of the executing system's endpoint; without it no connector is deployed. */
+  endpoint: 'flowtune:connectorEndpoint',
+  /** Name of the executing system (logs, metrics, the circuit); @default DEFAULT_CONNECTOR_NAME */
+  name: 'flowtune:connectorName',
+} as const;
+
+/** The executing system's name when none is given (the handler's default too). */
+export const DEFAULT_CONNECTOR_NAME = 'executing-system';
 
 /**
  * Powertools idempotency records of the connector (attribute names are Powertools' defaults:
- * `id`, `expiration`, `status`, `data`, `in_progress_expiration`). Records expire by TTL; they need
- * no point-in-time recovery (losing them costs at most one repeated delivery, which the far side
- * deduplicates by its Idempotency-Key).
+ * `id`, `expiration`, `status`, `data`, `in_progress_expiration`). Records expire by TTL. Losing
+ * them costs at most one repeated delivery, which the far side deduplicates by its Idempotency-Key,
+ * so a restore is never needed; point-in-time recovery is on all the same because at this table's
+ * size it costs next to nothing and spares an exception to cdk-nag's DDB3 rule.
  */
 export const IDEMPOTENCY_TABLE = {
   id: 'Idempotency',
@@ -23,7 +38,7 @@ export const IDEMPOTENCY_TABLE = {
   partitionKey: { name: 'id', type: 'S' },
   globalSecondaryIndexes: [],
   timeToLiveAttribute: 'expiration',
-  pointInTimeRecovery: false,
+  pointInTimeRecovery: true,
 } as const satisfies TableDefinition;
 
 /** Environment of the connector function, beyond its table. */
