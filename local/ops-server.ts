@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDbOpsStore } from '../lambdas/ops-api/dynamodb-ops-store';
 import { createOpsApi, type OpsApi } from '../lambdas/ops-api/handler';
 import { apiGatewayEvent } from '../lambdas/ops-api/proxy-event';
+import { DynamoDbAllocationStore } from '../lambdas/shared/dynamodb-allocation-store';
 import type { Clock } from '../lambdas/shared/ports';
 import type { LocalRuntime } from './runtime';
 
@@ -31,6 +32,7 @@ export interface OpsServer {
 export interface OpsServerOptions {
   /** @default 0 (a free port) */
   readonly port?: number;
+  /** @default the runtime's clock (scaled with it), so expiries agree with the jobs that set them */
   readonly clock?: Clock;
 }
 
@@ -54,7 +56,12 @@ export async function startOpsServer(
     executions: runtime.ports.executions,
     store: new DynamoDbOpsStore({ client: runtime.documentClient, ...runtime.tables }),
     tuning: runtime.tuning.store,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    // The allocation job's store: the same Features table its timer runs on (local/allocation-runtime.ts).
+    allocation: new DynamoDbAllocationStore({
+      client: runtime.documentClient,
+      featuresTable: runtime.tables.featuresTable,
+    }),
+    clock: options.clock ?? runtime.clock,
   });
 
   const server: Server = createServer((request, response) => {

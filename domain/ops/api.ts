@@ -59,7 +59,18 @@ export const TuningApprovalId = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,80}$/, 'must be 1-80 characters of letters, digits, ".", "_" or "-"');
 
-/** Path parameters and their schemas. */
+/**
+ * A staffing move or offload the allocation job left for a person: its recommendation id (the
+ * `recommendationId` of StaffingRecommended, e.g. `alloc-1763629200000-3`).
+ */
+export const StaffingApprovalId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 characters of letters, digits, ".", "_", ":" or "-"');
+
+/**
+ * Path parameters and their schemas. `approvalId` is a tuning approval's by default; the staffing
+ * routes parse theirs with StaffingApprovalId.
+ */
 export const PATH_PARAMETERS = {
   itemId: ItemId,
   version: PolicyVersion,
@@ -84,7 +95,10 @@ export type OpsOperation =
   | 'approvePolicy'
   | 'listTuningApprovals'
   | 'approveTuningChange'
-  | 'rejectTuningChange';
+  | 'rejectTuningChange'
+  | 'listStaffingApprovals'
+  | 'approveStaffingMove'
+  | 'rejectStaffingMove';
 
 export interface OpsRoute {
   readonly operation: OpsOperation;
@@ -184,6 +198,27 @@ export const OPS_ROUTES = [
     method: 'POST',
     resource: '/tuning/approvals/{approvalId}/reject',
     summary: 'Reject a held tuning change: nothing changes but the experiment, which ends rejected.',
+    body: 'Reason',
+  },
+  {
+    operation: 'listStaffingApprovals',
+    method: 'GET',
+    resource: '/allocation/approvals',
+    summary:
+      'Staffing moves and offloads the allocation job left for a person, with the guardrail that held each, the forecast and the staffing need behind it, and when it expires.',
+  },
+  {
+    operation: 'approveStaffingMove',
+    method: 'POST',
+    resource: '/allocation/approvals/{approvalId}/approve',
+    summary: 'Approve a held staffing move or offload: the next allocation run applies it under your name.',
+    body: 'Reason',
+  },
+  {
+    operation: 'rejectStaffingMove',
+    method: 'POST',
+    resource: '/allocation/approvals/{approvalId}/reject',
+    summary: 'Reject a held staffing move or offload: nothing changes.',
     body: 'Reason',
   },
 ] as const satisfies readonly OpsRoute[];

@@ -2,7 +2,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { BacklogSnapshotRequest } from '../../domain/ops/api';
 import { LIVE_STAGES, type LiveStage } from '../../domain/ops/bottleneck';
 import { METRICS } from '../../domain/ops/metrics';
+import type { AllocationStore } from '../shared/allocation-store';
 import { sharedDocumentClient } from '../shared/aws-clients';
+import { DynamoDbAllocationStore } from '../shared/dynamodb-allocation-store';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
 import {
@@ -47,6 +49,8 @@ export interface OpsApiDeps {
     TuningStore,
     'listPendingApprovals' | 'getApprovalRequest' | 'resolveApprovalRequest'
   >;
+  /** The allocation job's approvals (GET /allocation/approvals and their decisions). @default none: those routes answer 404 */
+  readonly allocation?: Pick<AllocationStore, 'listApprovals' | 'transitionApproval'>;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -144,6 +148,10 @@ export const handler: OpsApiHandler = builtOnFirstCall(() => {
     executions: liveExecutionControl({}, telemetry.tracer),
     store: new DynamoDbOpsStore({ client: sharedDocumentClient(telemetry.tracer), ...env }),
     tuning: liveTuningStore(env, telemetry.tracer),
+    allocation: new DynamoDbAllocationStore({
+      client: sharedDocumentClient(telemetry.tracer),
+      featuresTable: env.featuresTable,
+    }),
     telemetry,
   }).handler;
 });

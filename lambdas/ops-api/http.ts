@@ -12,6 +12,7 @@ import {
   REQUEST_BODIES,
   ReasonBody,
   resourceExists,
+  StaffingApprovalId,
   TasksQuery,
 } from '../../domain/ops/api';
 import type { Telemetry } from '../shared/observability';
@@ -38,8 +39,8 @@ export function createOpsHttpHandler(operations: OpsOperations, telemetry: Telem
       const { route, pathParameters } = findRoute(event);
       const actor = actorOf(event);
       const body = route.body === undefined ? undefined : parseBody(event.body, REQUEST_BODIES[route.body]);
-      const param = (name: PathParameterName): string => {
-        const parsed = PATH_PARAMETERS[name].safeParse(pathParameters[name]);
+      const param = (name: PathParameterName, schema: z.ZodType<string> = PATH_PARAMETERS[name]): string => {
+        const parsed = schema.safeParse(pathParameters[name]);
         if (!parsed.success) throw OpsRequestError.invalid(name, parsed.error);
         return parsed.data;
       };
@@ -74,6 +75,18 @@ export function createOpsHttpHandler(operations: OpsOperations, telemetry: Telem
           return ok(200, await operations.approveTuningChange(param('approvalId'), reason(), actor));
         case 'rejectTuningChange':
           return ok(200, await operations.rejectTuningChange(param('approvalId'), reason(), actor));
+        case 'listStaffingApprovals':
+          return ok(200, await operations.listStaffingApprovals());
+        case 'approveStaffingMove':
+          return ok(
+            200,
+            await operations.approveStaffingMove(param('approvalId', StaffingApprovalId), reason(), actor),
+          );
+        case 'rejectStaffingMove':
+          return ok(
+            200,
+            await operations.rejectStaffingMove(param('approvalId', StaffingApprovalId), reason(), actor),
+          );
       }
     } catch (error) {
       if (error instanceof OpsRequestError) {

@@ -40,6 +40,7 @@ import type {
   InstanceStore,
 } from '../shared/ports';
 import { auditExpiresAt } from '../shared/table-layout';
+import { createStaffingApprovalOperations, type StaffingApprovalDeps } from './allocation-approvals';
 import { OpsRequestError } from './errors';
 import type { OpsStore, TrailRecord } from './ports';
 import { createTuningApprovalOperations, type TuningApprovalDeps } from './tuning-approvals';
@@ -54,6 +55,8 @@ export interface OpsDeps {
   readonly telemetry: Telemetry;
   /** The tuning loop's approval requests. @default none: the tuning approval routes answer 404 */
   readonly tuning?: TuningApprovalDeps['tuning'];
+  /** The allocation job's approvals. @default none: the staffing approval routes answer 404 */
+  readonly allocation?: StaffingApprovalDeps['allocation'];
   /** Most items read per stage for the bottleneck view. @default 20_000 */
   readonly maxItemsPerStage?: number;
 }
@@ -533,6 +536,7 @@ export function createOpsOperations(deps: OpsDeps) {
     proposePolicy,
     approvePolicy,
     ...createTuningApprovalOperations(deps),
+    ...createStaffingApprovalOperations(deps),
   };
 }
 

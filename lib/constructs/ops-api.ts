@@ -92,7 +92,7 @@ export class OpsApi extends Construct {
     this.api = new RestApi(this, 'Api', {
       restApiName: `${Stack.of(this).stackName}-ops`,
       description:
-        'Flowtune operations: item status and audit trail, bottlenecks, human tasks, policy proposals',
+        'Flowtune operations: item status and audit trail, bottlenecks, human tasks, policy proposals, tuning and staffing approvals',
       endpointTypes: [EndpointType.REGIONAL],
       // The account-wide API Gateway logging role is the account owner's to set, not this stack's.
       cloudWatchRole: false,

@@ -129,8 +129,9 @@ export const FUNCTIONS = {
     id: 'OpsApi',
     entry: 'lambdas/ops-api/handler.ts',
     description:
-      'Operations API (item status and audit trail, bottlenecks, human tasks, approve / override / reject / appeal, policy proposals) and the per-minute backlog snapshot.',
+      'Operations API (item status and audit trail, bottlenecks, human tasks, approve / override / reject / appeal, policy proposals, tuning and staffing approvals) and the per-minute backlog snapshot.',
     // Overrides claim capacity (Features), move waits (Instances) and record every human action (Audit).
+    // Staffing approvals are Features records too (pk ALLOCATION): no further table.
     tables: [rw(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     resumesExecutions: true,
     // API Gateway gives up on an integration after 29 s.

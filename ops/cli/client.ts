@@ -4,6 +4,10 @@ import type { OpsErrorBody, OverrideBody, PolicyProposalBody, ReasonBody } from 
 import type { BottleneckView } from '../../domain/ops/bottleneck';
 import type { PolicyProposal } from '../../domain/ops/policy-proposal';
 import type { Policy } from '../../domain/policy';
+import type {
+  StaffingApprovalView,
+  StaffingDecisionResult,
+} from '../../lambdas/ops-api/allocation-approvals';
 import type { ActionResult, HumanTask, ItemStatus } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView, TuningDecisionResult } from '../../lambdas/ops-api/tuning-approvals';
 import { ACTOR_HEADER } from '../../local/ops-server';
@@ -159,6 +163,18 @@ export class OpsClient {
     body: ReasonBody,
   ): Promise<TuningDecisionResult> {
     return this.call('POST', `tuning/approvals/${encodeURIComponent(approvalId)}/${decision}`, body);
+  }
+
+  staffingApprovals(): Promise<{ approvals: StaffingApprovalView[] }> {
+    return this.call('GET', 'allocation/approvals');
+  }
+
+  decideStaffingMove(
+    approvalId: string,
+    decision: 'approve' | 'reject',
+    body: ReasonBody,
+  ): Promise<StaffingDecisionResult> {
+    return this.call('POST', `allocation/approvals/${encodeURIComponent(approvalId)}/${decision}`, body);
   }
 
   private async call<T>(method: 'GET' | 'POST', relative: string, body?: unknown): Promise<T> {

@@ -1,4 +1,5 @@
 import { type BottleneckView, formatAge } from '../../domain/ops/bottleneck';
+import type { StaffingApprovalView } from '../../lambdas/ops-api/allocation-approvals';
 import type { ActionResult, HumanTask, ItemStatus, TrailEntry } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView } from '../../lambdas/ops-api/tuning-approvals';
 
@@ -131,6 +132,32 @@ export function formatTuningApprovals(result: { readonly approvals: readonly Tun
           .map(([name, value]) => `${name}=${value}`)
           .join(' ')}`,
         `  decide: flowtune ops approvals approve|reject ${approval.approvalId} --reason TEXT`,
+      ].join('\n'),
+    )
+    .join('\n\n');
+}
+
+/**
+ * The staffing moves and offloads waiting for a person, one block each: what would change, the
+ * guardrail that held it, the job's reasoning, and per queue the forecast and the staffing need.
+ */
+export function formatStaffingApprovals(result: {
+  readonly approvals: readonly StaffingApprovalView[];
+}): string {
+  if (result.approvals.length === 0) return 'no staffing move waits for approval';
+  const percent = (fraction: number) => `${Math.round(fraction * 100)}%`;
+  return result.approvals
+    .map((approval) =>
+      [
+        `${approval.approvalId}  ${approval.summary}  waiting ${Math.round(approval.waitingSeconds / 60)} min (expires ${approval.expiresAt}, in ${Math.round(approval.expiresInSeconds / 60)} min)`,
+        `  why a person: ${approval.approvalReason}`,
+        `  reason: ${approval.reason}`,
+        ...approval.queues.map(
+          (queue) =>
+            `  ${queue.queueId}: forecast ${Math.round(queue.forecastArrivalsPerHour)}/h × ${Math.round(queue.predictedHandlingSeconds)} s, needs ${queue.requiredServers} on shift, has ${queue.onShiftServersBefore} → ${queue.onShiftServersAfter}; within ${queue.targetSeconds} s ${percent(queue.expectedServiceLevelBefore)} → ${percent(queue.expectedServiceLevelAfter)} (target ${percent(queue.targetServiceLevel)}, ${queue.model})`,
+        ),
+        `  gain: ${approval.expectedGainPerHour.toFixed(1)} more answered in target per hour; confidence ${approval.confidence.toFixed(2)}${approval.forecastWape === undefined ? '' : `; recent forecast WAPE ${percent(approval.forecastWape)}`}`,
+        `  decide: flowtune ops staffing approve|reject ${approval.approvalId} --reason TEXT`,
       ].join('\n'),
     )
     .join('\n\n');

@@ -1,10 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AgentId, ItemId } from '../../domain/events';
-import { PolicyProposalBody, PolicyVersion, Reason, TuningApprovalId } from '../../domain/ops/api';
+import {
+  PolicyProposalBody,
+  PolicyVersion,
+  Reason,
+  StaffingApprovalId,
+  TuningApprovalId,
+} from '../../domain/ops/api';
 import { type Command, UsageError } from '../../simulator/cli/command';
 import { OpsApiError, OpsClient, type OpsTarget, OpsTargetError, resolveTarget } from './client';
-import { formatAction, formatBottlenecks, formatStatus, formatTasks, formatTuningApprovals } from './format';
+import {
+  formatAction,
+  formatBottlenecks,
+  formatStaffingApprovals,
+  formatStatus,
+  formatTasks,
+  formatTuningApprovals,
+} from './format';
 
 /**
  * `flowtune ops <subcommand>`: the operations API from the terminal, against the deployed stack
@@ -265,6 +278,46 @@ An approval expires after 24 hours (the change is then dropped, rejected).`,
       );
     },
   },
+  {
+    name: 'staffing',
+    usage: 'flowtune ops staffing [list | approve|reject ID --reason TEXT]',
+    summary: 'staffing moves and offloads held for a person: list them, approve or reject one',
+    details: `Actions:
+  list (default)                          the moves of agents between queues and the offloads to
+                                          automation the allocation job left for a person, oldest
+                                          first: the guardrail that held each, the forecast and the
+                                          staffing need per queue, when it expires
+  approve APPROVAL_ID --reason TEXT       the next allocation run applies it under your name (a move
+                                          only if the agent is still in the queue it was planned from)
+  reject APPROVAL_ID --reason TEXT        nothing changes
+An approval expires with its recommendation's horizon (validUntil); the job then plans afresh.`,
+    options: { reason: { type: 'string' } },
+    positionals: ['ACTION', 'APPROVAL_ID'],
+    arity: [0, 1, 2],
+    run: async (client, input) => {
+      const [action = 'list', id] = input.positionals;
+      if (action === 'list') {
+        if (id !== undefined) throw new UsageError('"staffing list" takes no APPROVAL_ID');
+        const result = await client.staffingApprovals();
+        return show(input.json, result, () => formatStaffingApprovals(result));
+      }
+      if (action !== 'approve' && action !== 'reject') {
+        throw new UsageError(`unknown action "${action}"; one of: list, approve, reject`);
+      }
+      if (id === undefined)
+        throw new UsageError(`"staffing ${action}" needs the APPROVAL_ID (see "staffing list")`);
+      const approvalId = checked(StaffingApprovalId, id, 'APPROVAL_ID');
+      const result = await client.decideStaffingMove(approvalId, action, {
+        reason: reasonOf(input, 'staffing'),
+      });
+      return show(
+        input.json,
+        result,
+        () =>
+          `${result.decision === 'approve' ? 'approved' : 'rejected'} ${result.summary} (${approvalId}): ${result.outcome}`,
+      );
+    },
+  },
 ];
 
 /** `ops serve`: a local runtime with its ops server, until Ctrl-C. */
@@ -419,7 +472,7 @@ async function serve(argv: readonly string[], io: { readonly out: (text: string)
 export const opsCommand: Command = {
   name: 'ops',
   summary:
-    'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies, tuning approvals',
+    'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies, tuning and staffing approvals',
   help: HELP,
   handlesHelp: true,
   run: (argv) =>
