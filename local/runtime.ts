@@ -57,6 +57,13 @@ import { TUNING_RULES, TUNING_SCHEDULE } from '../lib/definitions/tuning';
 import { startLocalAllocation } from './allocation-runtime';
 import { AslRunner, type ExecutionDescription, type ExecutionStatus, type LocalFunction } from './asl-runner';
 import {
+  connectorRules,
+  connectorTables,
+  type LocalConnector,
+  type LocalConnectorOptions,
+  startLocalConnector,
+} from './connector-runtime';
+import {
   createTables,
   type DynamoDbLocal,
   LOCAL_CREDENTIALS,
@@ -140,6 +147,12 @@ export interface LocalRuntimeOptions {
    * @default the handlers as they are
    */
   readonly decorateHandlers?: HandlerDecorator;
+  /**
+   * Delivers routing decisions for automation agents to an executing system by direct call, as
+   * the Connector construct does on AWS (local/connector-runtime.ts; local/executing-system.ts is
+   * a stand-in to point it at). @default none: WorkItemRouted events only
+   */
+  readonly connector?: LocalConnectorOptions;
 }
 
 /** The ports the handlers are built on, as their interfaces. */
@@ -201,6 +214,8 @@ export interface LocalRuntime {
    * process's functions).
    */
   readonly tuning: LocalTuning;
+  /** The connector, when the `connector` option was given. */
+  readonly connector?: LocalConnector;
   readonly functionStats: Readonly<Record<FunctionName, FunctionStats>>;
   /** EventBridge PutEvents on the local bus: what a SaaS producer does. */
   putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResponse>;
@@ -384,7 +399,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   try {
     const tableNames = await createTables(
       dynamoDb.client,
-      TABLES,
+      [...TABLES, ...connectorTables(options.connector)],
       options.tablePrefix ?? `run${randomUUID().slice(0, 8)}-`,
     );
     documentClient = createDocumentClient({
@@ -422,7 +437,11 @@ function assemble(
     }),
     dispatch: new LocalQueue(QUEUES.dispatch, { redeliveryDelayMs }),
   };
-  const router = new LocalEventRouter({ queues, now: () => clock.now() });
+  const router = new LocalEventRouter({
+    queues,
+    now: () => clock.now(),
+    rules: [...Object.values(RULES), ...connectorRules(options.connector)],
+  });
   const tokens = new TaskTokenRegistry({ now: () => clock.now() });
 
   const features = new DynamoDbFeatureStore({ client: documentClient, ...tables, clock });
@@ -582,6 +601,10 @@ function assemble(
       options.allocationTickMs ??
       (options.dispatchTickMs === false ? false : (ALLOCATION_SCHEDULE.rateMinutes * 60_000) / timeScale),
   });
+  const connector =
+    options.connector === undefined
+      ? undefined
+      : startLocalConnector({ router, options: options.connector, tableNames, client: dynamoDb.client });
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -620,6 +643,7 @@ function assemble(
     ports: rawPorts,
     handlerPorts,
     tuning,
+    ...(connector === undefined ? {} : { connector }),
     functionStats,
     putEvents: (entries) => router.putEvents(entries),
     putEvent: async (detailType, detail, source = 'local-producer') => {
