@@ -86,7 +86,8 @@ export const METRICS = {
   invalidStoredPolicy: metric(
     'InvalidStoredPolicy',
     'Count',
-    ['score', 'dispatcher'],
+    // Emitted through lambdas/shared/policy.ts by every function that reads the active policy.
+    ['score', 'dispatcher', 'tuning', 'allocation', 'ops-api'],
     'The stored active policy did not parse; the default applied.',
   ),
   // Dispatch
@@ -266,6 +267,43 @@ export const METRICS = {
     ['tuning'],
     'Experiments rolled back because a guardrail metric degraded.',
   ),
+  // Resource allocation (lambdas/allocation: the scheduled job, one run per forecast interval)
+  allocationRuns: metric(
+    'AllocationRuns',
+    'Count',
+    ['allocation'],
+    'Allocation runs that forecast, planned staffing and recommended (idle runs are not counted).',
+  ),
+  allocationRunsWithoutHistory: metric(
+    'AllocationRunsWithoutHistory',
+    'Count',
+    ['allocation'],
+    'Allocation runs that planned nothing: less than one complete local day of arrival history yet.',
+  ),
+  staffingRecommendations: metric(
+    'StaffingRecommendations',
+    'Count',
+    ['allocation'],
+    'Moves and offloads recommended by a run (each also a StaffingRecommended event).',
+  ),
+  staffingMovesApplied: metric(
+    'StaffingMovesApplied',
+    'Count',
+    ['allocation'],
+    'Moves applied by a run: within the guardrails, or approved by a person since the last run.',
+  ),
+  staffingAwaitingApproval: metric(
+    'StaffingAwaitingApproval',
+    'Count',
+    ['allocation'],
+    'Recommendations of a run the guardrails left for a person (flowtune ops staffing).',
+  ),
+  forecastWape: metric(
+    'ForecastWape',
+    'Percent',
+    ['allocation'],
+    "Recent one-interval-ahead WAPE of the arrival forecasts; above the policy's maxForecastWapeForAuto every move waits for a person.",
+  ),
   // Connectors (lambdas/connector)
   connectorDeliveries: metric(
     'ConnectorDeliveries',
@@ -298,6 +336,36 @@ export const METRICS = {
     ['dispatcher'],
     'Items routed in an experiment, by experiment and arm.',
     ['experiment', 'arm'],
+  ),
+  experimentReadFailures: metric(
+    'ExperimentReadFailures',
+    'Count',
+    ['dispatcher'],
+    'Dispatch rounds that could not read the current experiment and routed every item by the active policy.',
+  ),
+  experimentRoutingFailures: metric(
+    'ExperimentRoutingFailures',
+    'Count',
+    ['dispatcher'],
+    "Rounds where the experiment's candidate policy failed to route (split or shadow); live routing went on by the active policy.",
+  ),
+  shadowDecisions: metric(
+    'ShadowDecisions',
+    'Count',
+    ['dispatcher'],
+    'Live assignments recorded beside what a shadow candidate would have decided (not acted on).',
+  ),
+  shadowAgreements: metric(
+    'ShadowAgreements',
+    'Count',
+    ['dispatcher'],
+    'Of the shadow decisions, 1 when the candidate picked the same agent, else 0 (the average is the agreement rate).',
+  ),
+  recoveredAssignments: metric(
+    'RecoveredAssignments',
+    'Count',
+    ['dispatcher'],
+    'Assignments the execution never got (resume and undo both failed), undone after the stuck wait and assigned again.',
   ),
 } as const satisfies Record<string, MetricDefinition>;
 

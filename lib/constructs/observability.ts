@@ -22,6 +22,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { AllocationPolicy } from '../../domain/allocation/recommend';
 import { LIVE_STAGES } from '../../domain/ops/bottleneck';
 import { AWS_LIST_PRICES, type Prices } from '../../domain/ops/cost-model';
 import { HUMAN_ACTIONS } from '../../domain/ops/human-tasks';
@@ -33,6 +34,10 @@ import {
   type MetricDefinition,
   serviceDimension,
 } from '../../domain/ops/metrics';
+import { ALLOCATION_SCHEDULE } from '../definitions/allocation';
+
+/** The guardrail's default: above this recent forecast WAPE the allocation job applies no move alone. */
+const DEFAULT_MAX_FORECAST_WAPE = AllocationPolicy.parse({ version: 'default' }).maxForecastWapeForAuto;
 
 /** Something shown on the dashboard under a human label. */
 export interface Labelled<T> {
@@ -101,6 +106,14 @@ export interface ObservabilityProps {
    */
   readonly slaAttainmentTarget?: number;
   /**
+   * Recent forecast WAPE (0..) of the allocation job above which the forecast-error alarm fires
+   * when it lasts an hour: set it to the allocation policy's `maxForecastWapeForAuto`, above which
+   * every staffing move waits for a person.
+   *
+   * @default 0.3 (the AllocationPolicy default)
+   */
+  readonly forecastWapeThreshold?: number;
+  /**
    * Period over which alarms evaluate.
    *
    * @default Duration.minutes(5)
@@ -118,9 +131,10 @@ export interface ObservabilityProps {
 /**
  * The operations view: a dashboard of the business KPIs (throughput, wait and cycle time
  * percentiles, SLA attainment, backlog by stage, cost per item, prediction error, drift,
- * decisions by path, human actions, experiment arms) above the plumbing (executions, functions,
- * queues, dead letters, rule deliveries); and alarms on SLA attainment, failed and timed-out
- * executions, every dead-letter queue, drift, prediction-error anomalies and throughput dips, all
+ * decisions by path, human actions, experiment arms), the allocation job's staffing row, then
+ * the plumbing (executions, functions, queues, dead letters, rule deliveries); and alarms on SLA
+ * attainment, failed and timed-out executions, every dead-letter queue, drift, prediction-error
+ * anomalies, throughput dips, staffing moves held for a person and a lasting forecast error, all
  * notifying one encrypted, TLS-only SNS topic. Metric names come from domain/ops/metrics.ts.
  */
 export class Observability extends Construct {
@@ -137,6 +151,10 @@ export class Observability extends Construct {
   readonly throughputDipAlarm?: Alarm;
   /** Absent when `anomalyDetectionAlarms` is false. */
   readonly predictionErrorAlarm?: Alarm;
+  /** The allocation job left a staffing move or offload for a person, who must decide before it lapses. */
+  readonly staffingApprovalAlarm: Alarm;
+  /** The allocation job's arrival forecasts have been off by more than the guardrail for an hour. */
+  readonly forecastErrorAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -144,6 +162,12 @@ export class Observability extends Construct {
     const target = props.slaAttainmentTarget ?? 0.9;
     if (!(target > 0 && target <= 1)) {
       throw new Error(`slaAttainmentTarget must be in (0, 1], e.g. 0.9 for 90%; got ${target}`);
+    }
+    const wapeThreshold = props.forecastWapeThreshold ?? DEFAULT_MAX_FORECAST_WAPE;
+    if (!(wapeThreshold > 0)) {
+      throw new Error(
+        `forecastWapeThreshold must be above 0, e.g. 0.3 for 30% (the allocation policy's maxForecastWapeForAuto); got ${wapeThreshold}`,
+      );
     }
 
     const topicKey = new Key(this, 'AlarmTopicKey', {
@@ -241,6 +265,28 @@ export class Observability extends Construct {
       });
     }
 
+    // The allocation job runs once per forecast interval: its metrics have one datapoint per run.
+    const allocationPeriod = Duration.minutes(ALLOCATION_SCHEDULE.rateMinutes);
+    this.staffingApprovalAlarm = new Alarm(this, 'StaffingApprovalAlarm', {
+      alarmDescription:
+        'The allocation job left a staffing move or offload for a person (a guardrail held it). Decide with `flowtune ops staffing` before it expires at the end of its horizon; undecided, it is dropped and the next runs plan without it.',
+      metric: kpi(METRICS.staffingAwaitingApproval, { statistic: 'Sum', period: allocationPeriod }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const hourOfRuns = Math.max(1, Math.round(60 / ALLOCATION_SCHEDULE.rateMinutes));
+    this.forecastErrorAlarm = new Alarm(this, 'ForecastErrorAlarm', {
+      alarmDescription: `The allocation job's recent arrival forecasts have been off by more than ${Math.round(wapeThreshold * 100)}% (WAPE) for an hour: its staffing numbers are not to be trusted, and every move waits for a person. Check the queues' categories in the allocation settings and the arrival history (a new channel, an outage, a holiday).`,
+      metric: kpi(METRICS.forecastWape, { statistic: 'Average', period: allocationPeriod }),
+      threshold: wapeThreshold * 100,
+      evaluationPeriods: hourOfRuns,
+      datapointsToAlarm: hourOfRuns,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
     const deadLetterAlarms = props.deadLetterQueues.map(
       ({ label, resource }) =>
         new Alarm(this, `${pascal(label)}DepthAlarm`, {
@@ -267,6 +313,8 @@ export class Observability extends Construct {
       this.driftAlarm,
       ...(this.throughputDipAlarm === undefined ? [] : [this.throughputDipAlarm]),
       ...(this.predictionErrorAlarm === undefined ? [] : [this.predictionErrorAlarm]),
+      this.staffingApprovalAlarm,
+      this.forecastErrorAlarm,
     ];
     for (const alarm of alarms) alarm.addAlarmAction(notify);
     this.alarms = alarms;
@@ -293,6 +341,7 @@ export class Observability extends Construct {
       new AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarms], width: 24, height: 3 }),
     );
     this.addKpiWidgets(props, { period, target, slaAttainment, executionsStarted: executions.started });
+    this.addStaffingWidgets(allocationPeriod, wapeThreshold);
     this.addPlumbingWidgets(props, period, executions);
   }
 
@@ -437,6 +486,59 @@ export class Observability extends Construct {
           kpi(METRICS.scoreConfidence, { statistic: 'Average', period, dimensions: { path }, label: path }),
         ),
         leftYAxis: { min: 0, max: 1 },
+        width: third,
+      }),
+    );
+  }
+
+  /** The allocation job: what it recommended, applied and left for people; its forecast error; its runs. */
+  private addStaffingWidgets(period: Duration, wapeThreshold: number): void {
+    const third = 8;
+    const minutes = period.toMinutes();
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: `## Staffing: the allocation job, every ${minutes} min (who waits for a person: flowtune ops staffing)`,
+        width: 24,
+        height: 1,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: `Staffing moves (per ${minutes} min)`,
+        left: [
+          kpi(METRICS.staffingRecommendations, { statistic: 'Sum', period, label: 'recommended' }),
+          kpi(METRICS.staffingMovesApplied, { statistic: 'Sum', period, label: 'applied' }),
+          kpi(METRICS.staffingAwaitingApproval, { statistic: 'Sum', period, label: 'left for a person' }),
+          ...(['approveStaffingMove', 'rejectStaffingMove'] as const).map((action) =>
+            kpi(METRICS.humanActions, {
+              statistic: 'Sum',
+              period,
+              dimensions: { action },
+              label: action === 'approveStaffingMove' ? 'approved by a person' : 'rejected by a person',
+            }),
+          ),
+        ],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Arrival forecast error (WAPE %)',
+        left: [kpi(METRICS.forecastWape, { statistic: 'Average', period, label: 'recent WAPE' })],
+        leftYAxis: { min: 0 },
+        leftAnnotations: [
+          { value: wapeThreshold * 100, label: 'moves wait for a person', fill: Shading.ABOVE },
+        ],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Allocation runs',
+        left: [
+          kpi(METRICS.allocationRuns, { statistic: 'Sum', period, label: 'planned' }),
+          kpi(METRICS.allocationRunsWithoutHistory, {
+            statistic: 'Sum',
+            period,
+            label: 'too little history',
+          }),
+        ],
         width: third,
       }),
     );

@@ -1,6 +1,9 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { Observability, type ObservabilityProps } from '../../lib/constructs/observability';
 import { RULES } from '../../lib/definitions';
 import { logicalIdOf, resourcesOfType, synthFlowtune } from './support';
 
@@ -155,5 +158,45 @@ describe('Observability', () => {
       ]);
     }
     expect(metrics).toContainEqual(['AWS/Events', 'FailedInvocations', 'RuleName', 'Flowtune-DispatchTick']);
+  });
+});
+
+describe('Observability on its own', () => {
+  /** An Observability in a bare stack, over a one-state machine and nothing else. */
+  function observabilityWith(props: Partial<ObservabilityProps>): {
+    construct: Observability;
+    template: Template;
+  } {
+    const bare = new Stack(new App(), 'Bare');
+    const machine = new StateMachine(bare, 'Machine', {
+      definitionBody: DefinitionBody.fromChainable(new Pass(bare, 'Nothing')),
+    });
+    const construct = new Observability(bare, 'Observability', {
+      stateMachine: machine,
+      functions: [],
+      queues: [],
+      deadLetterQueues: [],
+      rules: [],
+      anomalyDetectionAlarms: false,
+      ...props,
+    });
+    return { construct, template: Template.fromStack(bare) };
+  }
+
+  it('sets the forecast-error alarm at the allocation guardrail it is given', () => {
+    const { construct, template } = observabilityWith({ forecastWapeThreshold: 0.45 });
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ForecastWape',
+      Threshold: 45,
+    });
+    expect(construct.alarms).toContain(construct.forecastErrorAlarm);
+    expect(construct.alarms).toContain(construct.staffingApprovalAlarm);
+  });
+
+  it('refuses a forecast-error threshold that is not above 0, showing the value and an example', () => {
+    expect(() => observabilityWith({ forecastWapeThreshold: 0 })).toThrow(
+      /forecastWapeThreshold must be above 0, e\.g\. 0\.3 for 30%.*got 0$/,
+    );
   });
 });

@@ -157,6 +157,34 @@ describe('the operations dashboard', () => {
     expect(expressions).toContain('ANOMALY_DETECTION_BAND(err, 3)');
   });
 
+  it('charts the allocation job per run: recommended, applied, left for and decided by people, forecast error and runs', () => {
+    const kpis = ['Staffing moves (per 15 min)', 'Arrival forecast error (WAPE %)', 'Allocation runs'];
+    const plumbing = widgets().findIndex((candidate) => candidate.properties.title === 'Executions');
+    for (const title of kpis) {
+      expect(widgets().findIndex((candidate) => candidate.properties.title === title)).toBeLessThan(plumbing);
+    }
+
+    expect(lines('Staffing moves (per 15 min)')).toEqual([
+      emitted('StaffingRecommendations', 'allocation'),
+      emitted('StaffingMovesApplied', 'allocation'),
+      emitted('StaffingAwaitingApproval', 'allocation'),
+      emitted('HumanActions', 'ops-api', 'action', 'approveStaffingMove'),
+      emitted('HumanActions', 'ops-api', 'action', 'rejectStaffingMove'),
+    ]);
+    expect(options('Staffing moves (per 15 min)').map((option) => [option.stat, option.period])).toEqual(
+      Array.from({ length: 5 }, () => ['Sum', 900]),
+    );
+    expect(lines('Arrival forecast error (WAPE %)')).toEqual([emitted('ForecastWape', 'allocation')]);
+    expect(widget('Arrival forecast error (WAPE %)').properties.annotations?.horizontal?.[0]).toMatchObject({
+      value: 30,
+      label: 'moves wait for a person',
+    });
+    expect(lines('Allocation runs')).toEqual([
+      emitted('AllocationRuns', 'allocation'),
+      emitted('AllocationRunsWithoutHistory', 'allocation'),
+    ]);
+  });
+
   it('finds experiment arms whatever experiments run, with a SEARCH over the catalogued metric', () => {
     const [search] = options('Experiment arms (items routed)');
 
@@ -246,13 +274,53 @@ describe('the operations alarms', () => {
     expect(alarm(error).Properties).toMatchObject({ ComparisonOperator: 'GreaterThanUpperThreshold' });
   });
 
+  it('alarms when the allocation job leaves a staffing move for a person, so someone decides before it lapses', () => {
+    expect(alarm(observability.staffingApprovalAlarm).Properties).toMatchObject({
+      Namespace: 'Flowtune',
+      MetricName: 'StaffingAwaitingApproval',
+      Dimensions: [{ Name: 'service', Value: 'flowtune-allocation' }],
+      Statistic: 'Sum',
+      Period: 900,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(String(alarm(observability.staffingApprovalAlarm).Properties?.AlarmDescription)).toContain(
+      'flowtune ops staffing',
+    );
+  });
+
+  it('alarms when the forecast error stays above the guardrail for an hour of runs', () => {
+    expect(alarm(observability.forecastErrorAlarm).Properties).toMatchObject({
+      MetricName: 'ForecastWape',
+      Dimensions: [{ Name: 'service', Value: 'flowtune-allocation' }],
+      Statistic: 'Average',
+      Period: 900,
+      Threshold: 30,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 4,
+      DatapointsToAlarm: 4,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('shows the allocation alarms on the status widget with the others', () => {
+    const status = JSON.stringify(widgets().find((candidate) => candidate.type === 'alarm')?.properties);
+
+    for (const construct of [observability.staffingApprovalAlarm, observability.forecastErrorAlarm]) {
+      expect(status).toContain(logicalIdOf(stack, construct));
+    }
+  });
+
   it('keeps the alarms on failed executions and on every dead-letter queue, all notifying the alarm topic', () => {
     const failed = alarm(observability.executionsFailedAlarm).Properties;
     expect(failed).toMatchObject({ Namespace: 'AWS/States', MetricName: 'ExecutionsFailed', Threshold: 1 });
     const dlqAlarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
       ([, candidate]) => candidate.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    expect(dlqAlarms).toHaveLength(4);
+    // Rule delivery, intake, dispatch, async failures, and the allocation job's runs.
+    expect(dlqAlarms).toHaveLength(5);
     for (const [, candidate] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
       expect(candidate.Properties?.AlarmActions).toEqual([ref(observability.alarmTopic)]);
     }
