@@ -5,6 +5,8 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../../lib/definitions';
 import { type Command, parseOptions, UsageError } from '../../simulator/cli/command';
+import type { LocalEvent } from '../event-router';
+import { startExecutingSystem } from '../executing-system';
 import { computeKpis, type DemoKpis } from '../workload/kpis';
 import { planWorkload } from '../workload/plan';
 import { runSession, type SessionResult } from '../workload/session';
@@ -25,6 +27,8 @@ import { renderDemoReport } from './report';
 const DEFAULT_REPORT = 'reports/demo.html';
 /** Simulated seconds of arrivals per item: 300 items arrive over 90 minutes (load ≈ 0.7). */
 const ARRIVAL_SECONDS_PER_ITEM = 18;
+/** The executing system behind the automation agents: the connector delivers their decisions to it. */
+const EXECUTING_SYSTEM = 'automation-platform';
 
 const HELP = `
 Usage: npm run demo -- [--items N] [--seed S] [--scale X] [--report FILE] [--json]
@@ -35,8 +39,9 @@ process-instance state machine) and drives a seeded workload through it: work it
 categories and SLA classes P1-P4, twelve agents with skills, proficiency and capacity coming
 online and going offline, agents who finish after their handling time, and deliberate trouble
 (duplicate and malformed events, completions out of order, items that never complete, a
-cancellation, a stale status replay). Then it prints the KPIs, where every item ended, one
-item's audit trail with its routing explanation, and writes an HTML report.
+cancellation, a stale status replay). Routing decisions for automation go by the connector to a
+local stand-in executing system (local/executing-system.ts). Then it prints the KPIs, where every
+item ended, one item's audit trail with its routing explanation, and writes an HTML report.
 
 Time is scaled: by default 1 wall second is 360 simulated seconds, so P1 (1 h) and P2 (4 h) SLAs
 play out in seconds. Needs Java 17+ (DynamoDB Local); no AWS account.
@@ -126,22 +131,39 @@ async function runDemo(options: Options): Promise<number> {
     clearOnComplete: false,
   });
   let barStarted = false;
-  const result = await runSession({
-    plan,
-    timeScale: options.scale,
-    settleTimeoutMs: 60_000,
-    onProgress: (progress) => {
-      const payload = {
-        created: progress.created,
-        simulated: offset(progress.simulatedSeconds * 1000, 0).replace('+', ''),
-      };
-      if (!barStarted) {
-        bar.start(progress.total, progress.settled, payload);
-        barStarted = true;
-      } else bar.update(progress.settled, payload);
-    },
-  });
+  const executingSystem = await startExecutingSystem({ name: EXECUTING_SYSTEM });
+  let routedEvents: () => readonly LocalEvent[] = () => [];
+  let result: SessionResult;
+  try {
+    result = await runSession({
+      plan,
+      timeScale: options.scale,
+      settleTimeoutMs: 60_000,
+      runtime: { connector: { endpoint: executingSystem.url, name: executingSystem.name } },
+      onRuntime: (runtime) => {
+        routedEvents = () => runtime.emittedEvents('WorkItemRouted');
+        return undefined;
+      },
+      onProgress: (progress) => {
+        const payload = {
+          created: progress.created,
+          simulated: offset(progress.simulatedSeconds * 1000, 0).replace('+', ''),
+        };
+        if (!barStarted) {
+          bar.start(progress.total, progress.settled, payload);
+          barStarted = true;
+        } else bar.update(progress.settled, payload);
+      },
+    });
+  } finally {
+    await executingSystem.stop();
+  }
   if (barStarted) bar.stop();
+  const connector = {
+    name: executingSystem.name,
+    delivered: executingSystem.deliveries.length,
+    automationDecisions: automationDecisions(routedEvents()),
+  };
 
   const kpis = computeKpis(result.outcomes);
   const trouble = troubleRows(result, kpis);
@@ -169,6 +191,10 @@ async function runDemo(options: Options): Promise<number> {
     }),
   );
   const problems = demoProblems(result, kpis);
+  if (connector.delivered !== connector.automationDecisions)
+    problems.push(
+      `connector: ${connector.automationDecisions} automation decision(s), ${connector.delivered} delivered to ${connector.name}`,
+    );
   const exitCode = problems.length === 0 ? 0 : 1;
 
   if (options.json) {
@@ -189,6 +215,7 @@ async function runDemo(options: Options): Promise<number> {
             lost: kpis.lost.map((outcome) => ({ itemId: outcome.itemId, reason: outcome.reason })),
           },
           trouble,
+          connector,
           showcase:
             showcase === undefined
               ? null
@@ -237,6 +264,9 @@ async function runDemo(options: Options): Promise<number> {
   const exceptions = result.outcomes.filter((outcome) => outcome.final === 'exception');
   if (exceptions.length > 0)
     say(`  in the exception queue: ${exceptions.map((outcome) => outcome.itemId).join(', ')}`);
+  say(
+    `  delivered to ${connector.name}: ${connector.delivered} (of ${connector.automationDecisions} automation decisions, by the connector)`,
+  );
   if (showcase !== undefined) {
     say('');
     say(
@@ -271,3 +301,13 @@ export const demoCommand: Command = {
   help: HELP,
   run: (argv) => runDemo(parse(argv)),
 };
+
+/** Distinct routing decisions (item and attempt) for automation agents: what the connector must deliver. */
+function automationDecisions(routed: readonly LocalEvent[]): number {
+  const keys = new Set<string>();
+  for (const event of routed) {
+    const detail = event.detail as { id?: unknown; attempt?: unknown; assignee?: { kind?: unknown } };
+    if (detail.assignee?.kind === 'automation') keys.add(`${String(detail.id)}#${String(detail.attempt)}`);
+  }
+  return keys.size;
+}
