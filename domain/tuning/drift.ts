@@ -1,4 +1,13 @@
-import { chiSquareQuantile, EMPTY_MOMENTS, type Moments, momentMean, momentVariance } from './math';
+import {
+  addMoments,
+  chiSquareQuantile,
+  decayMoments,
+  EMPTY_MOMENTS,
+  logNormalSurvival,
+  type Moments,
+  momentMean,
+  momentVariance,
+} from './math';
 
 /**
  * Drift tests, each a pure function of counts or of a small state and the next batch:
@@ -156,12 +165,27 @@ export function rateCusumSignal(state: RateCusumState, threshold: number, at: nu
 // ---------------------------------------------------------------------------------------------
 
 export interface ResidualCusumState {
-  /** Residuals of the warm-up; the reference mean and SD once `count` reaches the warm-up size. */
+  /**
+   * What residuals normally look like: the warm-up's, then every completion once it is older than
+   * the reference lag, forgetting with the reference half-life (so the count need not be whole).
+   */
   readonly reference: Moments;
+  /** Residuals folded into the reference since the (re)start, undecayed: the warm-up counter. */
+  readonly seen?: number;
+  /** Time (epoch ms) of the last batch folded into the reference. */
+  readonly referenceAt?: number;
+  /** Batches tested but not yet old enough to join the reference, oldest first. */
+  readonly pending?: (Moments & { readonly at: number })[];
   readonly up: number;
   readonly down: number;
   readonly upSince?: number;
   readonly downSince?: number;
+  /**
+   * Censored evidence of the items that were still running at the last snapshot, up and down (in
+   * reference SDs, as the statistics): what the next snapshot's evidence is compared with.
+   */
+  readonly censoredUp?: number;
+  readonly censoredDown?: number;
 }
 
 export const RESIDUAL_CUSUM_START: ResidualCusumState = { reference: EMPTY_MOMENTS, up: 0, down: 0 };
@@ -172,6 +196,13 @@ export interface ResidualCusumSettings {
   /** Decision threshold, in reference SDs. */
   readonly threshold: number;
   readonly warmup: number;
+  /**
+   * A tested batch joins the reference once it is this old (ms), so a change is compared with
+   * what came before it and not with itself. Absent: the reference is the warm-up's alone.
+   */
+  readonly referenceLagMs?: number;
+  /** The reference forgets with this half-life (ms), so the model's slow improvement is not drift. */
+  readonly referenceHalfLifeMs?: number;
 }
 
 /** A floor on the reference SD, so a near-deterministic warm-up cannot make every residual an alarm. */
@@ -185,39 +216,118 @@ export function residualReference(state: ResidualCusumState): { readonly mean: n
 }
 
 /**
+ * Evidence of items still running, each known only to have lasted at least its age so far:
+ * `ln(age ÷ predicted)` is a residual censored from the right. Under the reference its survival
+ * is S₀(u) = P(Z > u), u the standardised log-age; under a shift of s SDs it is P(Z > u − s). The
+ * log-likelihood ratio ln[S(u − s) / S(u)] of every running item, summed and divided by s (the
+ * CUSUM's units), for s = +shift (up) and −shift (down). An item young for its prediction weighs
+ * almost nothing; one running three times as long as predicted weighs about as much as its
+ * completion would.
+ *
+ * @example
+ * censoredResidualEvidence([Math.log(3), Math.log(0.5)], { mean: -0.35, sd: 0.83 }, 0.8); // { up: ≈ 2.4, down: ≈ −1.9 }
+ */
+export function censoredResidualEvidence(
+  logAgeRatios: readonly number[],
+  reference: { readonly mean: number; readonly sd: number },
+  shiftSds: number,
+): { readonly up: number; readonly down: number } {
+  let up = 0;
+  let down = 0;
+  for (const ratio of logAgeRatios) {
+    if (!Number.isFinite(ratio)) continue;
+    const u = (ratio - reference.mean) / reference.sd;
+    const survival = logNormalSurvival(u);
+    up += logNormalSurvival(u - shiftSds) - survival;
+    down += logNormalSurvival(u + shiftSds) - survival;
+  }
+  return { up: up / shiftSds, down: down / shiftSds };
+}
+
+/**
  * Adds a batch of residuals (their moments) to a category's CUSUM: while warming up, they build
  * the reference; afterwards each standardised residual z moves the statistics by z − k (up) and
- * −z − k (down). A batch is applied as the sum of its residuals, which equals one-by-one updates
- * whenever the statistic does not touch zero inside the batch (buckets are a minute long).
+ * −z − k (down), k half the shift: the log-likelihood ratio of a shift of that size, divided by
+ * the shift. A batch is applied as the sum of its residuals, which equals one-by-one updates
+ * whenever the statistic does not touch zero inside the batch.
+ *
+ * `running`, when given, is `ln(age ÷ predicted)` of every item of the category still running at
+ * the end of the batch (a snapshot): the statistics then move by the change of their censored
+ * evidence since the last snapshot too. Completions plus the running items' evidence make up the
+ * log-likelihood ratio of everything observed so far, whose exponential is a martingale when
+ * nothing changed; a CUSUM on it keeps Lorden's bound (at most one false alarm per e^(threshold ×
+ * shift) updates on average) and sees a longer handling time in the items that have not finished
+ * yet, instead of waiting for their completion. Without snapshots it is the completion CUSUM.
  */
 export function updateResidualCusum(
   state: ResidualCusumState,
   batch: Moments,
   settings: ResidualCusumSettings,
   at: number,
+  running?: readonly number[],
 ): ResidualCusumState {
-  if (batch.count === 0) return state;
-  if (state.reference.count < settings.warmup) {
-    return {
-      ...state,
-      reference: {
-        count: state.reference.count + batch.count,
-        sum: state.reference.sum + batch.sum,
-        sumSq: state.reference.sumSq + batch.sumSq,
-      },
-    };
+  if (batch.count === 0 && running === undefined) return state;
+  if ((state.seen ?? state.reference.count) < settings.warmup) {
+    // Warming up: the batch joins the reference at once (nothing is tested yet).
+    const warmed = foldIntoReference(state, { ...batch, at }, settings);
+    if ((warmed.seen ?? 0) < settings.warmup || running === undefined) return warmed;
+    // The reference is ready: this snapshot is what the next one is compared with.
+    const evidence = censoredResidualEvidence(running, residualReference(warmed), settings.shiftSds);
+    return { ...warmed, censoredUp: evidence.up, censoredDown: evidence.down };
   }
   const { mean, sd } = residualReference(state);
   const standardisedSum = (batch.sum - batch.count * mean) / sd;
   const allowance = (settings.shiftSds / 2) * batch.count;
-  const up = Math.max(0, state.up + standardisedSum - allowance);
-  const down = Math.max(0, state.down - standardisedSum - allowance);
-  return {
+  let censoredUp = state.censoredUp;
+  let censoredDown = state.censoredDown;
+  let upEvidence = 0;
+  let downEvidence = 0;
+  if (running !== undefined) {
+    const evidence = censoredResidualEvidence(running, { mean, sd }, settings.shiftSds);
+    upEvidence = evidence.up - (censoredUp ?? evidence.up);
+    downEvidence = evidence.down - (censoredDown ?? evidence.down);
+    censoredUp = evidence.up;
+    censoredDown = evidence.down;
+  }
+  const up = Math.max(0, state.up + standardisedSum - allowance + upEvidence);
+  const down = Math.max(0, state.down - standardisedSum - allowance + downEvidence);
+  const tested: ResidualCusumState = {
     reference: state.reference,
+    ...(state.seen === undefined ? {} : { seen: state.seen }),
+    ...(state.referenceAt === undefined ? {} : { referenceAt: state.referenceAt }),
+    pending: batch.count > 0 ? [...(state.pending ?? []), { ...batch, at }] : (state.pending ?? []),
     up,
     down,
     ...(up > 0 ? { upSince: state.up > 0 ? (state.upSince ?? at) : at } : {}),
     ...(down > 0 ? { downSince: state.down > 0 ? (state.downSince ?? at) : at } : {}),
+    ...(censoredUp === undefined ? {} : { censoredUp }),
+    ...(censoredDown === undefined ? {} : { censoredDown }),
+  };
+  // Batches older than the lag join the reference; without a lag the reference stays the warm-up's.
+  const lag = settings.referenceLagMs;
+  if (lag === undefined) return { ...tested, pending: [] };
+  const pending = tested.pending ?? [];
+  const ready = pending.filter((entry) => entry.at <= at - lag);
+  if (ready.length === 0) return tested;
+  let folded: ResidualCusumState = { ...tested, pending: pending.filter((entry) => entry.at > at - lag) };
+  for (const entry of ready) folded = foldIntoReference(folded, entry, settings);
+  return folded;
+}
+
+/** Adds a batch to the reference, the reference first forgetting for the time since its last batch. */
+function foldIntoReference(
+  state: ResidualCusumState,
+  batch: Moments & { readonly at: number },
+  settings: ResidualCusumSettings,
+): ResidualCusumState {
+  const halfLife = settings.referenceHalfLifeMs ?? Number.POSITIVE_INFINITY;
+  const elapsed = state.referenceAt === undefined ? 0 : batch.at - state.referenceAt;
+  const reference = addMoments(decayMoments(state.reference, elapsed, halfLife), batch);
+  return {
+    ...state,
+    reference: { count: reference.count, sum: reference.sum, sumSq: reference.sumSq },
+    seen: (state.seen ?? state.reference.count) + batch.count,
+    referenceAt: Math.max(state.referenceAt ?? batch.at, batch.at),
   };
 }
 

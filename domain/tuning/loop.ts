@@ -32,8 +32,13 @@ import {
   type ExperimentEvidence,
   evaluateExperiment,
 } from './experiments';
-import { Moments } from './math';
-import { CONFIDENCE_BINS, type ObservationBucket, totalArrivals } from './observations';
+import { addMoments, DecayedMoments, type Moments } from './math';
+import {
+  CONFIDENCE_BINS,
+  type InProgressSnapshot,
+  type ObservationBucket,
+  totalArrivals,
+} from './observations';
 import type { Reestimation } from './reestimation';
 import { adaptThresholds, type ThresholdChange } from './thresholds';
 import { changeImpact, nextPolicyVersion, type PolicyChangeKind } from './versions';
@@ -88,7 +93,17 @@ export const TuningState = z.object({
   /** The test window: the most recent buckets, trimmed to what the tests read. */
   recent: z.array(RecentEntry),
   rateCusum: Cusum,
-  residuals: z.record(z.string(), Cusum.extend({ reference: Moments })),
+  residuals: z.record(
+    z.string(),
+    Cusum.extend({
+      reference: DecayedMoments,
+      seen: z.number().min(0).optional(),
+      referenceAt: z.number().optional(),
+      pending: z.array(DecayedMoments.extend({ at: z.number() })).optional(),
+      censoredUp: z.number().optional(),
+      censoredDown: z.number().optional(),
+    }),
+  ),
   /** Exponentially weighted arrival rate per category, per second. */
   rates: z.record(z.string(), z.number()),
   ratesAt: z.number(),
@@ -153,6 +168,12 @@ export interface TuningCycleInput {
   /** Required skills per category, when known from the configuration (observed ones are kept too). */
   readonly categorySkills?: Readonly<Record<string, readonly { skill: string; minProficiency: number }[]>>;
   readonly experiment?: Experiment;
+  /**
+   * The items being handled at the end of the last bucket read (`asOf`), when the caller knows
+   * them: the residual test then sees handling times grow in work that has not finished yet.
+   * Ignored unless `asOf` is the end of the last bucket processed.
+   */
+  readonly inProgress?: InProgressSnapshot;
 }
 
 export interface WindowKpis {
@@ -352,6 +373,8 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
     windowEnd: next.processedUntil,
   });
 
+  const cycleResiduals: Record<string, Moments> = {};
+  const residualsFrom: Record<string, number> = {};
   for (const bucket of fresh) {
     const end = bucket.start + bucket.seconds * 1000;
     const arrivalsNow = totalArrivals(bucket);
@@ -424,44 +447,11 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
       }
     }
 
-    // Prediction residuals: one CUSUM per category.
-    const residuals = { ...next.residuals };
+    // Prediction residuals: gathered over the cycle, tested once per cycle below.
     for (const [category, batch] of Object.entries(bucket.residuals)) {
-      const current: ResidualCusumState = residuals[category] ?? RESIDUAL_CUSUM_START;
-      const settings = {
-        shiftSds: config.drift.residualShiftSds,
-        threshold: config.drift.residualThreshold,
-        warmup: config.drift.residualWarmup,
-      };
-      const updated = updateResidualCusum(current, batch, settings, bucket.start);
-      const signal = residualCusumSignal(updated, settings.threshold, end);
-      if (signal === undefined) {
-        residuals[category] = updated;
-        continue;
-      }
-      const reference = residualReference(updated);
-      residuals[category] = RESIDUAL_CUSUM_START;
-      reestimations.push({ category, since: signal.since, at: now });
-      drift.push(
-        driftEvent(context(), {
-          kind: 'residual',
-          category,
-          direction: signal.direction,
-          statistic: signal.direction === 'up' ? updated.up : updated.down,
-          threshold: settings.threshold,
-          since: signal.since,
-          summary: `handling times of "${category}" are ${signal.direction === 'up' ? 'longer' : 'shorter'} than the model predicts since ${iso(signal.since)}: its model restarts from the observations since then`,
-          evidence: {
-            referenceMeanLogRatio: round(reference.mean),
-            referenceSd: round(reference.sd),
-            latestMeanLogRatio: round(batch.count > 0 ? batch.sum / batch.count : Number.NaN),
-            latestCompletions: batch.count,
-          },
-          actions: ['re-estimate-model'],
-        }),
-      );
+      cycleResiduals[category] = addMoments(cycleResiduals[category], batch);
+      residualsFrom[category] ??= bucket.start;
     }
-    next = { ...next, residuals };
 
     // Arrival rate per category, exponentially weighted, for the capacity check.
     const elapsedSeconds = Math.max(bucket.seconds, (end - next.ratesAt) / 1000);
@@ -490,6 +480,81 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
       config,
     );
   }
+
+  // Prediction residuals: one CUSUM per category, once per cycle, on the cycle's completions and,
+  // when the caller sent them, the items still running at the end of the last bucket.
+  const snapshot =
+    input.inProgress !== undefined && input.inProgress.asOf === next.processedUntil
+      ? input.inProgress
+      : undefined;
+  const running: Record<string, number[]> = {};
+  if (snapshot !== undefined) {
+    for (const item of snapshot.items) {
+      const ageSeconds = (snapshot.asOf - item.startedAt) / 1000;
+      if (!(ageSeconds > 0) || !(item.predictedSeconds > 0)) continue;
+      running[item.category] = [
+        ...(running[item.category] ?? []),
+        Math.log(ageSeconds / item.predictedSeconds),
+      ];
+    }
+  }
+  const residualSettings = {
+    shiftSds: config.drift.residualShiftSds,
+    threshold: config.drift.residualThreshold,
+    warmup: config.drift.residualWarmup,
+    // The reference keeps learning like the arrival baseline: lagged by the test window, forgetting
+    // with the baseline's half-life, so the model's slow improvement over a day is not drift.
+    referenceLagMs: config.drift.testWindowMinutes * MINUTE,
+    referenceHalfLifeMs: config.drift.baselineHalfLifeMinutes * MINUTE,
+  };
+  const residualCategories = new Set([
+    ...Object.keys(cycleResiduals),
+    ...(snapshot === undefined ? [] : [...Object.keys(running), ...Object.keys(next.residuals)]),
+  ]);
+  const residuals = { ...next.residuals };
+  for (const category of [...residualCategories].sort()) {
+    const current: ResidualCusumState = residuals[category] ?? RESIDUAL_CUSUM_START;
+    const batch = cycleResiduals[category] ?? { count: 0, sum: 0, sumSq: 0 };
+    const updated = updateResidualCusum(
+      current,
+      batch,
+      residualSettings,
+      residualsFrom[category] ?? next.processedUntil,
+      snapshot === undefined ? undefined : (running[category] ?? []),
+    );
+    const signal = residualCusumSignal(updated, residualSettings.threshold, next.processedUntil);
+    if (signal === undefined) {
+      residuals[category] = updated;
+      continue;
+    }
+    const reference = residualReference(updated);
+    residuals[category] = RESIDUAL_CUSUM_START;
+    reestimations.push({ category, since: signal.since, at: now });
+    drift.push(
+      driftEvent(context(), {
+        kind: 'residual',
+        category,
+        direction: signal.direction,
+        statistic: signal.direction === 'up' ? updated.up : updated.down,
+        threshold: residualSettings.threshold,
+        since: signal.since,
+        summary: `handling times of "${category}" are ${signal.direction === 'up' ? 'longer' : 'shorter'} than the model predicts since ${iso(signal.since)}: its model restarts from the observations since then`,
+        evidence: {
+          referenceMeanLogRatio: round(reference.mean),
+          referenceSd: round(reference.sd),
+          latestMeanLogRatio: round(batch.count > 0 ? batch.sum / batch.count : Number.NaN),
+          latestCompletions: batch.count,
+          running: running[category]?.length ?? 0,
+          runningEvidence: round(
+            (signal.direction === 'up' ? updated.censoredUp : updated.censoredDown) ?? 0,
+            2,
+          ),
+        },
+        actions: ['re-estimate-model'],
+      }),
+    );
+  }
+  next = { ...next, residuals };
 
   // Category mix: PSI of the window against the baseline.
   const mixWindow = sumRecord(
@@ -581,20 +646,18 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
 
   // Capacity: demand at the current rates and handling estimates against the roster.
   const model = buildHandlingModel(input.features);
-  const rateTau = (config.capacity.rateHalfLifeMinutes * 60) / Math.LN2;
-  // Demand rates: the baseline's (hours of arrivals, lagged by the test window, rebased when the
-  // arrival CUSUM finds a step) once it is large enough; the fast average before that and right
-  // after a step. A rate from n arrivals over T seconds has SD √n / T.
-  const baselineTotal = total(next.baseline.arrivals);
-  const fromBaseline = baselineTotal >= config.drift.minBaselineArrivals && next.baseline.seconds > 0;
+  // Demand rates: every arrival since the last step the arrival CUSUM found — the decayed
+  // baseline plus the test window after it — the most precise estimate of the current level while
+  // the CUSUM sees no change. A rate from n arrivals over T seconds has SD √n / T (an upper bound
+  // for the decayed part), so a young estimate (the start of a day, just after a step) is wide and
+  // its lower bound calls nobody on a few noisy minutes.
+  const sinceStep = next.recent.filter((entry) => entry.start >= next.rebasedUntil.rate);
+  const stepCounts = sumRecord([next.baseline.arrivals, ...sinceStep.map((entry) => entry.arrivals)]);
+  const stepSeconds = next.baseline.seconds + sinceStep.reduce((sum, entry) => sum + entry.seconds, 0);
   const rateOf = (category: string): { readonly rate: number; readonly sd: number } => {
-    if (fromBaseline) {
-      const count = next.baseline.arrivals[category] ?? 0;
-      return { rate: count / next.baseline.seconds, sd: Math.sqrt(count) / next.baseline.seconds };
-    }
-    // An exponentially weighted Poisson rate with time constant τ has variance ≈ rate / (2τ).
-    const rate = next.rates[category] ?? 0;
-    return { rate, sd: Math.sqrt(rate / (2 * rateTau)) };
+    const count = stepCounts[category] ?? 0;
+    if (!(stepSeconds > 0)) return { rate: 0, sd: 0 };
+    return { rate: count / stepSeconds, sd: Math.sqrt(count) / stepSeconds };
   };
   const known = [...new Set([...Object.keys(next.rates), ...Object.keys(next.baseline.arrivals)])]
     .filter((category) => next.categorySkills[category] !== undefined)

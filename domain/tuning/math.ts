@@ -16,6 +16,20 @@ export type Moments = z.infer<typeof Moments>;
 
 export const EMPTY_MOMENTS: Moments = { count: 0, sum: 0, sumSq: 0 };
 
+/** Moments that forget (each term weighted by its age): the count need not be whole. */
+export const DecayedMoments = z.object({
+  count: z.number().min(0),
+  sum: z.number(),
+  sumSq: z.number().min(0),
+});
+
+/** `moments` weighted by 2^(−elapsed ÷ half-life). */
+export function decayMoments(moments: Moments, elapsedMs: number, halfLifeMs: number): Moments {
+  if (!(elapsedMs > 0) || !Number.isFinite(halfLifeMs)) return moments;
+  const weight = 2 ** (-elapsedMs / halfLifeMs);
+  return { count: moments.count * weight, sum: moments.sum * weight, sumSq: moments.sumSq * weight };
+}
+
 export function addObservation(moments: Moments | undefined, value: number): Moments {
   const base = moments ?? EMPTY_MOMENTS;
   return { count: base.count + 1, sum: base.sum + value, sumSq: base.sumSq + value * value };
@@ -58,6 +72,33 @@ export function normalCdf(x: number): number {
     t *
     (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
   return x >= 0 ? 1 - tail : tail;
+}
+
+/**
+ * ln P(Z > x) for a standard normal Z, accurate in relative terms far into the tail (where
+ * 1 − Φ(x) underflows long before its logarithm does): the Chebyshev fit of erfc from Numerical
+ * Recipes (fractional error < 1.2e-7 everywhere), kept in log form.
+ */
+export function logNormalSurvival(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * z);
+  const logErfc =
+    Math.log(t) -
+    z * z -
+    1.26551223 +
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t *
+                      (0.27886807 +
+                        t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  // erfc(−z) = 2 − erfc(z); P(Z > x) = erfc(x / √2) / 2.
+  return x >= 0 ? logErfc - Math.LN2 : Math.log1p(-Math.exp(logErfc) / 2);
 }
 
 /** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */

@@ -49,6 +49,28 @@ export const ObservationBucket = z.object({
 });
 export type ObservationBucket = z.infer<typeof ObservationBucket>;
 
+/** An item being handled: started, not completed yet, with the handling time it was routed on. */
+export const RunningItem = z.object({
+  category: z.string().min(1),
+  /** Epoch ms at which handling started. */
+  startedAt: z.number(),
+  predictedSeconds: z.number().positive(),
+});
+export type RunningItem = z.infer<typeof RunningItem>;
+
+/**
+ * The items being handled at `asOf`: started before it and not completed by it. `asOf` must be
+ * the end of the last bucket the cycle reads (completions up to `asOf` are in the buckets, the
+ * rest of the work is here), so that every item is counted exactly once, as completed or as
+ * running. The residual test reads it as censored evidence: an item already running far longer
+ * than predicted is evidence before it completes.
+ */
+export const InProgressSnapshot = z.object({
+  asOf: z.number(),
+  items: z.array(RunningItem),
+});
+export type InProgressSnapshot = z.infer<typeof InProgressSnapshot>;
+
 /** Outcomes outside any experiment. */
 export const NO_EXPERIMENT_ARM = 'none';
 

@@ -15,11 +15,13 @@ import {
   type Observation,
   type ObservationBucket,
   observe,
+  type RunningItem,
   routingPolicyFor,
   runTuningCycle,
   startExperiment,
   statisticsSince,
   type TuningConfig,
+  type TuningCycleResult,
   type TuningState,
   type WindowKpis,
   withSlotsTaken,
@@ -60,6 +62,13 @@ export interface HarnessOptions {
   readonly experiment?: HarnessExperiment;
   /** Keep the per-item outcomes (SLA curves, shadow assertions). @default true */
   readonly keepOutcomes?: boolean;
+  /**
+   * Send the loop the work in progress at each cycle (censored evidence for the residual test), as
+   * production does once the cycle reads it; false: completions only. @default true
+   */
+  readonly observeRunning?: boolean;
+  /** Called after every cycle with its result (diagnostics: the detectors' state over time). */
+  readonly onCycle?: (atSeconds: number, result: TuningCycleResult) => void;
 }
 
 export interface TimedDrift {
@@ -140,6 +149,8 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
   const decided = new Uint8Array(jobs.length);
   const armOfJob: string[] = new Array<string>(jobs.length).fill('none');
   const predicted = new Map<string, number>();
+  /** Items being handled, by job index: what production reads from the instance records. */
+  const running = new Map<number, { startedAt: number; endsAt: number; predictedSeconds: number }>();
 
   let policy: Policy = scenario.extras.policy;
   const routers = new Map<string, RoutingPolicy>();
@@ -262,8 +273,25 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
     const standby = round.agents
       .filter((agent) => tuning.standbyIds.has(agent.agentId) && !onDuty.has(agent.agentId))
       .map((agent) => ({ ...agent, status: 'offline' as const }));
+    // Work in progress at the end of the last complete bucket: started before it, completing after.
+    const asOf = bucketStart(now, bucketSeconds);
+    const inProgress: RunningItem[] = [];
+    for (const [jobIndex, item] of running) {
+      if (item.endsAt < toSeconds(asOf)) {
+        running.delete(jobIndex);
+        continue;
+      }
+      const job = jobs[jobIndex];
+      if (job === undefined || item.startedAt >= toSeconds(asOf)) continue;
+      inProgress.push({
+        category: job.category,
+        startedAt: toMs(item.startedAt),
+        predictedSeconds: item.predictedSeconds,
+      });
+    }
     const result = runTuningCycle(state, {
       now,
+      ...(options.observeRunning === false ? {} : { inProgress: { asOf, items: inProgress } }),
       config,
       policy,
       modelVersion: HANDLING_MODEL_VERSION,
@@ -275,6 +303,7 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
       ...(experiment === undefined ? {} : { experiment }),
     });
     cycles++;
+    options.onCycle?.(toSeconds(now), result);
     state = result.state;
     experiment = result.experiment ?? experiment;
     const atSeconds = toSeconds(now);
@@ -411,6 +440,10 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
       const job = jobs[jobIndex];
       const agent = tuning.agents[agentIndex];
       if (job !== undefined && agent !== undefined) {
+        const predictedSeconds = predicted.get(job.itemId);
+        if (predictedSeconds !== undefined && predictedSeconds > 0) {
+          running.set(jobIndex, { startedAt: clock, endsAt: clock + seconds, predictedSeconds });
+        }
         reveals.push(clock + seconds, {
           kind: 'completion',
           jobIndex,
