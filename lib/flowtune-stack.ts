@@ -86,6 +86,7 @@ export class FlowtuneStack extends Stack {
   readonly observability: Observability;
   readonly opsApi: OpsApi;
   readonly tuning: Tuning;
+  readonly allocation: Allocation;
 
   constructor(scope: Construct, id: string, props: FlowtuneStackProps = {}) {
     super(scope, id, props);
@@ -154,7 +155,7 @@ export class FlowtuneStack extends Stack {
     // People approve or reject the tuning loop's held changes through the ops API.
     this.tuning.grantResumeApprovals(this.orchestration.functions.opsApi);
 
-    new Allocation(this, 'Allocation', {
+    this.allocation = new Allocation(this, 'Allocation', {
       storage: this.storage,
       ingest: this.ingest,
       logsKey: this.orchestration.logsKey,

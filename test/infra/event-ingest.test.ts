@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
@@ -5,6 +6,7 @@ import { ALL_EVENTS, FLOWTUNE_SOURCE } from '../../domain/events';
 import { eventJsonSchemas } from '../../domain/events/json-schema';
 import { DispatchMessage } from '../../domain/process';
 import { DISPATCH_MESSAGE_GROUP, DISPATCH_TICK_MINUTES, QUEUES, RULES } from '../../lib/definitions';
+import { ALLOCATION_SCHEDULE } from '../../lib/definitions/allocation';
 import { TUNING_RULES } from '../../lib/definitions/tuning';
 import {
   actionsOf,
@@ -71,12 +73,17 @@ describe('EventIngest', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
     const targets = rules.flatMap(([, rule]) => rule.Properties?.Targets as Record<string, unknown>[]);
 
-    // Ingest's rules plus its dispatch tick; the tuning loop's rule and schedule.
-    expect(rules).toHaveLength(Object.keys(RULES).length + 1 + Object.keys(TUNING_RULES).length + 1);
+    // Ingest's rules plus its dispatch tick; the tuning loop's rule and schedule; the allocation schedule.
+    expect(rules).toHaveLength(Object.keys(RULES).length + 1 + Object.keys(TUNING_RULES).length + 1 + 1);
     expect(targets).toHaveLength(rules.length);
+    const allocationRun = getAtt(stack.allocation.fn);
     for (const target of targets) {
       expect(target.DeadLetterConfig).toEqual({ Arn: deliveryDlqArn });
-      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86_400 });
+      // A scheduled allocation run older than one interval is superseded by the next run.
+      const retryPolicy = isDeepStrictEqual(target.Arn, allocationRun)
+        ? { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: ALLOCATION_SCHEDULE.rateMinutes * 60 }
+        : { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86_400 };
+      expect(target.RetryPolicy).toEqual(retryPolicy);
     }
   });
 

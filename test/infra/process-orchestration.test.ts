@@ -14,6 +14,7 @@ import {
   QUEUES,
   TABLES,
 } from '../../lib/definitions';
+import { ALLOCATION_FUNCTIONS } from '../../lib/definitions/allocation';
 import { TUNING_FUNCTIONS } from '../../lib/definitions/tuning';
 import {
   allows,
@@ -59,10 +60,12 @@ interface AslTask {
 
 describe('ProcessOrchestration functions', () => {
   it('deploys one Lambda per entry of FUNCTIONS', () => {
-    // The tuning loop's functions are composed into the same stack.
+    // The tuning loop's and the allocation job's functions are composed into the same stack.
     template.resourceCountIs(
       'AWS::Lambda::Function',
-      functionEntries.length + Object.keys(TUNING_FUNCTIONS).length,
+      functionEntries.length +
+        Object.keys(TUNING_FUNCTIONS).length +
+        Object.keys(ALLOCATION_FUNCTIONS).length,
     );
   });
 
@@ -255,7 +258,7 @@ describe('ProcessOrchestration state machine', () => {
   function requiredPermission(
     task: AslTask,
     substitutions: Record<string, unknown>,
-  ): { action: string; resource: unknown } {
+  ): { action: string; resource: unknown }[] {
     const resource = task.Resource ?? '';
     const placeholder = (value: unknown) => {
       const match = typeof value === 'string' ? /^\$\{([A-Za-z0-9]+)\}$/.exec(value) : null;
@@ -269,23 +272,32 @@ describe('ProcessOrchestration state machine', () => {
     };
     const parameters = task.Parameters ?? {};
     if (/^\$\{[A-Za-z0-9]+\}$/.test(resource))
-      return { action: 'lambda:InvokeFunction', resource: placeholder(resource) };
+      return [{ action: 'lambda:InvokeFunction', resource: placeholder(resource) }];
     if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
-      return { action: 'lambda:InvokeFunction', resource: placeholder(parameters.FunctionName) };
+      return [{ action: 'lambda:InvokeFunction', resource: placeholder(parameters.FunctionName) }];
     }
     const dynamo = /^arn:aws:states:::dynamodb:(\w+)$/.exec(resource);
     if (dynamo?.[1] !== undefined) {
       const action = `dynamodb:${dynamo[1].charAt(0).toUpperCase()}${dynamo[1].slice(1)}`;
-      return { action, resource: tableArnFor(parameters.TableName) };
+      return [{ action, resource: tableArnFor(parameters.TableName) }];
+    }
+    // DynamoDB authorises each Update of a transaction as UpdateItem on its own table.
+    if (resource === 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems') {
+      const items = (parameters.TransactItems ?? []) as { Update?: { TableName?: unknown } }[];
+      expect(items.length).toBeGreaterThan(0);
+      return items.map((item) => {
+        expect(item.Update).toBeDefined();
+        return { action: 'dynamodb:UpdateItem', resource: tableArnFor(item.Update?.TableName) };
+      });
     }
     if (resource === 'arn:aws:states:::events:putEvents') {
-      return { action: 'events:PutEvents', resource: getAtt(stack.ingest.bus) };
+      return [{ action: 'events:PutEvents', resource: getAtt(stack.ingest.bus) }];
     }
     if (resource.startsWith('arn:aws:states:::sqs:sendMessage')) {
       expect(placeholder(parameters.QueueUrl)).toEqual({
         Ref: logicalIdOf(stack, stack.ingest.queues.dispatch.queue),
       });
-      return { action: 'sqs:SendMessage', resource: getAtt(stack.ingest.queues.dispatch.queue) };
+      return [{ action: 'sqs:SendMessage', resource: getAtt(stack.ingest.queues.dispatch.queue) }];
     }
     throw new Error(
       `no IAM mapping for Task resource ${resource}: grant it in ProcessOrchestration and map it here`,
@@ -296,9 +308,13 @@ describe('ProcessOrchestration state machine', () => {
 
   it.each(tasks)('holds explicit IAM for the integration of Task "%s"', (_, task) => {
     const substitutions = stateMachineProperties().DefinitionSubstitutions as Record<string, unknown>;
-    const { action, resource } = requiredPermission(task, substitutions);
+    const permissions = requiredPermission(task, substitutions);
 
-    expect(stateMachineRoleStatements().some((statement) => allows(statement, action, resource))).toBe(true);
+    for (const { action, resource } of permissions) {
+      expect(stateMachineRoleStatements().some((statement) => allows(statement, action, resource))).toBe(
+        true,
+      );
+    }
   });
 
   it('rejects an ASL that uses a placeholder PROCESS_INSTANCE does not declare, naming it', () => {
