@@ -157,8 +157,17 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
       });
       return done('resumed', itemId);
     }
-    // The wait is gone: its window had just closed (re-route under way), or an earlier send of
-    // this hand-over did reach it. Either way the completion is kept for a next wait, if any.
+    if (how.redelivered) {
+      // An earlier send of this hand-over reached the wait (its confirmation may still be on the
+      // way), or the wait timed out: then the pending hand-over stays for the next park to deliver.
+      await audit(itemId, 'DUPLICATE_COMPLETION', at, completion, {
+        eventId,
+        note: 'its hand-over was already delivered or is kept for the next completion wait',
+      });
+      return done('duplicate', itemId);
+    }
+    // The wait is gone: its window had just closed (re-route under way). The completion is kept
+    // for the next completion wait.
     const kept = await deps.instances.storeEarlyCompletion(itemId, completion, { replacesReceived: true });
     if (!kept.ok) return undefined;
     await audit(itemId, 'LATE_COMPLETION', at, completion, {

@@ -202,8 +202,8 @@ describe('completion handler', () => {
 
     // Assess
     expect(world.executions.tokenState(token)).toEqual({ state: 'succeeded', output: expectedCompletion() });
-    // The re-send finds the wait gone and keeps the completion (harmless: the execution moved on).
-    expect(redelivery.status).toBe('late');
+    // The re-send finds the wait gone: a duplicate; nothing resumed twice.
+    expect(redelivery.status).toBe('duplicate');
     expect(another.status).toBe('duplicate');
   });
 
