@@ -142,6 +142,72 @@ export function runShiftStudy(
   };
 }
 
+export interface StationaryStudy {
+  readonly scenario: string;
+  readonly days: number;
+  /** Hours of each day that count: from the warm-up to the horizon. */
+  readonly measuredHours: number;
+  /** Drift events raised over all days, by kind: every one is false, nothing changed. */
+  readonly alarms: Readonly<Record<string, number>>;
+  /** The same per 24 simulated hours of operation. */
+  readonly alarmsPer24h: Readonly<Record<string, number>>;
+  /** People called in per day (mean): the cost of the capacity check's false alarms. */
+  readonly standbyCalls: number;
+}
+
+/**
+ * False alarms on a stationary workload: days of the base scenario with no shift at all, the
+ * loop on; every drift event from the warm-up to the horizon is a false alarm. Each day is its
+ * own seed, distinct from the other studies'.
+ */
+export function runStationaryStudy(
+  tuning: TuningScenario,
+  options: {
+    readonly days: number;
+    readonly seed: number;
+    readonly solver: LpSolver;
+    readonly progress?: Progress;
+  },
+): StationaryStudy {
+  const from = tuning.scenario.warmupHours * HOUR;
+  const to = tuning.scenario.horizonHours * HOUR;
+  const alarms: Record<string, number> = {};
+  let calls = 0;
+  const { shift: _ignored, ...extras } = tuning.extras;
+  const stationary: TuningScenario = { ...tuning, extras };
+  for (let day = 0; day < options.days; day++) {
+    const workload = buildTuningWorkload(
+      stationary,
+      replicationSeed(options.seed + 4000, day),
+      options.solver,
+    );
+    const { log } = runTuningSimulation({
+      scenario: stationary,
+      workload,
+      loopEnabled: true,
+      keepOutcomes: false,
+    });
+    for (const entry of log.drift) {
+      if (entry.atSeconds < from || entry.atSeconds >= to) continue;
+      alarms[entry.event.kind] = (alarms[entry.event.kind] ?? 0) + 1;
+    }
+    calls += log.standby.filter((call) => call.calledAtSeconds >= from && call.calledAtSeconds < to).length;
+    options.progress?.('stationary days', day + 1, options.days);
+  }
+  const measuredHours = (to - from) / HOUR;
+  const hours = measuredHours * options.days;
+  return {
+    scenario: tuning.scenario.name,
+    days: options.days,
+    measuredHours,
+    alarms,
+    alarmsPer24h: Object.fromEntries(
+      Object.entries(alarms).map(([kind, count]) => [kind, hours > 0 ? (count / hours) * 24 : Number.NaN]),
+    ),
+    standbyCalls: calls / Math.max(options.days, 1),
+  };
+}
+
 export interface ExperimentOutcomeCounts {
   readonly experiments: number;
   readonly promoted: number;

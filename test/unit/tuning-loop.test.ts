@@ -8,6 +8,7 @@ import {
   DEFAULT_TUNING_CONFIG,
   type Experiment,
   emptyBucket,
+  type InProgressSnapshot,
   initialTuningState,
   type ObservationBucket,
   observe,
@@ -110,10 +111,70 @@ function bucketsFor(
   return buckets;
 }
 
+/**
+ * Items that take time: orders and billing start as Poisson streams (4 a minute each), each runs
+ * 200 s × e^residual, and from `changeAtMinute` on orders that start take twice as long. Buckets
+ * hold arrivals at the start and completions at the end; `running(asOf)` is the work in progress.
+ */
+function itemWorld(seed: number, minutes: number, changeAtMinute: number) {
+  const random = createStream(seed, 'loop-items');
+  const items: { category: string; start: number; end: number; residual: number }[] = [];
+  for (const category of CATEGORIES) {
+    for (let at = exponential(random, 1 / 4); at < minutes; at += exponential(random, 1 / 4)) {
+      const slower = category === 'orders' && at >= changeAtMinute ? Math.LN2 : 0;
+      const residual = -0.3 + slower + 0.8 * standardNormal(random);
+      const start = START + at * MINUTE;
+      items.push({ category, start, end: start + 200_000 * Math.exp(residual), residual });
+    }
+  }
+  const byMinute = new Map<number, ObservationBucket>();
+  const bucketAt = (at: number) => {
+    const start = START + Math.floor((at - START) / MINUTE) * MINUTE;
+    return byMinute.get(start) ?? emptyBucket(start, 60);
+  };
+  const put = (bucket: ObservationBucket) => byMinute.set(bucket.start, bucket);
+  for (const [index, item] of items.entries()) {
+    const skills = SKILLS[item.category as (typeof CATEGORIES)[number]];
+    put(
+      observe(bucketAt(item.start), {
+        kind: 'arrival',
+        at: item.start,
+        category: item.category,
+        requiredSkills: skills,
+      }),
+    );
+    put(
+      observe(bucketAt(item.end), {
+        kind: 'completion',
+        at: item.end,
+        category: item.category,
+        agentId: `a-${index % 60}`,
+        observedSeconds: 200 * Math.exp(item.residual),
+        predictedSeconds: 200,
+      }),
+    );
+  }
+  const buckets = [...byMinute.values()]
+    .filter((bucket) => bucket.start < START + minutes * MINUTE)
+    .sort((left, right) => left.start - right.start);
+  const running = (asOf: number): InProgressSnapshot => ({
+    asOf,
+    items: items
+      .filter((item) => item.start < asOf && item.end >= asOf)
+      .map((item) => ({ category: item.category, startedAt: item.start, predictedSeconds: 200 })),
+  });
+  return { buckets, running };
+}
+
 /** Runs a cycle every two minutes over the buckets, as the scheduled workflow does. */
 function runLoop(
   buckets: readonly ObservationBucket[],
-  options: { policy?: Policy; experiment?: Experiment; standby?: readonly AgentState[] } = {},
+  options: {
+    policy?: Policy;
+    experiment?: Experiment;
+    standby?: readonly AgentState[];
+    inProgress?: (now: number) => InProgressSnapshot;
+  } = {},
 ) {
   let state = initialTuningState(START);
   let experiment = options.experiment;
@@ -130,6 +191,7 @@ function runLoop(
       roster: ROSTER,
       standby: options.standby ?? [],
       ...(experiment === undefined ? {} : { experiment }),
+      ...(options.inProgress === undefined ? {} : { inProgress: options.inProgress(now) }),
     });
     state = result.state;
     experiment = result.experiment ?? experiment;
@@ -179,6 +241,30 @@ describe('tuning cycle', () => {
     const event = results.flatMap((result) => result.drift).find((entry) => entry.kind === 'residual');
     expect(event?.actions).toEqual(['re-estimate-model']);
     expect(DriftDetected.safeParse(event).success).toBe(true);
+  });
+
+  it('detects handling times doubling sooner when it is told the work in progress, and only from a snapshot that matches its buckets', () => {
+    // Prepare: orders double at minute 420 (7 h: the residual references are warm); 8 days.
+    const worlds = Array.from({ length: 8 }, (_, seed) => itemWorld(10 + seed, 480, 420));
+    const firstResidual = (results: readonly (TuningCycleResult & { minute: number })[]) =>
+      results.find((result) => result.minute > 420 && result.drift.some((event) => event.kind === 'residual'))
+        ?.minute ?? Number.POSITIVE_INFINITY;
+
+    // Act
+    const completionsOnly = worlds.map((world) => firstResidual(runLoop(world.buckets).results));
+    const withRunning = worlds.map((world) =>
+      firstResidual(runLoop(world.buckets, { inProgress: world.running }).results),
+    );
+    const stale = worlds.map((world) =>
+      firstResidual(runLoop(world.buckets, { inProgress: (now) => world.running(now - MINUTE) }).results),
+    );
+
+    // Assess: every doubling found; sooner in total with the running items; a snapshot that is not
+    // as of the last bucket read is ignored.
+    const total = (minutes: readonly number[]) => minutes.reduce((sum, minute) => sum + minute - 420, 0);
+    expect(withRunning.every(Number.isFinite)).toBe(true);
+    expect(total(withRunning)).toBeLessThan(0.8 * total(completionsOnly));
+    expect(stale).toEqual(completionsOnly);
   });
 
   it('calls standby people within the hourly guardrail when the roster can no longer carry the demand', () => {
