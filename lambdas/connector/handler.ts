@@ -1,7 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { EventEnvelope, FLOWTUNE_SOURCE, validateDetail, type WorkItemRouted } from '../../domain/events';
-import { CONNECTOR_ENV, CONNECTOR_IDEMPOTENCY_DAYS } from '../../lib/definitions/connectors';
+import {
+  CONNECTOR_ENV,
+  CONNECTOR_IDEMPOTENCY_DAYS,
+  DEFAULT_CONNECTOR_NAME,
+} from '../../lib/definitions/connectors';
 import { CircuitBreaker } from '../shared/circuit-breaker';
 import { deliveryFromRouted, HttpConnector, ResilientConnector } from '../shared/connector';
 import { EnvironmentError } from '../shared/env';
@@ -88,8 +92,10 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
       };
     }
     if (outcome.status === 'deferred') {
-      metrics.addDimension('reason', outcome.reason);
-      metrics.addMetric('ConnectorDeferrals', MetricUnit.Count, 1);
+      // Its own metric blob: the reason dimension must not stick to the invocation's other metrics.
+      const deferral = metrics.singleMetric();
+      deferral.addDimension('reason', outcome.reason);
+      deferral.addMetric('ConnectorDeferrals', MetricUnit.Count, 1);
       logger.warn('delivery deferred; the invocation fails so it is retried and then dead-lettered', {
         reason: outcome.reason,
         detail: outcome.detail,
@@ -138,7 +144,7 @@ function isLambdaContext(context: InvocationContext | undefined): context is Con
 const ConnectorEnvironment = z.object({
   [CONNECTOR_ENV.idempotencyTable]: z.string().trim().min(1),
   [CONNECTOR_ENV.endpoint]: z.url({ protocol: /^https$/, error: 'must be an https URL' }),
-  [CONNECTOR_ENV.name]: z.string().trim().min(1).default('executing-system'),
+  [CONNECTOR_ENV.name]: z.string().trim().min(1).default(DEFAULT_CONNECTOR_NAME),
 });
 
 /** One breaker per container: warm invocations share what earlier ones learnt about the system. */
