@@ -11,9 +11,8 @@ import {
   statementsIn,
   statementsOfRole,
   synthFlowtune,
+  WITH_CONNECTOR_CONTEXT,
 } from './support';
-
-const { stack, template } = synthFlowtune();
 
 /**
  * The only actions granted on Resource "*", each with the reason AWS leaves no narrower choice.
@@ -38,81 +37,93 @@ const WILDCARD_RESOURCE_JUSTIFICATIONS: Readonly<Record<string, string>> = {
   'logs:DescribeLogGroups': 'Log delivery validates the destination among all log groups.',
 };
 
-const allowStatements = identityStatements(template).filter(({ statement }) => statement.Effect === 'Allow');
+describe.each([
+  ['as deployed by default', {}],
+  ['with the optional connector', WITH_CONNECTOR_CONTEXT],
+] as const)('%s', (_, context) => {
+  const { stack, template } = synthFlowtune({ context });
 
-describe('least privilege', () => {
-  it('grants no wildcard action in any identity policy', () => {
-    const wildcards = allowStatements.flatMap(({ policy, statement }) =>
-      actionsOf(statement)
-        .filter((action) => action.includes('*'))
-        .map((action) => `${policy}: ${action}`),
-    );
+  const allowStatements = identityStatements(template).filter(
+    ({ statement }) => statement.Effect === 'Allow',
+  );
 
-    expect(wildcards).toEqual([]);
-  });
-
-  it('attaches no managed policy and no inline role policy: every grant is in a reviewed identity policy', () => {
-    for (const [logicalId, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
-      expect(role.Properties?.ManagedPolicyArns, logicalId).toBeUndefined();
-      expect(role.Properties?.Policies, logicalId).toBeUndefined();
-    }
-    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
-  });
-
-  it('uses a wildcard resource only for actions AWS offers no resource-level permission for', () => {
-    const unjustified = allowStatements
-      .filter(({ statement }) =>
-        resourcesOf(statement).some((resource) => JSON.stringify(resource).includes('*')),
-      )
-      .flatMap(({ policy, statement }) =>
+  describe('least privilege', () => {
+    it('grants no wildcard action in any identity policy', () => {
+      const wildcards = allowStatements.flatMap(({ policy, statement }) =>
         actionsOf(statement)
-          .filter((action) => WILDCARD_RESOURCE_JUSTIFICATIONS[action] === undefined)
+          .filter((action) => action.includes('*'))
           .map((action) => `${policy}: ${action}`),
       );
 
-    expect(unjustified).toEqual([]);
-  });
+      expect(wildcards).toEqual([]);
+    });
 
-  it('lets the state machine write only the tables its ASL can name', () => {
-    const statements = statementsOfRole(template, logicalIdOf(stack, stack.orchestration.stateMachine.role));
-    const declared: readonly string[] = PROCESS_INSTANCE.placeholders;
-
-    for (const table of TABLES) {
-      const tableArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.storage.table(table)), 'Arn'] };
-      const canWrite = statements.some((statement: PolicyStatementJson) =>
-        allows(statement, 'dynamodb:PutItem', tableArn),
-      );
-      expect(canWrite, table.id).toBe(declared.includes(table.placeholder));
-    }
-  });
-
-  it('uses the tables key only through DynamoDB', () => {
-    const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.storage.key), 'Arn'] };
-    const keyStatements = allowStatements.filter(({ statement }) =>
-      resourcesOf(statement).some((resource) => JSON.stringify(resource) === JSON.stringify(keyArn)),
-    );
-
-    expect(keyStatements.length).toBeGreaterThan(0);
-    for (const { statement } of keyStatements) {
-      expect(statement.Condition).toEqual({
-        StringEquals: {
-          'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
-        },
-      });
-    }
-  });
-
-  it('gives service principals exact actions in every key policy (the account root keeps the default delegation to IAM)', () => {
-    for (const [logicalId, key] of resourcesOfType(template, 'AWS::KMS::Key')) {
-      const statements = statementsIn(key.Properties?.KeyPolicy);
-      for (const statement of statements.filter((candidate) =>
-        JSON.stringify(candidate.Principal).includes('Service'),
-      )) {
-        expect(
-          actionsOf(statement).filter((action) => action.includes('*')),
-          logicalId,
-        ).toEqual([]);
+    it('attaches no managed policy and no inline role policy: every grant is in a reviewed identity policy', () => {
+      for (const [logicalId, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+        expect(role.Properties?.ManagedPolicyArns, logicalId).toBeUndefined();
+        expect(role.Properties?.Policies, logicalId).toBeUndefined();
       }
-    }
+      template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    });
+
+    it('uses a wildcard resource only for actions AWS offers no resource-level permission for', () => {
+      const unjustified = allowStatements
+        .filter(({ statement }) =>
+          resourcesOf(statement).some((resource) => JSON.stringify(resource).includes('*')),
+        )
+        .flatMap(({ policy, statement }) =>
+          actionsOf(statement)
+            .filter((action) => WILDCARD_RESOURCE_JUSTIFICATIONS[action] === undefined)
+            .map((action) => `${policy}: ${action}`),
+        );
+
+      expect(unjustified).toEqual([]);
+    });
+
+    it('lets the state machine write only the tables its ASL can name', () => {
+      const statements = statementsOfRole(
+        template,
+        logicalIdOf(stack, stack.orchestration.stateMachine.role),
+      );
+      const declared: readonly string[] = PROCESS_INSTANCE.placeholders;
+
+      for (const table of TABLES) {
+        const tableArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.storage.table(table)), 'Arn'] };
+        const canWrite = statements.some((statement: PolicyStatementJson) =>
+          allows(statement, 'dynamodb:PutItem', tableArn),
+        );
+        expect(canWrite, table.id).toBe(declared.includes(table.placeholder));
+      }
+    });
+
+    it('uses the tables key only through DynamoDB', () => {
+      const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.storage.key), 'Arn'] };
+      const keyStatements = allowStatements.filter(({ statement }) =>
+        resourcesOf(statement).some((resource) => JSON.stringify(resource) === JSON.stringify(keyArn)),
+      );
+
+      expect(keyStatements.length).toBeGreaterThan(0);
+      for (const { statement } of keyStatements) {
+        expect(statement.Condition).toEqual({
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        });
+      }
+    });
+
+    it('gives service principals exact actions in every key policy (the account root keeps the default delegation to IAM)', () => {
+      for (const [logicalId, key] of resourcesOfType(template, 'AWS::KMS::Key')) {
+        const statements = statementsIn(key.Properties?.KeyPolicy);
+        for (const statement of statements.filter((candidate) =>
+          JSON.stringify(candidate.Principal).includes('Service'),
+        )) {
+          expect(
+            actionsOf(statement).filter((action) => action.includes('*')),
+            logicalId,
+          ).toEqual([]);
+        }
+      }
+    });
   });
 });

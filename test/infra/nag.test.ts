@@ -3,7 +3,7 @@ import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { applyCompliancePacks, compliancePacks, MIN_REASON_LENGTH } from '../../lib/nag';
-import { synthFlowtune } from './support';
+import { synthFlowtune, WITH_CONNECTOR_CONTEXT } from './support';
 
 interface Acknowledgement {
   readonly path: string;
@@ -45,6 +45,13 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
 
   it('reports no unacknowledged finding', () => {
     expect(findings(acknowledged.app)).toEqual([]);
+  });
+
+  it('reports no unacknowledged finding with the optional connector deployed', () => {
+    const withConnector = synthFlowtune({ context: WITH_CONNECTOR_CONTEXT });
+
+    expect(withConnector.stack.node.tryFindChild('Connector')).toBeDefined();
+    expect(findings(withConnector.app)).toEqual([]);
   });
 
   it('lets the app synthesize with both packs registered as validation plugins', () => {

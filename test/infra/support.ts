@@ -19,7 +19,15 @@ export function cdkJsonContext(): Record<string, unknown> {
 export interface SynthOptions extends FlowtuneStackProps {
   /** Synthesize without any cdk-nag acknowledgement, to see every finding. */
   readonly skipAcknowledgements?: boolean;
+  /** CDK context beyond cdk.json's (e.g. the connector's endpoint). */
+  readonly context?: Readonly<Record<string, string>>;
 }
+
+/** The stack as deployed with the optional connector on. */
+export const WITH_CONNECTOR_CONTEXT: Readonly<Record<string, string>> = {
+  'flowtune:connectorEndpoint': 'https://rpa.example.com/flowtune',
+  'flowtune:connectorName': 'rpa',
+};
 
 export interface Synthesized {
   readonly app: App;
@@ -29,9 +37,9 @@ export interface Synthesized {
 
 /** The Flowtune stack as `bin/app.ts` builds it, with inline placeholder code instead of bundles. */
 export function synthFlowtune(options: SynthOptions = {}): Synthesized {
-  const { skipAcknowledgements = false, ...props } = options;
+  const { skipAcknowledgements = false, context = {}, ...props } = options;
   const app = new App({
-    context: { ...cdkJsonContext(), [SKIP_ACKNOWLEDGEMENTS_CONTEXT]: skipAcknowledgements },
+    context: { ...cdkJsonContext(), ...context, [SKIP_ACKNOWLEDGEMENTS_CONTEXT]: skipAcknowledgements },
   });
   const stack = new FlowtuneStack(app, 'Flowtune', { functionFactory: new TestFunctionFactory(), ...props });
   return { app, stack, template: Template.fromStack(stack) };
