@@ -43,9 +43,10 @@ import { type JsonValue, TaskTokenRegistry } from './task-tokens';
  * - `arn:aws:states:::sqs:sendMessage[.waitForTaskToken]` → `queues[Parameters.QueueUrl]`.
  * - `arn:aws:states:::dynamodb:putItem|getItem|updateItem|deleteItem` → the AWS SDK against the
  *   given DynamoDBClient (DynamoDB Local); Parameters are already DynamoDB JSON.
- * - `arn:aws:states:::aws-sdk:dynamodb:transactWriteItems` → the same client. Parameters are the
- *   API's request (attribute values `S`, `N`, `M`, `L`; the Java-SDK spellings Step Functions
- *   uses for the others, such as `Bool` or `Ss`, are not translated).
+ * - `arn:aws:states:::aws-sdk:dynamodb:transactWriteItems` → the same client, Parameters passed
+ *   as the API's request (its member names are PascalCase already). Only this AWS SDK action is
+ *   bound: others would also need Step Functions' Java-SDK spellings of some returned members
+ *   (`Nul` for NULL), which the runner does not reproduce.
  * - `arn:aws:states:::events:putEvents[.waitForTaskToken]` → `events.putEvents` (the local router).
  *
  * How `$$.Task.Token` reaches Parameters: each execution gets its own Context Object whose

@@ -5,13 +5,20 @@ import { promisify } from 'node:util';
 import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ListTablesCommand,
   PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_TABLE, INSTANCES_TABLE, PROJECT_ROOT, TABLES } from '../../lib/definitions';
-import { createTables, type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
+import {
+  createTables,
+  DEFAULT_DYNAMODB_LOCAL_HEAP_MB,
+  type DynamoDbLocal,
+  startDynamoDbLocal,
+} from '../../local/dynamodb-local';
 
 const run = promisify(execFile);
 
@@ -22,6 +29,12 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The command line a process runs with, as `ps` shows it. */
+async function commandLine(pid: number): Promise<string[]> {
+  const { stdout } = await run('ps', ['-o', 'args=', '-p', String(pid)]);
+  return stdout.trim().split(/\s+/);
 }
 
 async function waitUntilGone(pid: number, timeoutMs = 10_000): Promise<boolean> {
@@ -126,7 +139,75 @@ describe('DynamoDB Local with the tables of lib/definitions', () => {
   });
 });
 
+describe('DynamoDB Local settings', () => {
+  let dynamo: DynamoDbLocal;
+
+  beforeAll(async () => {
+    dynamo = await startDynamoDbLocal();
+  });
+
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('runs in memory with a bounded heap by default, so a long soak cannot grow the JVM to a quarter of the machine', async () => {
+    // Act
+    const args = await commandLine(dynamo.pid);
+
+    // Assess
+    expect(args).toContain(`-Xmx${DEFAULT_DYNAMODB_LOCAL_HEAP_MB}m`);
+    expect(args).toContain('-XX:+ExitOnOutOfMemoryError');
+    expect(args).toContain('-inMemory');
+    expect(args).not.toContain('-dbPath');
+  });
+
+  it('serves one database whatever the credentials and region of the client (-sharedDb)', async () => {
+    // Prepare
+    const names = await createTables(dynamo.client, [AUDIT_TABLE], 'shared-');
+    const stranger = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'someoneelse', secretAccessKey: 'other' },
+    });
+
+    // Act
+    const listed = await stranger.send(new ListTablesCommand({}));
+    stranger.destroy();
+
+    // Assess
+    expect(listed.TableNames).toContain(names[AUDIT_TABLE.id]);
+  });
+});
+
 describe('DynamoDB Local lifecycle', () => {
+  it('starts the JVM with the heap it is given, and serves requests with it', async () => {
+    // Prepare
+    const dynamo = await startDynamoDbLocal({ heapMb: 128 });
+
+    try {
+      // Act
+      const args = await commandLine(dynamo.pid);
+      const listed = await dynamo.client.send(new ListTablesCommand({}));
+
+      // Assess
+      expect(args).toContain('-Xmx128m');
+      expect(listed.TableNames).toEqual([]);
+    } finally {
+      await dynamo.stop();
+    }
+  });
+
+  it.each([32, 512.5])(
+    'refuses a heap of %s MiB before starting anything, naming the limit',
+    async (heapMb) => {
+      // Act
+      const attempt = startDynamoDbLocal({ heapMb });
+
+      // Assess
+      await expect(attempt).rejects.toThrow(`heapMb must be a whole number of MiB >= 64, got ${heapMb}`);
+    },
+  );
+
   it('stop() kills the Java process and is idempotent', async () => {
     // Prepare
     const dynamo = await startDynamoDbLocal();
