@@ -87,12 +87,7 @@ export function formatSoakSummary(result: SoakResult): string {
     ['completed', String(byState.completed), `${percent(kpis.slaAttainment)} within SLA`, ''],
     ['rejected with a reason', String(byState.rejected), '', ''],
     ['cancelled', String(byState.cancelled), '', ''],
-    [
-      'in the exception queue',
-      String(byState.exception),
-      `${kpis.escalations} escalated after re-route, ${byState.exception - kpis.escalations} after a failure`,
-      '',
-    ],
+    ['in the exception queue', String(byState.exception), exceptionBreakdown(result.session.outcomes), ''],
     [
       'lost',
       String(byState.lost),
@@ -228,3 +223,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const exitCode = await runCommandLine([soakCommand], ['soak', ...process.argv.slice(2)]);
 process.exitCode = exitCode;
 setTimeout(() => process.exit(exitCode), 2_000).unref();
+
+/**
+ * Why the items in the exception queue are there: escalated after their re-routes, or sent by a
+ * failure. Counted over those items only (an escalated item can leave the queue again, so the
+ * run's escalation total is not the queue's share).
+ */
+function exceptionBreakdown(
+  outcomes: readonly { readonly final: string; readonly escalated: boolean }[],
+): string {
+  const inQueue = outcomes.filter((outcome) => outcome.final === 'exception');
+  const escalated = inQueue.filter((outcome) => outcome.escalated).length;
+  return `${escalated} escalated after re-route, ${inQueue.length - escalated} after a failure`;
+}
