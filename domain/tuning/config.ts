@@ -113,11 +113,15 @@ export const CapacitySettings = z.object({
   minOccupancy: z.number().min(0.1).max(1).default(0.6),
   /** ...and no group may run busier than this, whatever its baseline. */
   maxOccupancy: z.number().min(0.3).max(1).default(0.92),
-  /** Arrival-rate estimate per category: exponentially weighted, this half-life. */
+  /**
+   * Half-life of the fast arrival-rate average kept in the state (for inspection: demand uses
+   * every arrival since the last step).
+   */
   rateHalfLifeMinutes: z.number().min(1).max(240).default(10),
   /**
-   * The check uses each rate's lower confidence bound, this many SDs below the estimate, so
-   * people are called for a shortfall the arrivals show, not for a noisy few minutes.
+   * The check uses demand's lower confidence bound, this many SDs below the estimate (the error of
+   * the arrival rate since the last step and of the mean handling time), so people are called for
+   * a shortfall the observations show, not for a noisy few minutes.
    */
   rateConfidenceZ: z.number().min(0).max(5).default(1.64),
   /** Minutes of arrivals the rate estimates need before the check runs. */

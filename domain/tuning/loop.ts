@@ -662,12 +662,24 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
   const known = [...new Set([...Object.keys(next.rates), ...Object.keys(next.baseline.arrivals)])]
     .filter((category) => next.categorySkills[category] !== undefined)
     .sort();
+  // The mean handling time is an estimate too: from n observations with SD s its standard error
+  // is s / √n — small on months of history, large just after a re-estimation restarted the
+  // category from a few minutes of data (which a false residual alarm would otherwise turn into
+  // a call). The lower bound of demand (rate × handling) takes both errors (delta method).
+  const handlingRelativeError = (category: string): number => {
+    const stats = input.features.byCategory[category];
+    if (stats === undefined || stats.count < 2 || !(stats.mean > 0)) return 1;
+    return Math.sqrt(stats.m2 / (stats.count - 1) / stats.count) / stats.mean;
+  };
   const demandsAt = (lowerBound: boolean): CategoryDemand[] =>
     known.map((category) => {
       const { rate, sd } = rateOf(category);
+      const relativeError = Math.hypot(rate > 0 ? sd / rate : 1, handlingRelativeError(category));
       return {
         category,
-        arrivalsPerSecond: lowerBound ? Math.max(0, rate - config.capacity.rateConfidenceZ * sd) : rate,
+        arrivalsPerSecond: lowerBound
+          ? Math.max(0, rate * (1 - config.capacity.rateConfidenceZ * relativeError))
+          : rate,
         handlingSeconds: model.category(category).seconds,
         requiredSkills: next.categorySkills[category] ?? [],
       };
