@@ -77,6 +77,14 @@ import { localProcessDefinition } from './process-definition';
 import { TaskTokenRegistry } from './task-tokens';
 import { type LocalTuning, startLocalTuning } from './tuning-runtime';
 
+/** Scheduled jobs (tuning, allocation) start at most this often in wall time, whatever the time scale. */
+export const MIN_SCHEDULED_JOB_WALL_MS = 2_000;
+
+/** A schedule's period in wall ms at this time scale, floored at MIN_SCHEDULED_JOB_WALL_MS. */
+function scheduledJobTickMs(rateMinutes: number, timeScale: number): number {
+  return Math.max((rateMinutes * 60_000) / timeScale, MIN_SCHEDULED_JOB_WALL_MS);
+}
+
 /** Wall time after which an unconfirmed assignment is recovered when the runtime runs scaled. */
 const STUCK_ASSIGNMENT_WALL_MS = 20_000;
 
@@ -114,14 +122,17 @@ export interface LocalRuntimeOptions {
   /**
    * Period of the scheduled tuning workflow, in wall ms; `false` turns the timer off (a cycle can
    * still be started with `tuning.startCycle()`). The observation rule runs either way.
-   * @default TUNING_SCHEDULE.rateMinutes ÷ timeScale, like the dispatch tick; off when
-   * `dispatchTickMs` is `false`, since a caller that drives the rounds itself wants no loop
-   * changing the policy under it (tests stay deterministic)
+   * @default TUNING_SCHEDULE.rateMinutes ÷ timeScale, like the dispatch tick, but never more
+   * often than every MIN_SCHEDULED_JOB_WALL_MS (at high time scales a cycle every fraction of a
+   * second would take the CPU the workload needs); off when `dispatchTickMs` is `false`, since a
+   * caller that drives the rounds itself wants no loop changing the policy under it (tests stay
+   * deterministic)
    */
   readonly tuningTickMs?: number | false;
   /**
    * Period of the scheduled allocation job, in wall ms; `false` turns it off.
-   * @default ALLOCATION_SCHEDULE.rateMinutes ÷ timeScale; off when `dispatchTickMs` is `false`, like tuning
+   * @default ALLOCATION_SCHEDULE.rateMinutes ÷ timeScale (at least MIN_SCHEDULED_JOB_WALL_MS);
+   * off when `dispatchTickMs` is `false`, like tuning
    */
   readonly allocationTickMs?: number | false;
   /** Concurrent intake batches (Lambda's SQS poller runs several). @default 2 */
@@ -583,7 +594,7 @@ function assemble(
     retryIntervalMs: options.retryIntervalMs ?? 100,
     tickMs:
       options.tuningTickMs ??
-      (options.dispatchTickMs === false ? false : (TUNING_SCHEDULE.rateMinutes * 60_000) / timeScale),
+      (options.dispatchTickMs === false ? false : scheduledJobTickMs(TUNING_SCHEDULE.rateMinutes, timeScale)),
     ...(options.executionHistoryLimit === undefined
       ? {}
       : { executionHistoryLimit: options.executionHistoryLimit }),
@@ -599,7 +610,9 @@ function assemble(
     clock,
     tickMs:
       options.allocationTickMs ??
-      (options.dispatchTickMs === false ? false : (ALLOCATION_SCHEDULE.rateMinutes * 60_000) / timeScale),
+      (options.dispatchTickMs === false
+        ? false
+        : scheduledJobTickMs(ALLOCATION_SCHEDULE.rateMinutes, timeScale)),
   });
   const connector =
     options.connector === undefined
