@@ -213,7 +213,11 @@ export function definitionUsage(asl: AslDocument, path: readonly string[]): Defi
     const resource = state.Resource ?? '';
     if (state.Type !== 'Task') return;
     if (resource.startsWith('arn:aws:states:::dynamodb:')) dynamoDbWrites += 1;
-    else if (resource.startsWith('arn:aws:states:::events:putEvents')) eventsPublished += 1;
+    else if (resource === 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems') {
+      // A transaction bills two write units per item it writes.
+      const items = state.Parameters?.TransactItems;
+      dynamoDbWrites += 2 * (Array.isArray(items) ? items.length : 1);
+    } else if (resource.startsWith('arn:aws:states:::events:putEvents')) eventsPublished += 1;
     else if (resource.startsWith('arn:aws:states:::sqs:sendMessage')) sqsFifoSends += 1;
     else if (resource.startsWith('arn:aws:states:::lambda:invoke')) {
       lambdaTasks.push(String(state.Parameters?.FunctionName ?? name));

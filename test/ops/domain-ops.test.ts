@@ -203,6 +203,13 @@ describe('the cost-per-item model', () => {
     });
   });
 
+  it('counts the capacity release transaction as two write units per item it writes, not as a Lambda', () => {
+    const usage = definitionUsage(asl, ['Release Capacity']);
+
+    expect(usage.lambdaTasks).toEqual([]);
+    expect(usage.dynamoDbWrites).toBe(4);
+  });
+
   it('prices usage with the list prices: transitions dominate, which is why native integrations matter', () => {
     expect(itemCost({ ...ZERO_USAGE, stateTransitions: 10 }).totalUsd).toBeCloseTo(0.00025, 10);
     const routing = estimateItemCost(asl, 'routing');
