@@ -24,14 +24,22 @@ import {
   BUCKET_PREFIX,
   BUCKET_RETENTION_DAYS,
   bucketSortKey,
+  ENDED_RUN_RETENTION_HOURS,
   EXPERIMENT_SK,
   fromAttributes,
+  type ItemStart,
+  isRunningAt,
   observationIncrements,
   POLICY_VERSION_PREFIX,
   parseStoredState,
   parseTuningConfig,
+  RUN_PREFIX,
+  RUN_RETENTION_HOURS,
+  RunRow,
+  runExpiresAt,
   STATE_SK,
   type StoredState,
+  type TrackedRunningItem,
   TUNING_CONFIG_SK,
   TUNING_PK,
   type TuningStore,
@@ -107,6 +115,101 @@ export class DynamoDbTuningStore implements TuningStore {
       if (isConditionalCheckFailed(error)) return 'duplicate';
       throw error;
     }
+  }
+
+  async recordStart(start: ItemStart): Promise<'recorded' | 'unchanged'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: TUNING_PK, sk: `${RUN_PREFIX}${start.itemId}` },
+          UpdateExpression:
+            'SET #itemId = :itemId, #category = :category, #startedAt = :startedAt, #predicted = :predicted, #attempt = :attempt, #expiresAt = :expiresAt',
+          // Never after the item's end; only over an earlier attempt, or an earlier start of this one.
+          ConditionExpression:
+            'attribute_not_exists(#endedAt) AND (attribute_not_exists(#startedAt) OR #attempt < :attempt OR (#attempt = :attempt AND #startedAt < :startedAt))',
+          ExpressionAttributeNames: {
+            '#itemId': 'itemId',
+            '#category': 'category',
+            '#startedAt': 'startedAt',
+            '#predicted': 'predictedSeconds',
+            '#attempt': 'attempt',
+            '#expiresAt': 'expiresAt',
+            '#endedAt': 'endedAt',
+          },
+          ExpressionAttributeValues: {
+            ':itemId': start.itemId,
+            ':category': start.category,
+            ':startedAt': start.startedAt,
+            ':predicted': start.predictedSeconds,
+            ':attempt': start.attempt,
+            ':expiresAt': runExpiresAt(start.startedAt, RUN_RETENTION_HOURS),
+          },
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'unchanged';
+      throw error;
+    }
+  }
+
+  async recordEnd(itemId: string, endedAt: number): Promise<'recorded' | 'unchanged'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: TUNING_PK, sk: `${RUN_PREFIX}${itemId}` },
+          UpdateExpression: 'SET #itemId = :itemId, #endedAt = :endedAt, #expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#endedAt) OR #endedAt > :endedAt',
+          ExpressionAttributeNames: { '#itemId': 'itemId', '#endedAt': 'endedAt', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: {
+            ':itemId': itemId,
+            ':endedAt': endedAt,
+            ':expiresAt': runExpiresAt(endedAt, ENDED_RUN_RETENTION_HOURS),
+          },
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'unchanged';
+      throw error;
+    }
+  }
+
+  /**
+   * One Query on the RUN# rows, filtered to those running at `asOf`. It reads (and is billed for)
+   * every row of the prefix: the running items plus the ends of the last ENDED_RUN_RETENTION_HOURS,
+   * a few thousand small rows at tens of items a minute, so a page or two per cycle.
+   */
+  async listRunning(asOf: number): Promise<TrackedRunningItem[]> {
+    const items = await this.query('begins_with(sk, :prefix)', { ':prefix': RUN_PREFIX }, TUNING_PK, {
+      expression:
+        '#startedAt < :asOf AND (attribute_not_exists(#endedAt) OR #endedAt > :asOf) AND #expiresAt > :asOfSeconds',
+      names: { '#startedAt': 'startedAt', '#endedAt': 'endedAt', '#expiresAt': 'expiresAt' },
+      values: { ':asOf': asOf, ':asOfSeconds': asOf / 1000 },
+    });
+    return items
+      .filter((item) =>
+        isRunningAt(
+          {
+            ...(typeof item.startedAt === 'number' ? { startedAt: item.startedAt } : {}),
+            ...(typeof item.endedAt === 'number' ? { endedAt: item.endedAt } : {}),
+            expiresAt: typeof item.expiresAt === 'number' ? item.expiresAt : 0,
+          },
+          asOf,
+        ),
+      )
+      .map((item) =>
+        RunRow.parse({
+          itemId: item.itemId,
+          category: item.category,
+          startedAt: item.startedAt,
+          predictedSeconds: item.predictedSeconds,
+          attempt: item.attempt,
+        }),
+      )
+      .sort((a, b) => a.startedAt - b.startedAt || a.itemId.localeCompare(b.itemId));
   }
 
   async readBuckets(from: number, to: number): Promise<ObservationBucket[]> {
@@ -317,6 +420,11 @@ export class DynamoDbTuningStore implements TuningStore {
     sortCondition: string,
     values: Record<string, unknown>,
     pk: string = TUNING_PK,
+    filter?: {
+      readonly expression: string;
+      readonly names: Record<string, string>;
+      readonly values: Record<string, unknown>;
+    },
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -325,7 +433,10 @@ export class DynamoDbTuningStore implements TuningStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: `pk = :pk AND ${sortCondition}`,
-          ExpressionAttributeValues: { ':pk': pk, ...values },
+          ExpressionAttributeValues: { ':pk': pk, ...values, ...filter?.values },
+          ...(filter === undefined
+            ? {}
+            : { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names }),
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),

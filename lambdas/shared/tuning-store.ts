@@ -13,6 +13,7 @@ import {
   observe,
   PolicyChangeProposalSchema,
   PolicyVersionRecord,
+  RunningItem,
   TuningConfig,
   TuningState,
 } from '../../domain/tuning';
@@ -30,6 +31,8 @@ import type { InMemoryTables } from './in-memory';
  *   TUNING / EXPERIMENT             the current Experiment (JSON); TUNING / EXPERIMENT#<id>: each one's last copy
  *   TUNING / B#<bucket start ISO>   observation counters (flat attributes, atomic ADD) and `seen` keys
  *   TUNING / APPROVAL#<id>          an approval request with its task token
+ *   TUNING / RUN#<item id>          the item's latest start (category, startedAt, predictedSeconds,
+ *                                   attempt) and its end (endedAt), for the work-in-progress snapshot
  */
 
 export const TUNING_PK = 'TUNING';
@@ -39,8 +42,56 @@ export const STATE_SK = 'STATE';
 export const EXPERIMENT_SK = 'EXPERIMENT';
 export const BUCKET_PREFIX = 'B#';
 export const APPROVAL_PREFIX = 'APPROVAL#';
+export const RUN_PREFIX = 'RUN#';
 /** Buckets are kept this long (epoch-seconds `expiresAt`, for a TTL on the Features table). */
 export const BUCKET_RETENTION_DAYS = 14;
+/**
+ * A start is kept this long: an item running longer is taken as parked, not handled, and leaves
+ * the snapshot (read-time filter too, as DynamoDB's TTL deletes late).
+ */
+export const RUN_RETENTION_HOURS = 24;
+/** An ended row is kept this long, so a start redelivered after its item's end stays ignored. */
+export const ENDED_RUN_RETENTION_HOURS = 6;
+
+/** The start of an item's handling, from Flowtune's own WorkItemRouted. */
+export interface ItemStart {
+  readonly itemId: string;
+  readonly category: string;
+  /** Epoch ms: when the item was routed to its assignee. */
+  readonly startedAt: number;
+  readonly predictedSeconds: number;
+  readonly attempt: number;
+}
+
+/** An item in the work-in-progress snapshot, with what identifies it. */
+export interface TrackedRunningItem extends RunningItem {
+  readonly itemId: string;
+  readonly attempt: number;
+}
+
+/** Epoch seconds at which a running-item row may go: `hours` after `at` (epoch ms). */
+export function runExpiresAt(at: number, hours: number): number {
+  return Math.floor(at / 1000) + hours * 3600;
+}
+
+/** Whether a stored run row is running at `asOf`: started before it, not ended by it, not expired. */
+export function isRunningAt(
+  row: { readonly startedAt?: number; readonly endedAt?: number; readonly expiresAt: number },
+  asOf: number,
+): boolean {
+  return (
+    row.startedAt !== undefined &&
+    row.startedAt < asOf &&
+    (row.endedAt === undefined || row.endedAt > asOf) &&
+    row.expiresAt > asOf / 1000
+  );
+}
+
+/** A stored run row as the snapshot sees it; a row that is not one throws (fix it, do not guess). */
+export const RunRow = RunningItem.extend({
+  itemId: z.string().min(1),
+  attempt: z.number().int().min(1),
+});
 
 export const ApprovalRequest = z.object({
   approvalId: z.string().min(1),
@@ -66,6 +117,23 @@ export interface TuningStore {
    * was not recorded in that bucket before ('duplicate'), so a redelivered event counts once.
    */
   record(observation: Observation, key: string, bucketSeconds: number): Promise<'recorded' | 'duplicate'>;
+  /**
+   * Records that an item started (was routed). Condition: the item has not ended, and no start of
+   * a later attempt (or of the same attempt at a later or equal time) is stored; otherwise
+   * 'unchanged'. So a redelivered start changes nothing and a re-route replaces the earlier start.
+   */
+  recordStart(start: ItemStart): Promise<'recorded' | 'unchanged'>;
+  /**
+   * Records that an item ended (completed, cancelled, escalated) at `endedAt`, whether or not its
+   * start was seen (a start delivered later is then ignored). Condition: no earlier end is stored
+   * ('unchanged'): the earliest end stands, whatever the order of delivery.
+   */
+  recordEnd(itemId: string, endedAt: number): Promise<'recorded' | 'unchanged'>;
+  /**
+   * The work in progress at `asOf`: items whose stored start is before `asOf`, not ended by it
+   * and not older than RUN_RETENTION_HOURS; oldest start first.
+   */
+  listRunning(asOf: number): Promise<TrackedRunningItem[]>;
   /** Buckets starting in [from, to), oldest first. */
   readBuckets(from: number, to: number): Promise<ObservationBucket[]>;
   readState(): Promise<StoredState | undefined>;
@@ -267,8 +335,58 @@ export class InMemoryTuningStore implements TuningStore {
   private config: unknown;
   private readonly versions = new Map<string, PolicyVersionRecord>();
   private readonly approvals = new Map<string, ApprovalRequest>();
+  private readonly runs = new Map<string, { start?: ItemStart; endedAt?: number; expiresAt: number }>();
 
   constructor(private readonly tables: InMemoryTables) {}
+
+  async recordStart(start: ItemStart): Promise<'recorded' | 'unchanged'> {
+    const row = this.runs.get(start.itemId);
+    const stored = row?.start;
+    if (row?.endedAt !== undefined) return 'unchanged';
+    if (
+      stored !== undefined &&
+      !(
+        stored.attempt < start.attempt ||
+        (stored.attempt === start.attempt && stored.startedAt < start.startedAt)
+      )
+    ) {
+      return 'unchanged';
+    }
+    this.runs.set(start.itemId, {
+      start: { ...start },
+      expiresAt: runExpiresAt(start.startedAt, RUN_RETENTION_HOURS),
+    });
+    return 'recorded';
+  }
+
+  async recordEnd(itemId: string, endedAt: number): Promise<'recorded' | 'unchanged'> {
+    const row = this.runs.get(itemId);
+    if (row?.endedAt !== undefined && row.endedAt <= endedAt) return 'unchanged';
+    this.runs.set(itemId, {
+      ...row,
+      endedAt,
+      expiresAt: runExpiresAt(endedAt, ENDED_RUN_RETENTION_HOURS),
+    });
+    return 'recorded';
+  }
+
+  async listRunning(asOf: number): Promise<TrackedRunningItem[]> {
+    const running: TrackedRunningItem[] = [];
+    for (const row of this.runs.values()) {
+      const start = row.start;
+      if (start === undefined || !isRunningAt({ ...row, startedAt: start.startedAt }, asOf)) continue;
+      running.push(
+        RunRow.parse({
+          itemId: start.itemId,
+          category: start.category,
+          startedAt: start.startedAt,
+          predictedSeconds: start.predictedSeconds,
+          attempt: start.attempt,
+        }),
+      );
+    }
+    return running.sort((a, b) => a.startedAt - b.startedAt || a.itemId.localeCompare(b.itemId));
+  }
 
   async record(
     observation: Observation,

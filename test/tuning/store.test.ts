@@ -9,7 +9,12 @@ import {
 } from '../../domain/tuning';
 import { DynamoDbTuningStore } from '../../lambdas/shared/dynamodb-tuning-store';
 import type { FeatureStore } from '../../lambdas/shared/ports';
-import { fromAttributes, type TuningStore, toAttributes } from '../../lambdas/shared/tuning-store';
+import {
+  fromAttributes,
+  RUN_RETENTION_HOURS,
+  type TuningStore,
+  toAttributes,
+} from '../../lambdas/shared/tuning-store';
 import { type DynamoDbTestEnvironment, startDynamoDbTestEnvironment } from '../support/dynamodb-local';
 import { MINUTE, START, stores } from './support';
 
@@ -66,6 +71,94 @@ function contract(name: string, world: World) {
       expect(bucket?.largeErrors).toBe(0);
       expect(bucket?.outcomes).toEqual({ 'exp-1/treatment': { decided: 1, met: 1 } });
       expect(await tuning.readBuckets(START + 2 * MINUTE, START + 3 * MINUTE)).toEqual([]);
+    });
+
+    it('keeps one start per item: a redelivery changes nothing, a re-route replaces it', async () => {
+      // Prepare
+      const { tuning } = await world();
+      const first = {
+        itemId: 'T-1',
+        category: 'billing',
+        startedAt: START,
+        predictedSeconds: 300,
+        attempt: 1,
+      };
+      const reroute = { ...first, startedAt: START + 5 * MINUTE, predictedSeconds: 200, attempt: 2 };
+
+      // Act
+      const recorded = await tuning.recordStart(first);
+      const redelivered = await tuning.recordStart(first);
+      const rerouted = await tuning.recordStart(reroute);
+      const lateFirst = await tuning.recordStart(first);
+      await tuning.recordStart({ ...first, itemId: 'T-2', category: 'orders', startedAt: START + MINUTE });
+
+      // Assess: the snapshot holds what started before its time, the latest start of each item.
+      expect([recorded, redelivered, rerouted, lateFirst]).toEqual([
+        'recorded',
+        'unchanged',
+        'recorded',
+        'unchanged',
+      ]);
+      expect(await tuning.listRunning(START + 10 * MINUTE)).toEqual([
+        { itemId: 'T-2', category: 'orders', startedAt: START + MINUTE, predictedSeconds: 300, attempt: 1 },
+        { ...reroute },
+      ]);
+      expect((await tuning.listRunning(START + 2 * MINUTE)).map((item) => item.itemId)).toEqual(['T-2']);
+      expect(await tuning.listRunning(START)).toEqual([]);
+    });
+
+    it('ends an item at its earliest end, whatever the order of delivery, and ignores a start after it', async () => {
+      // Prepare
+      const { tuning } = await world();
+      const start = {
+        itemId: 'T-1',
+        category: 'billing',
+        startedAt: START,
+        predictedSeconds: 300,
+        attempt: 1,
+      };
+      await tuning.recordStart(start);
+
+      // Act
+      const ended = await tuning.recordEnd('T-1', START + 4 * MINUTE);
+      const redelivered = await tuning.recordEnd('T-1', START + 4 * MINUTE);
+      const later = await tuning.recordEnd('T-1', START + 9 * MINUTE);
+      const reroutedAfterEnd = await tuning.recordStart({
+        ...start,
+        attempt: 2,
+        startedAt: START + 5 * MINUTE,
+      });
+      // The completion of T-2 comes before its start.
+      const endFirst = await tuning.recordEnd('T-2', START + 3 * MINUTE);
+      const startAfter = await tuning.recordStart({ ...start, itemId: 'T-2', startedAt: START + MINUTE });
+
+      // Assess: running until its end, then not.
+      expect([ended, redelivered, later, reroutedAfterEnd, endFirst, startAfter]).toEqual([
+        'recorded',
+        'unchanged',
+        'unchanged',
+        'unchanged',
+        'recorded',
+        'unchanged',
+      ]);
+      expect(await tuning.listRunning(START + 4 * MINUTE - 1)).toEqual([{ ...start }]);
+      expect(await tuning.listRunning(START + 4 * MINUTE)).toEqual([]);
+      expect(await tuning.listRunning(START + 2 * MINUTE)).toEqual([{ ...start }]);
+    });
+
+    it('drops a start older than the retention from the snapshot', async () => {
+      const { tuning } = await world();
+      await tuning.recordStart({
+        itemId: 'T-1',
+        category: 'billing',
+        startedAt: START,
+        predictedSeconds: 300,
+        attempt: 1,
+      });
+      const retention = RUN_RETENTION_HOURS * 60 * MINUTE;
+
+      expect(await tuning.listRunning(START + retention - 1)).toHaveLength(1);
+      expect(await tuning.listRunning(START + retention)).toEqual([]);
     });
 
     it('saves the state only on the revision it was read at', async () => {
