@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import {
   armKey,
+  DEFAULT_TUNING_CONFIG,
   experimentArm,
   initialTuningState,
   startExperiment,
@@ -11,7 +12,7 @@ import {
 } from '../../domain/tuning';
 import { InMemoryInstanceStore } from '../../lambdas/shared/in-memory';
 import { instanceExpiresAt } from '../../lambdas/shared/table-layout';
-import { InMemoryTuningStore } from '../../lambdas/shared/tuning-store';
+import { InMemoryTuningStore, type TrackedRunningItem } from '../../lambdas/shared/tuning-store';
 import { createApplyHandler, PolicyConflictError } from '../../lambdas/tuning/apply/handler';
 import { createCycleHandler, TuningStateConflictError } from '../../lambdas/tuning/cycle/handler';
 import { createObserveHandler } from '../../lambdas/tuning/observe/handler';
@@ -25,6 +26,16 @@ const fixture = (name: string) =>
   >;
 const created = fixture('work-item-created.json');
 const completed = fixture('work-item-completed.json');
+const cancelled = fixture('work-item-cancelled.json');
+const tuningFixture = (name: string) =>
+  JSON.parse(readFileSync(join(PROJECT_ROOT, 'test/tuning/fixtures', name), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+/** Flowtune routed HD-10428 at 09:05 predicting 1,200 s; it escalated it at 09:50. */
+const routed = tuningFixture('work-item-routed.json');
+const escalated = tuningFixture('work-item-escalated.json');
+const at = (time: string) => Date.parse(`2026-11-20T${time}Z`);
 const CREATED_AT = Date.parse('2026-11-20T08:59:58Z');
 
 function observeWorld() {
@@ -125,6 +136,96 @@ describe('observe handler', () => {
     expect(bucket?.confidence).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
   });
 
+  it('keeps a routed item running, with its instance category and routed prediction, until its completion', async () => {
+    // Prepare
+    const { tuning, instances, handler } = observeWorld();
+    seedScored(instances);
+
+    // Act
+    const first = await handler(routed);
+    const again = await handler(routed);
+    const runningBefore = await tuning.listRunning(at('09:39:59'));
+    await handler(completed);
+
+    // Assess: running from 09:05 until the completion at 09:40, counted once.
+    expect([first.status, again.status]).toEqual(['recorded', 'duplicate']);
+    expect(runningBefore).toEqual<TrackedRunningItem[]>([
+      {
+        itemId: 'HD-10428',
+        category: 'billing',
+        startedAt: at('09:05:00'),
+        predictedSeconds: 1200,
+        attempt: 1,
+      },
+    ]);
+    expect(await tuning.listRunning(at('09:05:00'))).toEqual([]);
+    expect(await tuning.listRunning(at('09:40:00'))).toEqual([]);
+    expect(await tuning.listRunning(at('09:39:59'))).toEqual(runningBefore);
+  });
+
+  it('replaces a start with its re-route, and ends it on escalation or cancellation', async () => {
+    // Prepare
+    const { tuning, instances, handler } = observeWorld();
+    seedScored(instances);
+    const detail = routed.detail as Record<string, unknown>;
+    const reroute = {
+      ...routed,
+      detail: { ...detail, attempt: 2, predictedHandlingSeconds: 900, routedAt: '2026-11-20T09:30:00Z' },
+    };
+
+    // Act
+    await handler(routed);
+    const rerouted = await handler(reroute);
+    const late = await handler(routed);
+    const runningAfterReroute = await tuning.listRunning(at('09:45:00'));
+    const escalation = await handler(escalated);
+    const cancellation = await handler({
+      ...cancelled,
+      detail: { ...(cancelled.detail as object), cancelledAt: '2026-11-20T10:00:00Z' },
+    });
+
+    // Assess: the earliest end (the escalation at 09:50) stands.
+    expect([rerouted.status, late.status, escalation.status, cancellation.status]).toEqual([
+      'recorded',
+      'duplicate',
+      'recorded',
+      'duplicate',
+    ]);
+    expect(runningAfterReroute).toEqual([
+      {
+        itemId: 'HD-10428',
+        category: 'billing',
+        startedAt: at('09:30:00'),
+        predictedSeconds: 900,
+        attempt: 2,
+      },
+    ]);
+    expect(await tuning.listRunning(at('09:49:59'))).toHaveLength(1);
+    expect(await tuning.listRunning(at('09:50:00'))).toEqual([]);
+  });
+
+  it('takes starts only from Flowtune, for scored items with a prediction', async () => {
+    // Prepare
+    const { tuning, instances, handler } = observeWorld();
+    const unscored = await handler(routed);
+    seedScored(instances);
+    const detail = routed.detail as Record<string, unknown>;
+
+    // Act
+    const forged = await handler({ ...routed, source: 'helpdesk' });
+    const noPrediction = await handler({ ...routed, detail: { ...detail, predictedHandlingSeconds: 0 } });
+    const invalid = await handler({ ...routed, detail: { ...detail, routedAt: 'yesterday' } });
+
+    // Assess
+    expect([unscored, forged, noPrediction, invalid].map((response) => response.status)).toEqual([
+      'ignored',
+      'ignored',
+      'ignored',
+      'ignored',
+    ]);
+    expect(await tuning.listRunning(at('09:30:00'))).toEqual([]);
+  });
+
   it('ignores a completion of an item it never saw scored, and events of other kinds', async () => {
     const { handler } = observeWorld();
 
@@ -134,6 +235,23 @@ describe('observe handler', () => {
   });
 });
 
+function seedScored(instances: InMemoryInstanceStore): void {
+  instances.seed({
+    itemId: 'HD-10428',
+    stage: 'IN_PROGRESS',
+    stageEnteredAt: CREATED_AT,
+    category: 'billing',
+    priority: 3,
+    requiredSkills: [],
+    createdAt: CREATED_AT,
+    slaDueAt: Date.parse('2026-11-20T09:30:00Z'),
+    attempt: 1,
+    excludedAgents: [],
+    expiresAt: instanceExpiresAt(CREATED_AT),
+    predictedHandlingSeconds: 1200,
+  });
+}
+
 /** A store where another cycle always saves first. */
 class RacingTuningStore extends InMemoryTuningStore {
   override async saveState(state: TuningState, revision: number | undefined): Promise<'saved' | 'conflict'> {
@@ -142,7 +260,65 @@ class RacingTuningStore extends InMemoryTuningStore {
   }
 }
 
+/** Remembers the times it was asked for the work in progress. */
+class SnapshotRecordingStore extends InMemoryTuningStore {
+  readonly asked: number[] = [];
+  override async listRunning(asOf: number): Promise<TrackedRunningItem[]> {
+    this.asked.push(asOf);
+    return super.listRunning(asOf);
+  }
+}
+
 describe('cycle handler', () => {
+  it('sends the residual test the items running at the end of the last bucket it reads', async () => {
+    // Prepare: 30 billing completions over minutes 0-2 (the warm-up), and three starts: one still
+    // running at the end of minute 2, one that started after it, one that completed before it.
+    const { tables, features } = stores();
+    const tuning = new SnapshotRecordingStore(tables);
+    await tuning.saveConfig({
+      ...DEFAULT_TUNING_CONFIG,
+      drift: { ...DEFAULT_TUNING_CONFIG.drift, residualWarmup: 20 },
+    });
+    for (let index = 0; index < 30; index++) {
+      await tuning.record(
+        {
+          kind: 'completion',
+          at: START + (index % 3) * MINUTE + 1000,
+          category: 'billing',
+          agentId: 'a-1',
+          observedSeconds: 100 * (1 + (index % 5) / 10),
+          predictedSeconds: 100,
+        },
+        `T-${index}#completion`,
+        60,
+      );
+    }
+    const start = { category: 'billing', predictedSeconds: 10, attempt: 1 };
+    await tuning.recordStart({ ...start, itemId: 'R-running', startedAt: START });
+    await tuning.recordStart({ ...start, itemId: 'R-later', startedAt: START + 3 * MINUTE + 1000 });
+    await tuning.recordStart({ ...start, itemId: 'R-done', startedAt: START });
+    await tuning.recordEnd('R-done', START + 2 * MINUTE);
+    const handler = createCycleHandler({ tuning, features, clock: { now: () => START + 5 * MINUTE } });
+
+    // Act
+    await handler({});
+
+    // Assess: asked as of the end of minute 2; the item 18 times over its prediction is evidence up.
+    expect(tuning.asked).toEqual([START + 3 * MINUTE]);
+    const residuals = (await tuning.readState())?.state.residuals.billing;
+    expect(residuals?.censoredUp).toBeGreaterThan(0);
+  });
+
+  it('runs without a snapshot before any bucket was read', async () => {
+    const { tables, features } = stores();
+    const tuning = new SnapshotRecordingStore(tables);
+    const handler = createCycleHandler({ tuning, features, clock: { now: () => START } });
+
+    await handler({});
+
+    expect(tuning.asked).toEqual([]);
+  });
+
   it('refuses to overwrite a state another cycle saved meanwhile', async () => {
     // Prepare: the stored state moves on between this cycle's read and its write.
     const { tables, features } = stores();

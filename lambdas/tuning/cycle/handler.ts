@@ -45,8 +45,9 @@ const iso = (at: number) => new Date(at).toISOString();
 const finiteOrNull = (value: number) => (Number.isFinite(value) ? Math.round(value * 10_000) / 10_000 : null);
 
 /**
- * Run Tuning Cycle: reads the buckets observed since the last cycle, the detector state, the
- * active policy, the handling statistics and the roster; runs the pure cycle (window KPIs, drift
+ * Run Tuning Cycle: reads the buckets observed since the last cycle, the items still running at
+ * the end of the last of them, the detector state, the active policy, the handling statistics and
+ * the roster; runs the pure cycle (window KPIs, drift
  * tests, capacity check, thresholds, experiment decision); restarts the statistics of categories
  * whose residuals drifted; saves the state (optimistic, by revision) and returns what the state
  * machine emits and whether a policy change waits for approval.
@@ -78,9 +79,28 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
       const buckets = (
         await deps.tuning.readBuckets(Math.max(state.processedUntil, now - MAX_LOOKBACK), settled)
       ).filter((bucket) => bucket.start + bucket.seconds * 1000 <= settled);
+      // The work in progress as of the end of the last bucket read (the loop ignores any other
+      // time): every item then counts once, as a completion in the buckets or as running here.
+      const asOf = buckets.reduce(
+        (end, bucket) => Math.max(end, bucket.start + bucket.seconds * 1000),
+        state.processedUntil,
+      );
+      const running = asOf > 0 ? await deps.tuning.listRunning(asOf) : [];
 
       const result = runTuningCycle(state, {
         now,
+        ...(asOf > 0
+          ? {
+              inProgress: {
+                asOf,
+                items: running.map(({ category, startedAt, predictedSeconds }) => ({
+                  category,
+                  startedAt,
+                  predictedSeconds,
+                })),
+              },
+            }
+          : {}),
         config,
         policy,
         modelVersion: HANDLING_MODEL_VERSION,
@@ -130,6 +150,7 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
       const change = result.policyChange;
       logger.info('tuning cycle', {
         buckets: buckets.length,
+        running: running.length,
         drift: result.drift.map((event) => event.driftId),
         reestimated: result.reestimations.map((entry) => entry.category),
         policyChange: change?.kind,

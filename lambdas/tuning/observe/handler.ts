@@ -1,4 +1,4 @@
-import { EventEnvelope, validateDetail } from '../../../domain/events';
+import { EventEnvelope, FLOWTUNE_SOURCE, validateDetail } from '../../../domain/events';
 import { armKey, intendedArm } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { builtOnFirstCall, liveInstanceStore } from '../../shared/live-ports';
@@ -37,6 +37,11 @@ export type ObserveHandler = (event: unknown, context?: InvocationContext) => Pr
  * decision as Score stored it) and an SLA outcome counted in the experiment arm the item belonged to. Counted once per item, whatever the
  * redeliveries. Invalid events are ignored here: intake and completion record those.
  *
+ * It also keeps the work in progress the cycle's residual test reads: Flowtune's own
+ * WorkItemRouted is an item's start (category from the instance, the prediction it was routed
+ * with; a re-route replaces it), and a completion, a cancellation or Flowtune's WorkItemEscalated
+ * is its end.
+ *
  * @example
  * await handler({ 'detail-type': 'WorkItemCompleted', source: 'helpdesk', detail: { id: 'TCK-1', ... } });
  */
@@ -49,6 +54,51 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
       const envelope = EventEnvelope.safeParse(event);
       if (!envelope.success) return { status: 'ignored', reason: 'not an EventBridge event' };
       const detailType = envelope.data['detail-type'];
+      const fromFlowtune = envelope.data.source === FLOWTUNE_SOURCE;
+
+      if (detailType === 'WorkItemRouted' && fromFlowtune) {
+        const routed = validateDetail('WorkItemRouted', envelope.data.detail);
+        if (!routed.ok) return { status: 'ignored', reason: `${routed.field}: ${routed.reason}` };
+        const routing = routed.value;
+        correlate(telemetry, routing.id);
+        if (!(routing.predictedHandlingSeconds > 0)) {
+          return { status: 'ignored', reason: 'no predicted handling time to judge the running item by' };
+        }
+        const instance = await deps.instances.get(routing.id);
+        if (instance === undefined || instance.category === '') {
+          return { status: 'ignored', reason: 'no instance record: the item was never scored' };
+        }
+        const started = await deps.tuning.recordStart({
+          itemId: routing.id,
+          category: instance.category,
+          startedAt: Date.parse(routing.routedAt),
+          predictedSeconds: routing.predictedHandlingSeconds,
+          attempt: routing.attempt,
+        });
+        metrics.addMetric('TuningStarts', MetricUnit.Count, started === 'recorded' ? 1 : 0);
+        return started === 'recorded'
+          ? { status: 'recorded' }
+          : { status: 'duplicate', reason: 'this or a later start is stored, or the item ended' };
+      }
+
+      if (
+        (detailType === 'WorkItemEscalated' && fromFlowtune) ||
+        (detailType === 'WorkItemCancelled' && !fromFlowtune)
+      ) {
+        // Out of the assignee's hands: no longer running, and nothing to learn about handling time.
+        const ended =
+          detailType === 'WorkItemEscalated'
+            ? validateDetail('WorkItemEscalated', envelope.data.detail)
+            : validateDetail('WorkItemCancelled', envelope.data.detail);
+        if (!ended.ok) return { status: 'ignored', reason: `${ended.field}: ${ended.reason}` };
+        const end = ended.value;
+        correlate(telemetry, end.id);
+        const at = Date.parse('escalatedAt' in end ? end.escalatedAt : end.cancelledAt);
+        const status = await deps.tuning.recordEnd(end.id, at);
+        return { status: status === 'recorded' ? 'recorded' : 'duplicate' };
+      }
+      if (fromFlowtune) return { status: 'ignored', reason: `${detailType} from ${FLOWTUNE_SOURCE}` };
+
       const { bucketSeconds } = await deps.tuning.readConfig();
 
       if (detailType === 'WorkItemCreated') {
@@ -81,6 +131,7 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
         return { status: 'ignored', reason: 'no instance record: the item was never scored' };
       }
       const completedAt = Date.parse(completion.completedAt);
+      await deps.tuning.recordEnd(completion.id, completedAt);
       const startedAt =
         completion.startedAt === undefined
           ? (instance.assignedAt ?? completedAt)
