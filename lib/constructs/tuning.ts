@@ -15,6 +15,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import { type EventPattern, type FunctionDefinition, PROJECT_ROOT } from '../definitions';
 import {
+  type AnyOfEventPattern,
   DRIFT_METRIC,
   TUNING_FUNCTIONS,
   TUNING_RULES,
@@ -140,7 +141,8 @@ export class Tuning extends Construct {
     }
     this.functions = functions;
 
-    // The feed: producers' arrivals and completions, on the bus, to the observe function.
+    // The feed: producers' arrivals, completions and cancellations, and Flowtune's routings and
+    // escalations, on the bus, to the observe function.
     const feed = TUNING_RULES.observations;
     const targetProps = {
       deadLetterQueue: ingest.deliveryDeadLetterQueue,
@@ -261,6 +263,6 @@ export class Tuning extends Construct {
  * The definitions use the EventBridge pattern language itself; CDK's EventPattern type names only
  * plain string lists but renders any key verbatim (as EventIngest relies on too).
  */
-function asCdkPattern(pattern: EventPattern): CdkEventPattern {
+function asCdkPattern(pattern: EventPattern | AnyOfEventPattern): CdkEventPattern {
   return pattern as CdkEventPattern;
 }

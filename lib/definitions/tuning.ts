@@ -28,8 +28,8 @@ export const TUNING_FUNCTIONS = {
     id: 'TuningObserve',
     entry: 'lambdas/tuning/observe/handler.ts',
     description:
-      'WorkItemCreated / WorkItemCompleted → the tuning loop’s observation buckets: arrivals, handling time against prediction, SLA outcome per experiment arm, quality.',
-    // Buckets live in Features; the completion's prediction, category and SLA come from Instances.
+      'WorkItemCreated / WorkItemCompleted → the tuning loop’s observation buckets (arrivals, handling time against prediction, SLA outcome per experiment arm, quality); WorkItemRouted / ends → the work in progress.',
+    // Buckets and running items live in Features; category, prediction and SLA come from Instances.
     tables: [
       { table: FEATURES_TABLE, access: 'readWrite' },
       { table: INSTANCES_TABLE, access: 'read' },
@@ -88,15 +88,32 @@ export const TUNING_SCHEDULE = {
   rateMinutes: DEFAULT_TUNING_CONFIG.cycleMinutes,
 } as const;
 
-/** The observation feed: items created and completed by producers, to the observe function. */
+/**
+ * An event pattern with a top-level `$or` of sub-patterns (EventBridge, the local matcher in
+ * local/event-pattern.ts and MiniStack 1.5.33's matcher all evaluate it).
+ */
+export type AnyOfEventPattern = { readonly $or: readonly EventPattern[] };
+
+/**
+ * The observation feed, to the observe function: from producers, items created, completed and
+ * cancelled (arrivals, completions, ends); from Flowtune itself, items routed and escalated (the
+ * start and end of the work in progress the residual test reads). One rule, so the function keeps
+ * one trigger and the local runtime delivers it as is.
+ */
 export const TUNING_RULES = {
   observations: {
     id: 'WorkItemOutcomesToTuning',
-    description: 'Arrivals and completions feed the tuning loop’s observation buckets.',
+    description:
+      'Arrivals, routings, completions, cancellations and escalations feed the tuning loop’s observations and work in progress.',
     pattern: {
-      source: [{ 'anything-but': FLOWTUNE_SOURCE }],
-      'detail-type': ['WorkItemCreated', 'WorkItemCompleted'],
-    } satisfies EventPattern,
+      $or: [
+        {
+          source: [{ 'anything-but': FLOWTUNE_SOURCE }],
+          'detail-type': ['WorkItemCreated', 'WorkItemCompleted', 'WorkItemCancelled'],
+        },
+        { source: [FLOWTUNE_SOURCE], 'detail-type': ['WorkItemRouted', 'WorkItemEscalated'] },
+      ],
+    } satisfies AnyOfEventPattern,
     target: { kind: 'function', fn: 'tuningObserve' },
   },
 } as const satisfies Record<
@@ -104,7 +121,7 @@ export const TUNING_RULES = {
   {
     readonly id: string;
     readonly description: string;
-    readonly pattern: EventPattern;
+    readonly pattern: EventPattern | AnyOfEventPattern;
     readonly target: { readonly kind: 'function'; readonly fn: TuningFunctionName };
   }
 >;

@@ -6,6 +6,7 @@ import { FEATURES_TABLE, INSTANCES_TABLE } from '../../lib/definitions';
 import { DRIFT_METRIC, TUNING_FUNCTIONS, TUNING_RULES, TUNING_SCHEDULE } from '../../lib/definitions/tuning';
 import { FlowtuneStack } from '../../lib/flowtune-stack';
 import { compliancePacks, SKIP_ACKNOWLEDGEMENTS_CONTEXT } from '../../lib/nag';
+import { compileEventPattern } from '../../local/event-pattern';
 import {
   actionsOf,
   cdkJsonContext,
@@ -88,6 +89,57 @@ describe('Tuning construct', () => {
         Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) }),
       ]),
     });
+  });
+
+  it('renders the observation pattern verbatim, $or included', () => {
+    // Prepare
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter(
+      (rule) => rule.Properties?.Name === `Flowtune-${TUNING_RULES.observations.id}`,
+    );
+
+    // Assess
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties?.EventPattern).toEqual(TUNING_RULES.observations.pattern);
+  });
+
+  it('observes producers’ arrivals, completions and cancellations and Flowtune’s routings and escalations, nothing else', () => {
+    // Prepare
+    const matches = compileEventPattern(TUNING_RULES.observations.pattern);
+    const event = (source: string, detailType: string) => ({
+      version: '0',
+      id: 'e-1',
+      source,
+      'detail-type': detailType,
+      account: '111122223333',
+      time: '2026-11-20T09:00:00Z',
+      region: 'eu-west-1',
+      resources: [],
+      detail: { id: 'HD-1' },
+    });
+
+    // Act
+    const taken = [
+      ['helpdesk', 'WorkItemCreated'],
+      ['helpdesk', 'WorkItemCompleted'],
+      ['helpdesk', 'WorkItemCancelled'],
+      ['flowtune', 'WorkItemRouted'],
+      ['flowtune', 'WorkItemEscalated'],
+      ['flowtune', 'WorkItemCreated'],
+      ['flowtune', 'WorkItemCompleted'],
+      ['helpdesk', 'WorkItemRouted'],
+      ['helpdesk', 'WorkItemEscalated'],
+      ['flowtune', 'DriftDetected'],
+      ['workforce', 'AgentStatusChanged'],
+    ].filter(([source = '', detailType = '']) => matches(event(source, detailType)));
+
+    // Assess
+    expect(taken).toEqual([
+      ['helpdesk', 'WorkItemCreated'],
+      ['helpdesk', 'WorkItemCompleted'],
+      ['helpdesk', 'WorkItemCancelled'],
+      ['flowtune', 'WorkItemRouted'],
+      ['flowtune', 'WorkItemEscalated'],
+    ]);
   });
 
   it('gives each function the tables its definition declares, by environment variable', () => {
