@@ -73,7 +73,7 @@ describe('the tuning loop in the local runtime', { timeout: 60_000 }, () => {
     await runtime?.stop();
   });
 
-  it('feeds the observation buckets from the bus and runs a tuning cycle over them to SUCCEEDED', async () => {
+  it('feeds the observation buckets and the work in progress from the bus and runs a tuning cycle over them to SUCCEEDED', async () => {
     // Prepare: three items created, routed and completed through the process.
     const startedAt = clock.now();
     for (const id of itemIds) {
@@ -87,16 +87,30 @@ describe('the tuning loop in the local runtime', { timeout: 60_000 }, () => {
     await waitUntil(
       () => runtime.tokens.pending({ stateName: 'Wait For Completion' }).length === itemIds.length,
     );
+    await runtime.idle();
+    // Flowtune's WorkItemRouted reached the observe function: each item is running, as routed.
+    const routedBy = clock.now();
+    const running = await runtime.tuning.store.listRunning(routedBy + 1);
+    expect(running.map((item) => item.itemId).sort()).toEqual([...itemIds].sort());
+    for (const item of running) {
+      expect(item).toMatchObject({ category: fixtureDetail('work-item-created').category, attempt: 1 });
+      expect(item.startedAt).toBeGreaterThanOrEqual(startedAt);
+      expect(item.predictedSeconds).toBeGreaterThan(0);
+    }
     clock.advance(2 * MINUTE);
+    const completedAt = clock.now();
     for (const id of itemIds) {
       await runtime.putEvent(
         'WorkItemCompleted',
-        { id, outcome: 'resolved', handledBy: 'agent-ana', completedAt: new Date(clock.now()).toISOString() },
+        { id, outcome: 'resolved', handledBy: 'agent-ana', completedAt: new Date(completedAt).toISOString() },
         'helpdesk',
       );
     }
     await Promise.all(itemIds.map((id) => runtime.waitForExecution(id, 30_000)));
     await runtime.idle();
+    // The completions ended them: running until their completion time, not after.
+    expect(await runtime.tuning.store.listRunning(completedAt - 1)).toHaveLength(itemIds.length);
+    expect(await runtime.tuning.store.listRunning(completedAt)).toEqual([]);
     clock.advance(3 * MINUTE);
 
     // Act
