@@ -75,7 +75,6 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
           predictedSeconds: routing.predictedHandlingSeconds,
           attempt: routing.attempt,
         });
-        metrics.addMetric('TuningStarts', MetricUnit.Count, started === 'recorded' ? 1 : 0);
         return started === 'recorded'
           ? { status: 'recorded' }
           : { status: 'duplicate', reason: 'this or a later start is stored, or the item ended' };
