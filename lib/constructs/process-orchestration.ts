@@ -454,21 +454,18 @@ export class ProcessOrchestration extends Construct {
       }),
     );
     ingest.grantPutEvents(this.stateMachine);
-    // Only the tables the ASL can name: those whose placeholder PROCESS_INSTANCE declares. Each
-    // gets item writes, and whatever else its DynamoDB tasks need: the Release Capacity
-    // transaction (aws-sdk:dynamodb:transactWriteItems) has no IAM action of its own, DynamoDB
-    // authorises each of its Updates as dynamodb:UpdateItem on that item's table.
+    // Only the tables the ASL can name (those whose placeholder PROCESS_INSTANCE declares), and
+    // on each only the actions its DynamoDB tasks use: the Release Capacity transaction
+    // (aws-sdk:dynamodb:transactWriteItems) has no IAM action of its own, DynamoDB authorises each
+    // of its Updates as dynamodb:UpdateItem on that item's table.
     const declared: readonly string[] = PROCESS_INSTANCE.placeholders;
     const needed = dynamoDbActionsByPlaceholder(this.definitionText);
     for (const table of TABLES.filter((candidate) => declared.includes(candidate.placeholder))) {
-      const actions = new Set([...ITEM_WRITE_ACTIONS, ...(needed.get(table.placeholder) ?? [])]);
-      storage.grantActions(this.stateMachine, table, [...actions], true);
+      const actions = needed.get(table.placeholder) ?? [];
+      if (actions.length > 0) storage.grantActions(this.stateMachine, table, [...actions], true);
     }
   }
 }
-
-/** Item writes on every table the process-instance ASL names (audit records, instance and agent updates). */
-const ITEM_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
 
 const DLQ_SCOPE =
   'a Lambda dead-letter queue only ever receives failed asynchronous invocations, and this function is never invoked asynchronously.';
