@@ -12,26 +12,32 @@ export function normalCdf(z: number): number {
 
 /** Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7). */
 export function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
+  const r = Math.exp(logErfcNonNegative(Math.abs(x)));
   return x >= 0 ? r : 2 - r;
+}
+
+/**
+ * ln erfc(z) for z ≥ 0, from the same Chebyshev fit kept in log form, so it stays accurate far
+ * into the tail where erfc itself underflows.
+ */
+export function logErfcNonNegative(z: number): number {
+  const t = 1 / (1 + 0.5 * z);
+  return (
+    Math.log(t) -
+    z * z -
+    1.26551223 +
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t *
+                      (0.27886807 +
+                        t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
 }
 
 /** Parameters (mu, sigma of the underlying normal) of a lognormal with the given mean and CV. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { HandlingStats } from '../model';
+import { logErfcNonNegative } from '../scoring/distributions';
 
 /**
  * Small statistics the tuning loop needs: moment sums that add (so DynamoDB can keep them with
@@ -80,23 +81,7 @@ export function normalCdf(x: number): number {
  * Recipes (fractional error < 1.2e-7 everywhere), kept in log form.
  */
 export function logNormalSurvival(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * z);
-  const logErfc =
-    Math.log(t) -
-    z * z -
-    1.26551223 +
-    t *
-      (1.00002368 +
-        t *
-          (0.37409196 +
-            t *
-              (0.09678418 +
-                t *
-                  (-0.18628806 +
-                    t *
-                      (0.27886807 +
-                        t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const logErfc = logErfcNonNegative(Math.abs(x) / Math.SQRT2);
   // erfc(−z) = 2 − erfc(z); P(Z > x) = erfc(x / √2) / 2.
   return x >= 0 ? logErfc - Math.LN2 : Math.log1p(-Math.exp(logErfc) / 2);
 }
