@@ -96,6 +96,47 @@ const itemIdOf = (input: SubcommandInput) => checked(ItemId, input.positionals[0
 const reasonOf = (input: SubcommandInput, sub: string) =>
   checked(Reason, requireString(input.values, 'reason', sub), '--reason');
 
+/** A result and how to print it as text (shown as JSON with --json). */
+type Shown = readonly [result: unknown, asText: () => string];
+
+const decided = (decision: 'approve' | 'reject') => (decision === 'approve' ? 'approved' : 'rejected');
+
+/**
+ * The run of a command over things held for a person: `list` (the default) shows them,
+ * `approve|reject ID --reason TEXT` decides one.
+ */
+function listOrDecide<Id>(spec: {
+  readonly command: string;
+  readonly id: Parameters<typeof checked<Id>>[0];
+  readonly list: (client: OpsClient) => Promise<Shown>;
+  readonly decide: (
+    client: OpsClient,
+    id: Id,
+    decision: 'approve' | 'reject',
+    body: { readonly reason: string },
+  ) => Promise<Shown>;
+}): Subcommand['run'] {
+  return async (client, input) => {
+    const [action = 'list', id] = input.positionals;
+    if (action === 'list') {
+      if (id !== undefined) throw new UsageError(`"${spec.command} list" takes no APPROVAL_ID`);
+      const [result, asText] = await spec.list(client);
+      return show(input.json, result, asText);
+    }
+    if (action !== 'approve' && action !== 'reject') {
+      throw new UsageError(`unknown action "${action}"; one of: list, approve, reject`);
+    }
+    if (id === undefined) {
+      throw new UsageError(`"${spec.command} ${action}" needs the APPROVAL_ID (see "${spec.command} list")`);
+    }
+    const approvalId = checked(spec.id, id, 'APPROVAL_ID');
+    const [result, asText] = await spec.decide(client, approvalId, action, {
+      reason: reasonOf(input, spec.command),
+    });
+    return show(input.json, result, asText);
+  };
+}
+
 const SUBCOMMANDS: readonly Subcommand[] = [
   {
     name: 'status',
@@ -254,29 +295,21 @@ An approval expires after 24 hours (the change is then dropped, rejected).`,
     options: { reason: { type: 'string' } },
     positionals: ['ACTION', 'APPROVAL_ID'],
     arity: [0, 1, 2],
-    run: async (client, input) => {
-      const [action = 'list', id] = input.positionals;
-      if (action === 'list') {
-        if (id !== undefined) throw new UsageError('"approvals list" takes no APPROVAL_ID');
+    run: listOrDecide({
+      command: 'approvals',
+      id: TuningApprovalId,
+      list: async (client) => {
         const result = await client.tuningApprovals();
-        return show(input.json, result, () => formatTuningApprovals(result));
-      }
-      if (action !== 'approve' && action !== 'reject') {
-        throw new UsageError(`unknown action "${action}"; one of: list, approve, reject`);
-      }
-      if (id === undefined)
-        throw new UsageError(`"approvals ${action}" needs the APPROVAL_ID (see "approvals list")`);
-      const approvalId = checked(TuningApprovalId, id, 'APPROVAL_ID');
-      const result = await client.decideTuningChange(approvalId, action, {
-        reason: reasonOf(input, 'approvals'),
-      });
-      return show(
-        input.json,
-        result,
-        () =>
-          `${result.decision === 'approve' ? 'approved' : 'rejected'} ${result.version} (${approvalId}): ${result.outcome}`,
-      );
-    },
+        return [result, () => formatTuningApprovals(result)];
+      },
+      decide: async (client, approvalId, decision, body) => {
+        const result = await client.decideTuningChange(approvalId, decision, body);
+        return [
+          result,
+          () => `${decided(result.decision)} ${result.version} (${approvalId}): ${result.outcome}`,
+        ];
+      },
+    }),
   },
   {
     name: 'staffing',
@@ -294,29 +327,21 @@ An approval expires with its recommendation's horizon (validUntil); the job then
     options: { reason: { type: 'string' } },
     positionals: ['ACTION', 'APPROVAL_ID'],
     arity: [0, 1, 2],
-    run: async (client, input) => {
-      const [action = 'list', id] = input.positionals;
-      if (action === 'list') {
-        if (id !== undefined) throw new UsageError('"staffing list" takes no APPROVAL_ID');
+    run: listOrDecide({
+      command: 'staffing',
+      id: StaffingApprovalId,
+      list: async (client) => {
         const result = await client.staffingApprovals();
-        return show(input.json, result, () => formatStaffingApprovals(result));
-      }
-      if (action !== 'approve' && action !== 'reject') {
-        throw new UsageError(`unknown action "${action}"; one of: list, approve, reject`);
-      }
-      if (id === undefined)
-        throw new UsageError(`"staffing ${action}" needs the APPROVAL_ID (see "staffing list")`);
-      const approvalId = checked(StaffingApprovalId, id, 'APPROVAL_ID');
-      const result = await client.decideStaffingMove(approvalId, action, {
-        reason: reasonOf(input, 'staffing'),
-      });
-      return show(
-        input.json,
-        result,
-        () =>
-          `${result.decision === 'approve' ? 'approved' : 'rejected'} ${result.summary} (${approvalId}): ${result.outcome}`,
-      );
-    },
+        return [result, () => formatStaffingApprovals(result)];
+      },
+      decide: async (client, approvalId, decision, body) => {
+        const result = await client.decideStaffingMove(approvalId, decision, body);
+        return [
+          result,
+          () => `${decided(result.decision)} ${result.summary} (${approvalId}): ${result.outcome}`,
+        ];
+      },
+    }),
   },
 ];
 
