@@ -1,13 +1,21 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { EventEnvelope, FLOWTUNE_SOURCE, validateDetail, type WorkItemRouted } from '../../domain/events';
 import {
   CONNECTOR_ENV,
   CONNECTOR_IDEMPOTENCY_DAYS,
+  DEFAULT_CONNECTOR_AUTH_HEADER,
   DEFAULT_CONNECTOR_NAME,
 } from '../../lib/definitions/connectors';
+import { sharedSqsClient } from '../shared/aws-clients';
 import { CircuitBreaker } from '../shared/circuit-breaker';
-import { deliveryFromRouted, HttpConnector, ResilientConnector } from '../shared/connector';
+import {
+  countsAgainstSystem,
+  deliveryFromRouted,
+  HttpConnector,
+  ResilientConnector,
+} from '../shared/connector';
 import { EnvironmentError } from '../shared/env';
 import { idempotent } from '../shared/idempotency';
 import { builtOnFirstCall } from '../shared/live-ports';
@@ -19,6 +27,7 @@ import {
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
+import { SecretsManagerCredentialSource } from './credential';
 
 const FUNCTION = 'connector';
 
@@ -26,6 +35,16 @@ const FUNCTION = 'connector';
 export class ConnectorUnavailableError extends Error {
   override readonly name = 'ConnectorUnavailableError';
   readonly retryable = true;
+}
+
+/**
+ * The connector is set up wrongly (the system refused its credential, or the credential cannot be
+ * read): retrying cannot help, so the delivery is dead-lettered at once, naming the header and the
+ * secret to fix.
+ */
+export class ConnectorMisconfiguredError extends Error {
+  override readonly name = 'ConnectorMisconfiguredError';
+  readonly retryable = false;
 }
 
 /** The executing system refused the delivery for good; it is dead-lettered for a person to look at. */
@@ -42,6 +61,8 @@ export type ConnectorResponse =
       readonly calls: number;
       readonly externalRef?: string;
     }
+  /** Sent to the dead-letter queue at once (the connector is misconfigured); redrive once it is fixed. */
+  | { readonly status: 'dead-lettered'; readonly reason: string }
   | { readonly status: 'ignored'; readonly reason: string };
 
 export type ConnectorHandler = (event: unknown, context?: InvocationContext) => Promise<ConnectorResponse>;
@@ -56,6 +77,12 @@ export interface ConnectorDeps {
   readonly once?: <T>(
     deliver: (event: { detail: WorkItemRouted }, context?: Context) => Promise<T>,
   ) => (event: { detail: WorkItemRouted }, context?: Context) => Promise<T>;
+  /**
+   * Puts an event on the dead-letter queue as Lambda's asynchronous invoke would (the event as the
+   * body), so a delivery that no retry can help skips Lambda's retries.
+   * @default none: the invocation fails and Lambda retries it before dead-lettering it
+   */
+  readonly deadLetter?: (event: unknown, error: ConnectorMisconfiguredError) => Promise<void>;
   readonly telemetry?: Telemetry;
 }
 
@@ -104,6 +131,14 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
         `${deps.connector.name} unavailable (${outcome.reason}): ${outcome.detail}`,
       );
     }
+    if (outcome.status === 'misconfigured') {
+      metrics.addMetric('ConnectorMisconfigured', MetricUnit.Count, 1);
+      // The detail names the header and the secret, never the credential.
+      logger.error('connector misconfigured: the delivery is dead-lettered without retries', {
+        detail: outcome.detail,
+      });
+      throw new ConnectorMisconfiguredError(outcome.detail);
+    }
     metrics.addMetric('ConnectorRefusals', MetricUnit.Count, 1);
     logger.error('delivery refused by the executing system', { detail: outcome.detail });
     throw new ConnectorRefusedError(`${deps.connector.name} refused the delivery: ${outcome.detail}`);
@@ -124,7 +159,17 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
       if (!validation.ok)
         return ignored(`invalid WorkItemRouted at ${validation.field}: ${validation.reason}`);
       correlate(telemetry, validation.value.id);
-      return deliverOnce({ detail: validation.value }, isLambdaContext(context) ? context : undefined);
+      try {
+        return await deliverOnce(
+          { detail: validation.value },
+          isLambdaContext(context) ? context : undefined,
+        );
+      } catch (error) {
+        // Outside `once`: its record was dropped with the failure, so a redrive delivers afresh.
+        if (!(error instanceof ConnectorMisconfiguredError) || deps.deadLetter === undefined) throw error;
+        await deps.deadLetter(event, error);
+        return { status: 'dead-lettered', reason: error.message };
+      }
     });
 
   function ignored(reason: string): ConnectorResponse {
@@ -145,6 +190,12 @@ const ConnectorEnvironment = z.object({
   [CONNECTOR_ENV.idempotencyTable]: z.string().trim().min(1),
   [CONNECTOR_ENV.endpoint]: z.url({ protocol: /^https$/, error: 'must be an https URL' }),
   [CONNECTOR_ENV.name]: z.string().trim().min(1).default(DEFAULT_CONNECTOR_NAME),
+  [CONNECTOR_ENV.credentialSecretArn]: z.string().startsWith('arn:', 'must be a secret ARN'),
+  [CONNECTOR_ENV.authHeader]: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name')
+    .default(DEFAULT_CONNECTOR_AUTH_HEADER),
+  [CONNECTOR_ENV.deadLetterQueueUrl]: z.url(),
 });
 
 /** One breaker per container: warm invocations share what earlier ones learnt about the system. */
@@ -162,9 +213,17 @@ export const handler: ConnectorHandler = builtOnFirstCall(() => {
   const telemetry = telemetryFor(FUNCTION);
   return createConnectorHandler({
     connector: new ResilientConnector({
-      connector: new HttpConnector({ name, endpoint: env[CONNECTOR_ENV.endpoint] }),
+      connector: new HttpConnector({
+        name,
+        endpoint: env[CONNECTOR_ENV.endpoint],
+        credential: {
+          header: env[CONNECTOR_ENV.authHeader],
+          source: new SecretsManagerCredentialSource(env[CONNECTOR_ENV.credentialSecretArn]),
+        },
+      }),
       breaker: new CircuitBreaker({
         name,
+        isFailure: countsAgainstSystem,
         onStateChange: ({ from, to }) => telemetry.logger.warn('circuit state changed', { from, to }),
       }),
     }),
@@ -175,6 +234,19 @@ export const handler: ConnectorHandler = builtOnFirstCall(() => {
         keyPrefix: FUNCTION,
         expiresAfterSeconds: CONNECTOR_IDEMPOTENCY_DAYS * 86_400,
       }),
+    deadLetter: async (event, error) => {
+      await sharedSqsClient(telemetry.tracer).send(
+        new SendMessageCommand({
+          QueueUrl: env[CONNECTOR_ENV.deadLetterQueueUrl],
+          MessageBody: JSON.stringify(event),
+          // The attributes Lambda's own dead-lettering sets, so redrive and operators read both alike.
+          MessageAttributes: {
+            ErrorCode: { DataType: 'String', StringValue: error.name },
+            ErrorMessage: { DataType: 'String', StringValue: error.message.slice(0, 1_000) },
+          },
+        }),
+      );
+    },
     telemetry,
   });
 });

@@ -58,7 +58,7 @@ export interface Connector {
 
 /** A connector call failed; `retryable` says whether trying again later can help. */
 export class ConnectorError extends Error {
-  override readonly name = 'ConnectorError';
+  override readonly name: string = 'ConnectorError';
 
   constructor(
     message: string,
@@ -69,6 +69,71 @@ export class ConnectorError extends Error {
   }
 }
 
+/**
+ * The connector is set up wrongly (the system refused our credential, or the credential cannot be
+ * read at all): retrying cannot help and the system is not at fault, so it is neither retried nor
+ * counted against the circuit; the delivery goes to the dead-letter queue at once for a person to
+ * fix the credential and redrive.
+ */
+export class ConnectorMisconfiguredError extends ConnectorError {
+  override readonly name = 'ConnectorMisconfiguredError';
+
+  constructor(message: string, status?: number) {
+    super(message, false, status);
+  }
+}
+
+/**
+ * The credential could not be read for a reason that may pass (Secrets Manager throttled or
+ * unavailable): retried like an unavailable system, but not counted against the system's circuit.
+ */
+export class CredentialUnavailableError extends ConnectorError {
+  override readonly name = 'CredentialUnavailableError';
+
+  constructor(message: string) {
+    super(message, true);
+  }
+}
+
+/**
+ * Where the connector's credential comes from: Secrets Manager in Lambda
+ * (lambdas/connector/credential.ts), a fixed value in tests and the local runtime.
+ */
+export interface CredentialSource {
+  /** Where the credential is kept (a secret's ARN), for errors; never the value. */
+  readonly location: string;
+  /** The header value to send, or undefined to send none (a blank stored value). */
+  current(): Promise<string | undefined>;
+  /** The system refused the value: the next `current()` reads it afresh (it may just have been replaced). */
+  invalidate(): void;
+}
+
+/** A credential known in advance: tests and the local runtime. Blank or absent: send none. */
+export class FixedCredentialSource implements CredentialSource {
+  /** How often the value was read, and forgotten after a refusal. */
+  reads = 0;
+  invalidations = 0;
+
+  constructor(
+    private readonly value: string | undefined,
+    readonly location = 'a fixed credential',
+  ) {}
+
+  async current(): Promise<string | undefined> {
+    this.reads += 1;
+    return credentialOrNone(this.value);
+  }
+
+  invalidate(): void {
+    this.invalidations += 1;
+  }
+}
+
+/** A stored value that is empty or only whitespace means the system needs no credential. */
+export function credentialOrNone(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
 export interface HttpConnectorOptions {
   readonly name: string;
   /** https URL that accepts a POSTed ConnectorDelivery. */
@@ -77,6 +142,11 @@ export interface HttpConnectorOptions {
   readonly timeoutMs?: number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * The credential the system expects, sent in `header` with every call.
+   * @default none: no credential is sent
+   */
+  readonly credential?: { readonly header: string; readonly source: CredentialSource };
 }
 
 /** A Connector over HTTPS: POST the delivery as JSON with an Idempotency-Key header. */
@@ -90,11 +160,18 @@ export class HttpConnector implements Connector {
   }
 
   async deliver(delivery: ConnectorDelivery): Promise<ConnectorReceipt> {
+    const credential = this.options.credential;
+    const value = credential === undefined ? undefined : await this.readCredential(credential.source);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'idempotency-key': delivery.idempotencyKey,
+    };
+    if (credential !== undefined && value !== undefined) headers[credential.header.toLowerCase()] = value;
     let response: Response;
     try {
       response = await this.fetch(this.options.endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': delivery.idempotencyKey },
+        headers,
         body: JSON.stringify(delivery),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 3_000),
       });
@@ -107,9 +184,51 @@ export class HttpConnector implements Connector {
       const ref = typeof body === 'object' && body !== null ? (body as { ref?: unknown }).ref : undefined;
       return typeof ref === 'string' ? { externalRef: ref } : {};
     }
+    if (response.status === 401 || response.status === 403) {
+      // Someone may be replacing the secret right now: the next delivery reads it afresh.
+      credential?.source.invalidate();
+      throw new ConnectorMisconfiguredError(
+        this.refusalOfCredential(response.status, value),
+        response.status,
+      );
+    }
     const retryable = response.status === 408 || response.status === 429 || response.status >= 500;
     throw new ConnectorError(`${this.name} answered HTTP ${response.status}`, retryable, response.status);
   }
+
+  private async readCredential(source: CredentialSource): Promise<string | undefined> {
+    try {
+      return await source.current();
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const message = `${this.name}: the credential could not be read from ${source.location} (${reason})`;
+      // Throttling or an outage passes; a denied or missing secret is the deployment's to fix.
+      throw isTransientError(error)
+        ? new CredentialUnavailableError(message)
+        : new ConnectorMisconfiguredError(message);
+    }
+  }
+
+  /** What an operator must do, naming the header and where the credential lives; never the value. */
+  private refusalOfCredential(status: number, sent: string | undefined): string {
+    const credential = this.options.credential;
+    if (credential === undefined) {
+      return `${this.name} answered HTTP ${status}: it requires a credential and the connector has none configured.`;
+    }
+    const what =
+      sent === undefined
+        ? `sent no ${credential.header} header (${credential.source.location} is blank)`
+        : `the ${credential.header} header from ${credential.source.location} was refused`;
+    return `${this.name} answered HTTP ${status}: ${what}. Put the header value the system expects (e.g. "Bearer <token>") in ${credential.source.location}, then redrive the dead-lettered deliveries.`;
+  }
+}
+
+/**
+ * Which errors count against the executing system's circuit: its own unavailability, not a
+ * credential we could not read (Secrets Manager's trouble) nor one it refused (our configuration).
+ */
+export function countsAgainstSystem(error: unknown): boolean {
+  return !(error instanceof CredentialUnavailableError) && isTransientError(error);
 }
 
 /**
@@ -138,12 +257,14 @@ export class InMemoryConnector implements Connector {
  * delivered: the far side has it. deferred: the safe default: nothing was acted on over there;
  * the decision stands (WorkItemRouted is on the bus, the audit has it) and the delivery must be
  * retried later (the connector Lambda fails the invocation so it lands in its DLQ for redrive).
- * refused: the far side rejected this request for good (a 4xx other than 408/429).
+ * refused: the far side rejected this request for good (a 4xx other than 401, 403, 408 and 429).
  */
 export type DeliveryOutcome =
   | { readonly status: 'delivered'; readonly attempts: number; readonly receipt: ConnectorReceipt }
   | { readonly status: 'deferred'; readonly reason: 'circuit-open' | 'unavailable'; readonly detail: string }
-  | { readonly status: 'refused'; readonly detail: string };
+  | { readonly status: 'refused'; readonly detail: string }
+  /** The connector is set up wrongly (credential refused or unreadable): dead-letter at once, no retries. */
+  | { readonly status: 'misconfigured'; readonly detail: string };
 
 export interface ResilientConnectorOptions {
   readonly connector: Connector;
@@ -193,6 +314,7 @@ export class ResilientConnector {
         return { status: 'deferred', reason: 'circuit-open', detail: error.message };
       }
       const detail = error instanceof Error ? error.message : String(error);
+      if (error instanceof ConnectorMisconfiguredError) return { status: 'misconfigured', detail };
       if (isTransientError(error)) return { status: 'deferred', reason: 'unavailable', detail };
       return { status: 'refused', detail };
     }

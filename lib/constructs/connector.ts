@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -8,6 +8,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunctionResource } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -16,6 +17,7 @@ import {
   CONNECTOR_ENV,
   CONNECTOR_FUNCTIONS,
   CONNECTOR_RULES,
+  DEFAULT_CONNECTOR_AUTH_HEADER,
   DEFAULT_CONNECTOR_NAME,
   IDEMPOTENCY_TABLE,
 } from '../definitions/connectors';
@@ -38,6 +40,12 @@ const KEY_WRITE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'];
 
 /** A name that is safe in logs, metric dimensions and alarm descriptions. */
 const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+
+/** Headers the connector sets itself: the credential must not replace them. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'idempotency-key', 'host']);
 
 /** Everything but where to deliver: what the stack passes whether or not an endpoint is configured. */
 export interface ConnectorWiringProps {
@@ -75,6 +83,13 @@ export interface ConnectorProps extends ConnectorWiringProps {
    * @default DEFAULT_CONNECTOR_NAME
    */
   readonly systemName?: string;
+  /**
+   * The HTTP header the system expects its credential in (the value is kept in the
+   * ConnectorCredential secret).
+   *
+   * @default DEFAULT_CONNECTOR_AUTH_HEADER
+   */
+  readonly authHeader?: string;
 }
 
 /**
@@ -102,6 +117,7 @@ export class Connector extends Construct {
   static fromContext(scope: Construct, id: string, props: ConnectorWiringProps): Connector | undefined {
     const endpoint: unknown = scope.node.tryGetContext(CONNECTOR_CONTEXT.endpoint);
     const systemName: unknown = scope.node.tryGetContext(CONNECTOR_CONTEXT.name);
+    const authHeader: unknown = scope.node.tryGetContext(CONNECTOR_CONTEXT.authHeader);
     if (endpoint === undefined || endpoint === '') {
       Annotations.of(scope).addInfo(
         `No connector: automation routing decisions are published as WorkItemRouted events only. To deliver them to an executing system by direct call, set -c ${CONNECTOR_CONTEXT.endpoint}=https://... (and -c ${CONNECTOR_CONTEXT.name}=<system>).`,
@@ -118,10 +134,16 @@ export class Connector extends Construct {
         `Context ${CONNECTOR_CONTEXT.name} must be a string; got ${JSON.stringify(systemName)}.`,
       );
     }
+    if (authHeader !== undefined && typeof authHeader !== 'string') {
+      throw new Error(
+        `Context ${CONNECTOR_CONTEXT.authHeader} must be an HTTP header name; got ${JSON.stringify(authHeader)}.`,
+      );
+    }
     return new Connector(scope, id, {
       ...props,
       endpoint,
       ...(systemName === undefined ? {} : { systemName }),
+      ...(authHeader === undefined ? {} : { authHeader }),
     });
   }
 
@@ -131,14 +153,21 @@ export class Connector extends Construct {
   /** Deliveries that failed every retry of the asynchronous invocation (the system stayed down). */
   readonly asyncFailureQueue: Queue;
   readonly deadLetterAlarm: Alarm;
+  /**
+   * The header value the executing system expects (e.g. `Bearer <token>`), put in by an operator;
+   * blank (as created) means the system needs none. Read by the function at run time only.
+   */
+  readonly credential: Secret;
   readonly endpoint: string;
   readonly systemName: string;
+  readonly authHeader: string;
 
   constructor(scope: Construct, id: string, props: ConnectorProps) {
     super(scope, id);
     const { storage, ingest } = props;
     this.endpoint = validEndpoint(props.endpoint);
     this.systemName = validSystemName(props.systemName ?? DEFAULT_CONNECTOR_NAME);
+    this.authHeader = validAuthHeader(props.authHeader ?? DEFAULT_CONNECTOR_AUTH_HEADER);
     const definition = CONNECTOR_FUNCTIONS.connector;
     const factory = props.functionFactory ?? new BundledFunctionFactory();
     const stackName = Stack.of(this).stackName;
@@ -162,6 +191,20 @@ export class Connector extends Construct {
       ...(ingest.key === undefined ? {} : { encryptionKey: ingest.key }),
     });
 
+    // Under Secrets Manager's AWS-managed key, as the stack's other secret (PseudonymKey).
+    this.credential = new Secret(this, 'ConnectorCredential', {
+      description: `Flowtune connector: the ${this.authHeader} header value ${this.systemName} expects, e.g. "Bearer <token>". Blank (as created) sends no credential, for a system that needs none. Read at run time, cached up to 5 minutes; a 401/403 forces a fresh read.`,
+      // Secrets Manager refuses an empty value; a single space is blank: no credential is sent.
+      secretStringValue: SecretValue.unsafePlainText(' '),
+      // The credential was issued by the executing system; a stack update must not lose it.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledgeFinding(
+      this.credential,
+      'AwsSolutions-SMG4',
+      'The connector credential is issued by the external executing system, which Secrets Manager cannot rotate: rotate it there and put the new value in this secret.',
+    );
+
     const role = new Role(this, `${definition.id}Role`, {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Flowtune ${definition.id}: exactly the access its definition in lib/definitions/connectors.ts declares`,
@@ -183,6 +226,14 @@ export class Connector extends Construct {
       }),
     );
 
+    // GetSecretValue on this secret only (DescribeSecret is not needed); the AWS-managed key needs no grant.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.credential.secretArn],
+      }),
+    );
+
     this.fn = factory.createFunction(this, definition.id, {
       description: definition.description,
       entry: definition.entry,
@@ -196,6 +247,9 @@ export class Connector extends Construct {
         [CONNECTOR_ENV.idempotencyTable]: this.idempotencyTable.tableName,
         [CONNECTOR_ENV.endpoint]: this.endpoint,
         [CONNECTOR_ENV.name]: this.systemName,
+        [CONNECTOR_ENV.credentialSecretArn]: this.credential.secretArn,
+        [CONNECTOR_ENV.authHeader]: this.authHeader,
+        [CONNECTOR_ENV.deadLetterQueueUrl]: this.asyncFailureQueue.queueUrl,
       },
       deadLetterQueue: this.asyncFailureQueue,
     });
@@ -243,7 +297,20 @@ export class Connector extends Construct {
       value: this.asyncFailureQueue.queueUrl,
       description: `Deliveries to ${this.systemName} that failed every retry; redrive: npm run redrive -- --queue <this> --bus <EventBusName>`,
     }).overrideLogicalId('ConnectorDeadLetterQueueUrl');
+    new CfnOutput(this, 'ConnectorCredentialSecretArn', {
+      value: this.credential.secretArn,
+      description: `Put the ${this.authHeader} header value ${this.systemName} expects: aws secretsmanager put-secret-value --secret-id <this> --secret-string 'Bearer ...'`,
+    }).overrideLogicalId('ConnectorCredentialSecretArn');
   }
+}
+
+function validAuthHeader(header: string): string {
+  if (!HEADER_NAME.test(header) || RESERVED_HEADERS.has(header.toLowerCase())) {
+    throw new Error(
+      `Connector credential header ${JSON.stringify(header)} must be an HTTP header name other than ${[...RESERVED_HEADERS].join(', ')}; set -c ${CONNECTOR_CONTEXT.authHeader}=<header>, e.g. Authorization or X-Api-Key.`,
+    );
+  }
+  return header;
 }
 
 function validEndpoint(endpoint: string): string {

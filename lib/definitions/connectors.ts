@@ -19,7 +19,15 @@ export const CONNECTOR_CONTEXT = {
   endpoint: 'flowtune:connectorEndpoint',
   /** Name of the executing system (logs, metrics, the circuit); @default DEFAULT_CONNECTOR_NAME */
   name: 'flowtune:connectorName',
+  /** HTTP header that carries the credential; @default DEFAULT_CONNECTOR_AUTH_HEADER */
+  authHeader: 'flowtune:connectorAuthHeader',
 } as const;
+
+/** The header the credential goes in when none is named (the handler's default too). */
+export const DEFAULT_CONNECTOR_AUTH_HEADER = 'Authorization';
+
+/** How long a warm connector keeps the credential before reading the secret again (s). */
+export const CONNECTOR_CREDENTIAL_MAX_AGE_SECONDS = 300;
 
 /** The executing system's name when none is given (the handler's default too). */
 export const DEFAULT_CONNECTOR_NAME = 'executing-system';
@@ -48,6 +56,12 @@ export const CONNECTOR_ENV = {
   endpoint: 'CONNECTOR_ENDPOINT',
   /** Name of the executing system, for logs, metrics and the circuit's name. */
   name: 'CONNECTOR_NAME',
+  /** ARN of the Secrets Manager secret holding the credential's header value (read at run time, never put here). */
+  credentialSecretArn: 'CONNECTOR_CREDENTIAL_SECRET_ARN',
+  /** Header the credential goes in. */
+  authHeader: 'CONNECTOR_AUTH_HEADER',
+  /** The async-failure DLQ: a delivery the connector is set up wrongly for goes there at once. */
+  deadLetterQueueUrl: 'CONNECTOR_DEAD_LETTER_QUEUE_URL',
 } as const;
 
 /**

@@ -8,6 +8,7 @@ import {
   CONNECTOR_ENV,
   CONNECTOR_FUNCTIONS,
   CONNECTOR_RULES,
+  DEFAULT_CONNECTOR_AUTH_HEADER,
   DEFAULT_CONNECTOR_NAME,
   IDEMPOTENCY_TABLE,
 } from '../../lib/definitions/connectors';
@@ -109,7 +110,11 @@ describe('Connector construct, with flowtune:connectorEndpoint set', () => {
       [CONNECTOR_ENV.idempotencyTable]: { Ref: logicalIdOf(stack, connector.idempotencyTable) },
       [CONNECTOR_ENV.endpoint]: ENDPOINT,
       [CONNECTOR_ENV.name]: SYSTEM,
+      [CONNECTOR_ENV.credentialSecretArn]: { Ref: logicalIdOf(stack, connector.credential) },
+      [CONNECTOR_ENV.authHeader]: DEFAULT_CONNECTOR_AUTH_HEADER,
+      [CONNECTOR_ENV.deadLetterQueueUrl]: { Ref: logicalIdOf(stack, connector.asyncFailureQueue) },
     });
+    expect(JSON.stringify(variables)).not.toMatch(/Bearer|SecretString/);
     expect(fn?.Properties).toMatchObject({
       Description: definition.description,
       MemorySize: definition.memorySize,
@@ -162,9 +167,18 @@ describe('Connector construct, with flowtune:connectorEndpoint set', () => {
     }
     expect(
       [...granted].filter(
-        (action) => !/^(dynamodb|kms|logs|xray):/.test(action) && action !== 'sqs:SendMessage',
+        (action) =>
+          !/^(dynamodb|kms|logs|xray):/.test(action) &&
+          action !== 'sqs:SendMessage' &&
+          action !== 'secretsmanager:GetSecretValue',
       ),
     ).toEqual([]);
+    const secretReads = statements.filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+    );
+    expect(secretReads.map((statement) => [actionsOf(statement), resourcesOf(statement)])).toEqual([
+      [['secretsmanager:GetSecretValue'], [{ Ref: logicalIdOf(stack, connector.credential) }]],
+    ]);
     expect([...granted].filter((action) => /^dynamodb:(Query|Scan|Batch)/.test(action))).toEqual([]);
     const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.storage.key), 'Arn'] };
     const onKey = statements.filter((statement) => allows(statement, 'kms:GenerateDataKey', keyArn));
@@ -179,6 +193,25 @@ describe('Connector construct, with flowtune:connectorEndpoint set', () => {
       .filter((statement) => actionsOf(statement).includes('sqs:SendMessage'))
       .flatMap((statement) => resourcesOf(statement));
     expect(sendTargets).toEqual([{ 'Fn::GetAtt': [logicalIdOf(stack, connector.asyncFailureQueue), 'Arn'] }]);
+  });
+
+  it('keeps the credential in a retained secret, blank until an operator puts the header value in, and says so', () => {
+    const [, secret] =
+      resourcesOfType(template, 'AWS::SecretsManager::Secret').find(
+        ([id]) => id === logicalIdOf(stack, connector.credential),
+      ) ?? [];
+
+    expect(secret?.DeletionPolicy).toBe('Retain');
+    expect(secret?.Properties?.GenerateSecretString).toBeUndefined();
+    expect(String(secret?.Properties?.SecretString).trim()).toBe('');
+    expect(secret?.Properties?.Description).toMatch(
+      /Authorization header value rpa expects, e\.g\. "Bearer <token>"/,
+    );
+    expect(secret?.Properties?.Description).toMatch(/Blank .* sends no credential/);
+    template.hasOutput('ConnectorCredentialSecretArn', {
+      Value: { Ref: logicalIdOf(stack, connector.credential) },
+      Description: Match.stringLikeRegexp('put-secret-value'),
+    });
   });
 
   it('alarms on dead-lettered deliveries, to the alarm topic', () => {
@@ -209,7 +242,7 @@ describe('Connector construct, with flowtune:connectorEndpoint set', () => {
 
   it('acknowledges on the connector only reviewed kinds of finding, each one raised without it', () => {
     // The reviewed kinds of test/infra/nag.test.ts that the connector can raise.
-    const reviewed = ['AwsSolutions-IAM5[Resource::*]', 'Serverless-SQSRedrivePolicy'];
+    const reviewed = ['AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-SMG4', 'Serverless-SQSRedrivePolicy'];
     const bare = withEndpoint({ [SKIP_ACKNOWLEDGEMENTS_CONTEXT]: true });
     const raised = new Set(
       findings(bare.app, 'Flowtune/Connector/').map((finding) => finding.split(' @ ')[0]?.split('[')[0]),
@@ -295,5 +328,21 @@ describe('Connector context validation', () => {
       synthWith({ [CONNECTOR_CONTEXT.endpoint]: 'https://user:secret@rpa.example.com/in' }),
     ).toThrow(/must not carry credentials/);
     expect(() => withEndpoint({ [CONNECTOR_CONTEXT.name]: 'rpa; drop' })).toThrow(/"rpa; drop" must be 1-64/);
+  });
+
+  it('puts the credential in the header the context names, and refuses one that is no header or is the connector own', () => {
+    const { stack, template } = withEndpoint({ [CONNECTOR_CONTEXT.authHeader]: 'X-Api-Key' });
+    const connector = stack.node.findChild('Connector') as Connector;
+
+    expect(connector.authHeader).toBe('X-Api-Key');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [CONNECTOR_ENV.authHeader]: 'X-Api-Key' }) },
+    });
+    expect(() => withEndpoint({ [CONNECTOR_CONTEXT.authHeader]: 'Api Key' })).toThrow(
+      /"Api Key" must be an HTTP header name.*flowtune:connectorAuthHeader/,
+    );
+    expect(() => withEndpoint({ [CONNECTOR_CONTEXT.authHeader]: 'Idempotency-Key' })).toThrow(
+      /"Idempotency-Key" must be an HTTP header name other than/,
+    );
   });
 });
