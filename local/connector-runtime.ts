@@ -3,7 +3,12 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { type ConnectorResponse, createConnectorHandler } from '../lambdas/connector/handler';
 import { CircuitBreaker, type CircuitState } from '../lambdas/shared/circuit-breaker';
-import { HttpConnector, ResilientConnector } from '../lambdas/shared/connector';
+import {
+  countsAgainstSystem,
+  FixedCredentialSource,
+  HttpConnector,
+  ResilientConnector,
+} from '../lambdas/shared/connector';
 import { idempotent } from '../lambdas/shared/idempotency';
 import type { BackoffOptions } from '../lambdas/shared/retry';
 import type { FunctionName, RuleDefinition, TableDefinition } from '../lib/definitions';
@@ -11,6 +16,7 @@ import {
   CONNECTOR_FUNCTIONS,
   CONNECTOR_IDEMPOTENCY_DAYS,
   CONNECTOR_RULES,
+  DEFAULT_CONNECTOR_AUTH_HEADER,
   DEFAULT_CONNECTOR_NAME,
   IDEMPOTENCY_TABLE,
 } from '../lib/definitions/connectors';
@@ -38,6 +44,16 @@ export const LocalConnectorOptions = z.object({
   openMs: z.number().min(0).optional(),
   /** A call that takes longer is abandoned and retried. @default 3_000, as deployed */
   timeoutMs: z.number().positive().optional(),
+  /**
+   * The header value the system expects (what the ConnectorCredential secret holds on AWS); blank
+   * sends none. @default none sent
+   */
+  credential: z.string().optional(),
+  /** The header the credential goes in. @default DEFAULT_CONNECTOR_AUTH_HEADER */
+  authHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name')
+    .optional(),
 });
 export type LocalConnectorOptions = z.input<typeof LocalConnectorOptions> & {
   /** Retries within one invocation. @default as deployed: 3 attempts, 100 ms base, 2 s cap */
@@ -51,6 +67,8 @@ export interface ConnectorStats {
   errors: number;
   /** Invocations that answered `delivered` (a duplicate answered from its idempotency record counts too). */
   delivered: number;
+  /** Deliveries dead-lettered at once because the connector is misconfigured (credential refused). */
+  deadLettered: number;
 }
 
 export interface LocalConnector {
@@ -120,6 +138,7 @@ export function startLocalConnector(wiring: {
   const circuitChanges: { from: CircuitState; to: CircuitState; at: number }[] = [];
   const breaker = new CircuitBreaker({
     name,
+    isFailure: countsAgainstSystem,
     onStateChange: ({ from, to }) => circuitChanges.push({ from, to, at: Date.now() }),
     ...(options.failureThreshold === undefined ? {} : { failureThreshold: options.failureThreshold }),
     ...(options.openMs === undefined ? {} : { openMs: options.openMs }),
@@ -130,6 +149,10 @@ export function startLocalConnector(wiring: {
         name,
         endpoint: options.endpoint,
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        credential: {
+          header: options.authHeader ?? DEFAULT_CONNECTOR_AUTH_HEADER,
+          source: new FixedCredentialSource(options.credential, 'the connector option `credential`'),
+        },
       }),
       breaker,
       ...(wiring.options.retry === undefined ? {} : { retry: wiring.options.retry }),
@@ -143,9 +166,12 @@ export function startLocalConnector(wiring: {
         expiresAfterSeconds: CONNECTOR_IDEMPOTENCY_DAYS * 86_400,
         client: wiring.client,
       }),
+    // The registered function below holds the typed event and files it with the router's DLQ stand-in.
+    deadLetter: async () => {},
   });
 
-  const stats: ConnectorStats = { invocations: 0, errors: 0, delivered: 0 };
+  const stats: ConnectorStats = { invocations: 0, errors: 0, delivered: 0, deadLettered: 0 };
+  const { id: ruleId, target } = connectorRules(wiring.options)[0] ?? {};
   const timeoutMs = CONNECTOR_FUNCTIONS.connector.timeoutSeconds * 1_000;
   wiring.router.registerFunction(CONNECTOR_TARGET, async (event) => {
     stats.invocations += 1;
@@ -159,6 +185,18 @@ export function startLocalConnector(wiring: {
     try {
       const response: ConnectorResponse = await handler(event, context);
       if (response.status === 'delivered') stats.delivered += 1;
+      if (response.status === 'dead-lettered' && ruleId !== undefined && target !== undefined) {
+        // As on AWS: to the dead-letter queue at once, without the router's retries.
+        stats.deadLettered += 1;
+        wiring.router.deliveryFailures.push({
+          ruleId,
+          target,
+          event,
+          error: `ConnectorMisconfiguredError: ${response.reason}`,
+          attempts: 1,
+          at: Date.now(),
+        });
+      }
       return response;
     } catch (error) {
       stats.errors += 1;

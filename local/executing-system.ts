@@ -38,6 +38,11 @@ export interface ExecutingSystemOptions {
   readonly port?: number;
   /** @default { kind: 'up' } */
   readonly behaviour?: ExecutingSystemBehaviour;
+  /**
+   * The credential it requires, as a real system does: a request without exactly this value in
+   * `header` is answered 401 and not acted on. @default none required
+   */
+  readonly requireCredential?: { readonly header?: string; readonly value: string };
 }
 
 export interface LocalExecutingSystem {
@@ -50,6 +55,8 @@ export interface LocalExecutingSystem {
   readonly requests: number;
   /** Requests whose key it had already acted on (answered with the first answer). */
   readonly duplicates: number;
+  /** Requests refused with 401 for a missing or wrong credential. */
+  readonly unauthorized: number;
   readonly behaviour: ExecutingSystemBehaviour;
   /** Changes how it answers from the next request on. */
   setBehaviour(behaviour: ExecutingSystemBehaviour): void;
@@ -79,6 +86,9 @@ export async function startExecutingSystem(
   const byKey = new Map<string, ReceivedDelivery>();
   let requests = 0;
   let duplicates = 0;
+  let unauthorized = 0;
+  const required = options.requireCredential;
+  const credentialHeader = (required?.header ?? 'Authorization').toLowerCase();
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     requests += 1;
@@ -89,6 +99,10 @@ export async function startExecutingSystem(
     }
     if (request.method !== 'POST' || request.url !== PATH) {
       return answer(response, 404, { message: `POST ${PATH} is the only route` });
+    }
+    if (required !== undefined && request.headers[credentialHeader] !== required.value) {
+      unauthorized += 1;
+      return answer(response, 401, { message: `a valid ${credentialHeader} header is required` });
     }
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string' || key.length === 0) {
@@ -152,6 +166,9 @@ export async function startExecutingSystem(
     },
     get duplicates() {
       return duplicates;
+    },
+    get unauthorized() {
+      return unauthorized;
     },
     get behaviour() {
       return behaviour;

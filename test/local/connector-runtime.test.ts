@@ -34,9 +34,15 @@ afterAll(async () => {
 const BOT = 'bot-billing';
 
 /** An executing system and a runtime that delivers to it, stopped after the test. */
-async function setup(connector: Partial<NonNullable<LocalRuntimeOptions['connector']>> = {}) {
+async function setup(
+  connector: Partial<NonNullable<LocalRuntimeOptions['connector']>> = {},
+  requireCredential?: { readonly header?: string; readonly value: string },
+) {
   if (dynamoDb === undefined) throw new Error('DynamoDB Local did not start');
-  const system = await startExecutingSystem({ name: 'rpa' });
+  const system = await startExecutingSystem({
+    name: 'rpa',
+    ...(requireCredential === undefined ? {} : { requireCredential }),
+  });
   cleanups.push(() => system.stop());
   const runtime = await startLocalRuntime({
     dynamoDb,
@@ -121,7 +127,7 @@ describe('the connector in the local runtime', { timeout: 90_000 }, () => {
     });
     // The duplicates were answered from their idempotency records, without calling the system.
     expect(system.requests).toBe(2);
-    expect(runtime.connector?.stats).toEqual({ invocations: 6, errors: 0, delivered: 6 });
+    expect(runtime.connector?.stats).toEqual({ invocations: 6, errors: 0, delivered: 6, deadLettered: 0 });
     expect(runtime.failures()).toEqual([]);
   });
 
@@ -208,6 +214,47 @@ describe('the connector in the local runtime', { timeout: 90_000 }, () => {
   });
 });
 
+describe('the connector credential in the local runtime', { timeout: 90_000 }, () => {
+  const TOKEN = 'Bearer local-t0ken';
+
+  it('delivers to a system that requires a credential when the option carries it, in the header named', async () => {
+    // Prepare
+    const { system, runtime } = await setup(
+      { credential: TOKEN, authHeader: 'X-Api-Key' },
+      { header: 'X-Api-Key', value: TOKEN },
+    );
+
+    // Act
+    await routeItems(runtime, ['AUTH-1']);
+
+    // Assess
+    expect(delivered(system)).toEqual(['AUTH-1#1']);
+    expect(system.unauthorized).toBe(0);
+    expect(runtime.failures()).toEqual([]);
+  });
+
+  it('dead-letters at once, with one call and no retries, when the system refuses the credential, naming the header', async () => {
+    // Prepare
+    const { system, runtime } = await setup({ credential: 'Bearer wr0ng' }, { value: TOKEN });
+
+    // Act
+    await routeItems(runtime, ['AUTH-2']);
+
+    // Assess
+    const failures = connectorFailures(runtime);
+    expect(system.requests).toBe(1);
+    expect(system.unauthorized).toBe(1);
+    expect(system.deliveries).toEqual([]);
+    expect(runtime.connector?.stats).toMatchObject({ invocations: 1, errors: 0, deadLettered: 1 });
+    expect(runtime.connector?.circuit).toBe('closed');
+    expect(failures).toHaveLength(1);
+    expect(JSON.stringify(failures)).toMatch(
+      /ConnectorMisconfiguredError: rpa answered HTTP 401: the Authorization header from the connector option `credential` was refused/,
+    );
+    expect(JSON.stringify(failures)).not.toContain('wr0ng');
+  });
+});
+
 describe('the stand-in executing system', { timeout: 30_000 }, () => {
   const delivery = (itemId: string): ConnectorDelivery => ({
     itemId,
@@ -245,5 +292,27 @@ describe('the stand-in executing system', { timeout: 30_000 }, () => {
     expect(system.deliveries.map((received) => received.idempotencyKey)).toEqual(['SYS-1#1']);
     expect(system.duplicates).toBe(1);
     expect(system.requests).toBe(4);
+  });
+
+  it('requires the credential it was given: 401 without it or with another, acting only on the right one', async () => {
+    // Prepare
+    const system = await startExecutingSystem({ name: 'rpa', requireCredential: { value: 'Bearer right' } });
+    cleanups.push(() => system.stop());
+    const post = (headers: Record<string, string>) =>
+      fetch(system.url, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'SYS-3#1', ...headers },
+        body: JSON.stringify(delivery('SYS-3')),
+      });
+
+    // Act
+    const without = await post({});
+    const wrong = await post({ authorization: 'Bearer wrong' });
+    const right = await post({ authorization: 'Bearer right' });
+
+    // Assess
+    expect([without.status, wrong.status, right.status]).toEqual([401, 401, 200]);
+    expect(system.unauthorized).toBe(2);
+    expect(system.deliveries.map((received) => received.idempotencyKey)).toEqual(['SYS-3#1']);
   });
 });

@@ -1,13 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WorkItemRouted } from '../../domain/events';
 import {
+  ConnectorMisconfiguredError,
   type ConnectorResponse,
   ConnectorUnavailableError,
   createConnectorHandler,
 } from '../../lambdas/connector/handler';
 import { CircuitBreaker } from '../../lambdas/shared/circuit-breaker';
-import { InMemoryConnector, ResilientConnector } from '../../lambdas/shared/connector';
+import {
+  type CredentialSource,
+  countsAgainstSystem,
+  credentialOrNone,
+  HttpConnector,
+  InMemoryConnector,
+  ResilientConnector,
+} from '../../lambdas/shared/connector';
 import { idempotent } from '../../lambdas/shared/idempotency';
 import { ManualClock } from '../../lambdas/shared/in-memory';
 import { CONNECTOR_RULES, IDEMPOTENCY_TABLE } from '../../lib/definitions/connectors';
@@ -201,5 +212,201 @@ describe('connector', { timeout: 60_000 }, () => {
     expect(system.calls).toBe(0);
     expect(rule(routedEvent('HD-5'))).toBe(true);
     expect(rule(forPerson)).toBe(false);
+  });
+});
+
+const SECRET = 'the secret arn:aws:secretsmanager:eu-west-1:111122223333:secret:ConnectorCredential-AbCdEf';
+const TOKEN = 'Bearer s3cr3t-t0ken-never-logged';
+
+/** What an operator changes in the secret; the connector reads it as the live source would. */
+class EditableCredential implements CredentialSource {
+  readonly location = SECRET;
+  invalidations = 0;
+  failure: Error | undefined;
+
+  constructor(public value: string) {}
+
+  async current(): Promise<string | undefined> {
+    if (this.failure !== undefined) throw this.failure;
+    return credentialOrNone(this.value);
+  }
+
+  invalidate(): void {
+    this.invalidations += 1;
+  }
+}
+
+/** An executing system over fetch that requires `Bearer good`, remembering what it was sent. */
+function systemRequiring(accepted: string) {
+  const sent: (string | null)[] = [];
+  const fetchStub: typeof fetch = async (_url, init) => {
+    const value = new Headers(init?.headers).get('authorization');
+    sent.push(value);
+    return value === accepted
+      ? new Response(JSON.stringify({ ref: `ref-${sent.length}` }), { status: 200 })
+      : new Response(JSON.stringify({ message: 'unauthorized' }), { status: 401 });
+  };
+  return { sent, fetchStub };
+}
+
+/** Telemetry that logs everything, and what it wrote to stdout and stderr. */
+function loudTelemetry() {
+  const written: string[] = [];
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  const telemetry = {
+    logger: new Logger({ serviceName: 'flowtune-connector-test', logLevel: 'DEBUG' }),
+    metrics: new Metrics({ namespace: 'FlowtuneTest', serviceName: 'flowtune-connector-test' }),
+    tracer: new Tracer({ serviceName: 'flowtune-connector-test' }),
+  };
+  const restore = () => {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  };
+  return { telemetry, written, restore };
+}
+
+async function credentialSetup(credential: EditableCredential, accepted: string) {
+  if (local === undefined) throw new Error('DynamoDB Local did not start');
+  const names = await createTables(local.client, [IDEMPOTENCY_TABLE], `k${randomUUID().slice(0, 8)}-`);
+  const tableName = names[IDEMPOTENCY_TABLE.id] ?? '';
+  const system = systemRequiring(accepted);
+  const breaker = new CircuitBreaker({ name: 'rpa', failureThreshold: 1, isFailure: countsAgainstSystem });
+  const deadLettered: { event: unknown; error: ConnectorMisconfiguredError }[] = [];
+  const loud = loudTelemetry();
+  const client = local.client;
+  const handler = createConnectorHandler({
+    connector: new ResilientConnector({
+      connector: new HttpConnector({
+        name: 'rpa',
+        endpoint: 'https://rpa.example.com/in',
+        fetch: system.fetchStub,
+        credential: { header: 'Authorization', source: credential },
+      }),
+      breaker,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    }),
+    once: (deliver) =>
+      idempotent(deliver, {
+        tableName,
+        eventKeyJmesPath: '[detail.id, detail.attempt]',
+        keyPrefix: 'connector',
+        expiresAfterSeconds: 3_600,
+        client,
+      }),
+    deadLetter: async (event, error) => {
+      deadLettered.push({ event, error });
+    },
+    telemetry: loud.telemetry,
+  });
+  return { handler, system, breaker, deadLettered, loud };
+}
+
+describe('connector credential', { timeout: 60_000 }, () => {
+  it('sends the credential in its header and delivers', async () => {
+    // Prepare
+    const { handler, system, loud } = await credentialSetup(new EditableCredential(TOKEN), TOKEN);
+
+    // Act
+    const response = await handler(routedEvent('CR-1'), lambdaContext()).finally(loud.restore);
+
+    // Assess
+    expect(response).toMatchObject({ status: 'delivered', calls: 1 });
+    expect(system.sent).toEqual([TOKEN]);
+    expect(loud.written.join('')).not.toContain('s3cr3t');
+  });
+
+  it('sends no credential header when the secret is blank', async () => {
+    // Prepare
+    const { handler, system, loud } = await credentialSetup(new EditableCredential('  '), TOKEN);
+
+    // Act
+    const response = await handler(routedEvent('CR-2'), lambdaContext()).finally(loud.restore);
+
+    // Assess
+    expect(response).toMatchObject({ status: 'dead-lettered' });
+    expect(system.sent).toEqual([null]);
+    expect(response.status === 'dead-lettered' && response.reason).toMatch(
+      /sent no Authorization header \(the secret .*ConnectorCredential-AbCdEf is blank\)/,
+    );
+  });
+
+  it('dead-letters a refused credential at once: one call, no retry, the circuit untouched, the header and secret named, the credential never logged; after the fix a redrive delivers', async () => {
+    // Prepare
+    const credential = new EditableCredential('Bearer s3cr3t-but-expired');
+    const { handler, system, breaker, deadLettered, loud } = await credentialSetup(credential, TOKEN);
+    const event = routedEvent('CR-3');
+
+    // Act
+    const refused = await handler(event, lambdaContext()).finally(loud.restore);
+    credential.value = TOKEN;
+    const redriven = await handler(deadLettered[0]?.event, lambdaContext());
+
+    // Assess
+    expect(refused.status).toBe('dead-lettered');
+    expect(system.sent).toEqual(['Bearer s3cr3t-but-expired', TOKEN]);
+    expect(breaker.state).toBe('closed');
+    expect(credential.invalidations).toBe(1);
+    expect(deadLettered).toHaveLength(1);
+    expect(deadLettered[0]?.event).toEqual(event);
+    expect(deadLettered[0]?.error.message).toMatch(
+      /rpa answered HTTP 401: the Authorization header from the secret arn:aws:secretsmanager:.*ConnectorCredential-AbCdEf was refused\. Put the header value the system expects/,
+    );
+    const logs = loud.written.join('');
+    expect(logs).toMatch(/connector misconfigured/);
+    expect(logs).not.toContain('s3cr3t');
+    expect(redriven).toMatchObject({ status: 'delivered', itemId: 'CR-3' });
+  });
+
+  it('fails the invocation with ConnectorMisconfiguredError when no dead-letter queue is wired', async () => {
+    // Prepare
+    const system = systemRequiring(TOKEN);
+    const handler = createConnectorHandler({
+      connector: new ResilientConnector({
+        connector: new HttpConnector({
+          name: 'rpa',
+          endpoint: 'https://rpa.example.com/in',
+          fetch: system.fetchStub,
+          credential: { header: 'Authorization', source: new EditableCredential('Bearer wrong') },
+        }),
+        breaker: new CircuitBreaker({ name: 'rpa' }),
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+      }),
+    });
+
+    // Act
+    const failure = await handler(routedEvent('CR-4')).catch((error: unknown) => error);
+
+    // Assess
+    expect(failure).toBeInstanceOf(ConnectorMisconfiguredError);
+    expect(system.sent).toHaveLength(1);
+  });
+
+  it('a denied secret is misconfiguration (dead-lettered); a throttled one is retried and never opens the circuit', async () => {
+    // Prepare
+    const credential = new EditableCredential(TOKEN);
+    const { handler, system, breaker, deadLettered, loud } = await credentialSetup(credential, TOKEN);
+
+    // Act
+    credential.failure = Object.assign(new Error('not authorized to GetSecretValue'), {
+      name: 'AccessDeniedException',
+    });
+    const denied = await handler(routedEvent('CR-5'), lambdaContext());
+    credential.failure = Object.assign(new Error('rate exceeded'), { name: 'ThrottlingException' });
+    const throttled = await handler(routedEvent('CR-6'), lambdaContext()).catch((error: unknown) => error);
+    loud.restore();
+
+    // Assess
+    expect(denied.status).toBe('dead-lettered');
+    expect(deadLettered[0]?.error.message).toMatch(
+      /could not be read from the secret .*AccessDeniedException/,
+    );
+    expect(throttled).toBeInstanceOf(ConnectorUnavailableError);
+    expect(breaker.state).toBe('closed');
+    expect(system.sent).toEqual([]);
   });
 });
