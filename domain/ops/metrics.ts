@@ -318,6 +318,12 @@ export const METRICS = {
     'Deliveries deferred (retried, then dead-lettered), by reason.',
     ['reason'],
   ),
+  connectorMisconfigured: metric(
+    'ConnectorMisconfigured',
+    'Count',
+    ['connector'],
+    'Deliveries dead-lettered at once because the credential was refused (401/403) or unreadable: fix the secret, then redrive.',
+  ),
   connectorRefusals: metric(
     'ConnectorRefusals',
     'Count',
