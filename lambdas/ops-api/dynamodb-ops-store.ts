@@ -10,6 +10,7 @@ import type { BacklogEntry, LiveStage } from '../../domain/ops/bottleneck';
 import { PolicyProposal } from '../../domain/ops/policy-proposal';
 import { INSTANCES_TABLE } from '../../lib/definitions/tables';
 import { Expression, isConditionalCheckFailed } from '../shared/dynamodb-expressions';
+import { queryAll } from '../shared/dynamodb-query';
 import { POLICY_PK } from '../shared/table-layout';
 import { type BacklogPage, type OpsStore, PROPOSAL_SK_PREFIX, type TrailRecord } from './ports';
 
@@ -81,22 +82,13 @@ export class DynamoDbOpsStore implements OpsStore {
   }
 
   async trail(itemId: string): Promise<TrailRecord[]> {
-    const records: TrailRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.auditTable,
-          KeyConditionExpression: 'itemId = :itemId',
-          ExpressionAttributeValues: { ':itemId': itemId },
-          ScanIndexForward: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(StoredTrailRecord.parse(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return records;
+    const items = await queryAll(this.options.client, {
+      TableName: this.options.auditTable,
+      KeyConditionExpression: 'itemId = :itemId',
+      ExpressionAttributeValues: { ':itemId': itemId },
+      ScanIndexForward: true,
+    });
+    return items.map((item) => StoredTrailRecord.parse(item));
   }
 
   async beginOverride(change: {

@@ -3,7 +3,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -28,6 +27,7 @@ import {
   type StoredAllocationState,
 } from './allocation-store';
 import { isConditionalCheckFailed } from './dynamodb-expressions';
+import { queryAll } from './dynamodb-query';
 import { POLICY_PK } from './table-layout';
 
 export interface DynamoDbAllocationStoreOptions {
@@ -238,21 +238,11 @@ export class DynamoDbAllocationStore implements AllocationStore {
     sortCondition: string,
     values: Record<string, unknown>,
   ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: `pk = :pk AND ${sortCondition}`,
-          ExpressionAttributeValues: { ':pk': ALLOCATION_PK, ...values },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+    return queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: `pk = :pk AND ${sortCondition}`,
+      ExpressionAttributeValues: { ':pk': ALLOCATION_PK, ...values },
+      ConsistentRead: true,
+    });
   }
 }

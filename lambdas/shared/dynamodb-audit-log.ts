@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamodb-expressions';
+import { queryAll } from './dynamodb-query';
 import type { AuditKind, AuditLog, AuditRecord } from './ports';
 import { StoredAuditRecord } from './table-layout';
 
@@ -36,24 +37,15 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 
   async listForItem(itemId: string): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'itemId = :itemId',
-          ExpressionAttributeValues: { ':itemId': itemId },
-          ScanIndexForward: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const parsed = StoredAuditRecord.parse(item);
-        records.push({ ...parsed, kind: parsed.kind as AuditKind });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return records;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'itemId = :itemId',
+      ExpressionAttributeValues: { ':itemId': itemId },
+      ScanIndexForward: true,
+    });
+    return items.map((item) => {
+      const parsed = StoredAuditRecord.parse(item);
+      return { ...parsed, kind: parsed.kind as AuditKind };
+    });
   }
 }

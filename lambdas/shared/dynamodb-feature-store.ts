@@ -2,7 +2,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +10,7 @@ import type { AgentState, HandlingFeatures, HandlingStats } from '../../domain/m
 import { DEFAULT_POLICY, Policy } from '../../domain/policy';
 import { applyAgentProfile, isStaleProfile, type StoredAgentState } from './agent-profile';
 import { Expression, isConditionalCheckFailed, transactionCancellationCodes } from './dynamodb-expressions';
+import { queryAll } from './dynamodb-query';
 import { InvalidStoredPolicyError, StatsContentionError } from './errors';
 import {
   type AgentProfile,
@@ -473,22 +473,12 @@ export class DynamoDbFeatureStore implements FeatureStore {
     }
   }
 
-  private async queryPartition(pk: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+  private queryPartition(pk: string): Promise<Record<string, unknown>[]> {
+    return queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    });
   }
 }

@@ -1,10 +1,4 @@
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_POLICY, Policy } from '../../domain/policy';
 import {
   bucketStart,
@@ -17,6 +11,7 @@ import {
   type TuningState,
 } from '../../domain/tuning';
 import { isConditionalCheckFailed } from './dynamodb-expressions';
+import { queryAll } from './dynamodb-query';
 import { ACTIVE_POLICY_SK, POLICY_PK } from './table-layout';
 import {
   APPROVAL_PREFIX,
@@ -426,24 +421,14 @@ export class DynamoDbTuningStore implements TuningStore {
       readonly values: Record<string, unknown>;
     },
   ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: `pk = :pk AND ${sortCondition}`,
-          ExpressionAttributeValues: { ':pk': pk, ...values, ...filter?.values },
-          ...(filter === undefined
-            ? {}
-            : { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names }),
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+    return queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: `pk = :pk AND ${sortCondition}`,
+      ExpressionAttributeValues: { ':pk': pk, ...values, ...filter?.values },
+      ...(filter === undefined
+        ? {}
+        : { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names }),
+      ConsistentRead: true,
+    });
   }
 }
