@@ -4,44 +4,18 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunctionResource } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../definitions';
 import { ALLOCATION_FUNCTIONS, ALLOCATION_SCHEDULE, ALLOCATION_SERVICE } from '../definitions/allocation';
 import { acknowledgeFinding } from '../nag';
+import type { CapabilityProps } from './capability-props';
 import { createDeadLetterQueue } from './dead-letter-queue';
-import type { EventIngest } from './event-ingest';
-import { BundledFunctionFactory, type FunctionFactory } from './function-factory';
-import type { Storage } from './storage';
+import { BundledFunctionFactory } from './function-factory';
 
-export interface AllocationProps {
-  readonly storage: Storage;
-  /** The bus StaffingRecommended and PolicyChanged go to; its delivery DLQ catches undelivered runs. */
-  readonly ingest: EventIngest;
-  /** Encrypts the function's log group (the process's logs key fits). */
-  readonly logsKey: IKey;
-  /**
-   * Builds the Lambda function; tests pass a `TestFunctionFactory` to skip bundling.
-   *
-   * @default new BundledFunctionFactory()
-   */
-  readonly functionFactory?: FunctionFactory;
-  /**
-   * Retention of the job's logs.
-   *
-   * @default RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: RetentionDays;
-  /**
-   * Where the failed-run and dead-letter alarms notify.
-   *
-   * @default - alarms without actions (they still show on dashboards)
-   */
-  readonly alarmTopic?: ITopic;
+export interface AllocationProps extends CapabilityProps {
   /**
    * Minutes between runs; match the guardrails' `intervalMinutes` (the job plans one interval at a time).
    *

@@ -5,11 +5,9 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { type EventPattern as CdkEventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunctionResource } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -22,10 +20,9 @@ import {
   IDEMPOTENCY_TABLE,
 } from '../definitions/connectors';
 import { acknowledgeFinding } from '../nag';
+import type { CapabilityProps } from './capability-props';
 import { createDeadLetterQueue } from './dead-letter-queue';
-import type { EventIngest } from './event-ingest';
-import { BundledFunctionFactory, type FunctionFactory } from './function-factory';
-import type { Storage } from './storage';
+import { BundledFunctionFactory } from './function-factory';
 
 /** The item actions Powertools idempotency uses: read a record, claim it, complete it, drop a failed one. */
 const IDEMPOTENCY_ACTIONS = [
@@ -47,34 +44,7 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 /** Headers the connector sets itself: the credential must not replace them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'idempotency-key', 'host']);
 
-/** Everything but where to deliver: what the stack passes whether or not an endpoint is configured. */
-export interface ConnectorWiringProps {
-  readonly storage: Storage;
-  /** The bus the rule listens on; its delivery DLQ catches events the rule could not hand over. */
-  readonly ingest: EventIngest;
-  /** Encrypts the function's log group (the process's logs key fits). */
-  readonly logsKey: IKey;
-  /**
-   * Builds the Lambda function; tests pass a `TestFunctionFactory` to skip bundling.
-   *
-   * @default new BundledFunctionFactory()
-   */
-  readonly functionFactory?: FunctionFactory;
-  /**
-   * Retention of the connector's logs.
-   *
-   * @default RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: RetentionDays;
-  /**
-   * Where the dead-letter alarm notifies.
-   *
-   * @default - an alarm without actions (it still shows on dashboards)
-   */
-  readonly alarmTopic?: ITopic;
-}
-
-export interface ConnectorProps extends ConnectorWiringProps {
+export interface ConnectorProps extends CapabilityProps {
   /** https URL of the executing system; it receives each decision as a POSTed ConnectorDelivery. */
   readonly endpoint: string;
   /**
@@ -114,7 +84,7 @@ export class Connector extends Construct {
    * // cdk synth -c flowtune:connectorEndpoint=https://rpa.example.com/flowtune -c flowtune:connectorName=rpa
    * Connector.fromContext(this, 'Connector', { storage, ingest, logsKey, alarmTopic });
    */
-  static fromContext(scope: Construct, id: string, props: ConnectorWiringProps): Connector | undefined {
+  static fromContext(scope: Construct, id: string, props: CapabilityProps): Connector | undefined {
     const endpoint: unknown = scope.node.tryGetContext(CONNECTOR_CONTEXT.endpoint);
     const systemName: unknown = scope.node.tryGetContext(CONNECTOR_CONTEXT.name);
     const authHeader: unknown = scope.node.tryGetContext(CONNECTOR_CONTEXT.authHeader);

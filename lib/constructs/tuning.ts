@@ -6,10 +6,8 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type EventPattern as CdkEventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunctionResource } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -24,34 +22,11 @@ import {
   type TuningFunctionName,
 } from '../definitions/tuning';
 import { acknowledgeFinding } from '../nag';
+import type { CapabilityProps } from './capability-props';
 import { createDeadLetterQueue } from './dead-letter-queue';
-import type { EventIngest } from './event-ingest';
-import { BundledFunctionFactory, type FunctionFactory } from './function-factory';
-import type { Storage } from './storage';
+import { BundledFunctionFactory } from './function-factory';
 
-export interface TuningProps {
-  readonly storage: Storage;
-  readonly ingest: EventIngest;
-  /** Encrypts the functions' and the state machine's log groups (the process's logs key fits). */
-  readonly logsKey: IKey;
-  /**
-   * Builds the Lambda functions; tests pass a `TestFunctionFactory` to skip bundling.
-   *
-   * @default new BundledFunctionFactory()
-   */
-  readonly functionFactory?: FunctionFactory;
-  /**
-   * Retention of the tuning functions' and state machine's logs.
-   *
-   * @default RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: RetentionDays;
-  /**
-   * Where the drift and failed-cycle alarms notify.
-   *
-   * @default - alarms without actions (they still show on dashboards)
-   */
-  readonly alarmTopic?: ITopic;
+export interface TuningProps extends CapabilityProps {
   /**
    * Minutes between tuning cycles.
    *
