@@ -151,27 +151,31 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   /** Split rounds so far: the arms alternate going first, so neither always has first pick. */
   let splitRounds = 0;
 
-  /** The experiment to run this round: only a running one, and never at the cost of routing. */
-  /** The round as routing sees it: with queue preference when allocation has queues and moves. */
-  const withQueuePreference = async (round: DispatchRound): Promise<DispatchRound> => {
-    if (deps.queues === undefined) return round;
+  /**
+   * How the round is reshaped for the queues the allocation job moved agents to (identity when
+   * there are no settings or no moves), read alongside the roster; never at the cost of routing.
+   */
+  const queuePreference = async (): Promise<(round: DispatchRound) => DispatchRound> => {
+    const asIs = (round: DispatchRound) => round;
+    if (deps.queues === undefined) return asIs;
     try {
       const settings = await deps.queues.readSettings();
-      if (settings === undefined) return round;
+      if (settings === undefined) return asIs;
       const assignments = await deps.features.listQueueAssignments();
-      if (assignments.length === 0) return round;
+      if (assignments.length === 0) return asIs;
       const byAgent = Object.fromEntries(
         assignments.map((assignment) => [assignment.agentId, assignment.queueId]),
       );
-      return preferAssignedQueues(round, settings.queues, byAgent);
+      return (round) => preferAssignedQueues(round, settings.queues, byAgent);
     } catch (error) {
       logger.error('allocation settings or queue assignments unreadable; this round routes by skills alone', {
         error,
       });
-      return round;
+      return asIs;
     }
   };
 
+  /** The experiment to run this round: only a running one, and never at the cost of routing. */
   const runningExperiment = async (): Promise<Experiment | undefined> => {
     if (deps.experiments === undefined) return undefined;
     try {
@@ -371,11 +375,12 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     if (waitingRecords.length === 0) {
       return { waiting: 0, agentsWithCapacity: 0, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
     }
-    const [roster, features, policy, experiment] = await Promise.all([
+    const [roster, features, policy, experiment, preferQueues] = await Promise.all([
       deps.features.listAgents(),
       deps.features.readHandlingFeatures(),
       activePolicyOrDefault(deps.features, telemetry),
       runningExperiment(),
+      queuePreference(),
     ]);
     const agents = roster.filter(
       (agent) => agent.status === 'available' && agent.activeCount < agent.capacity,
@@ -384,8 +389,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     if (agents.length === 0) return { ...report, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
 
     const waiting = waitingRecords.map(toWaitingItem);
-    const round = await withQueuePreference({ now, waiting, agents, features });
-    const plan = planRound(round, policy, experiment);
+    const plan = planRound(preferQueues({ now, waiting, agents, features }), policy, experiment);
     const byItem = new Map(waitingRecords.map((record) => [record.itemId, record]));
     const byAgent = new Map(agents.map((agent) => [agent.agentId, agent]));
 
