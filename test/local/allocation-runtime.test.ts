@@ -4,6 +4,7 @@ import type { StaffingRecommended } from '../../domain/events/staffing';
 import { DynamoDbAllocationStore } from '../../lambdas/shared/dynamodb-allocation-store';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { ALLOCATION_SETTINGS, DAY, QUARTER, seedArrivals, seedRoster } from '../handlers/allocation-support';
+import { waitUntil } from '../support/wait-until';
 
 /**
  * The allocation job in the local runtime, on DynamoDB Local: a roster with cards short-handed
@@ -13,14 +14,6 @@ import { ALLOCATION_SETTINGS, DAY, QUARTER, seedArrivals, seedRoster } from '../
  */
 
 let runtime: LocalRuntime;
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 beforeAll(async () => {
   // Rounds and the tuning loop stay off; only the allocation timer runs, often.

@@ -6,6 +6,7 @@ import { DEFAULT_POLICY } from '../../domain/policy';
 import { PROJECT_ROOT } from '../../lib/definitions';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { waitUntil } from '../support/wait-until';
 
 function fixtureDetail(name: string): Record<string, unknown> {
   const path = join(PROJECT_ROOT, 'test/local/fixtures/events', `${name}.json`);
@@ -15,14 +16,6 @@ function fixtureDetail(name: string): Record<string, unknown> {
 /** The fixture work item, created now (so its SLA lies ahead) under a fresh id. */
 function newWorkItem(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...fixtureDetail('work-item-created'), id, createdAt: new Date().toISOString(), ...overrides };
-}
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function isAlive(pid: number): boolean {

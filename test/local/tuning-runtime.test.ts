@@ -8,20 +8,13 @@ import { PROJECT_ROOT } from '../../lib/definitions';
 import { TUNING_RULES } from '../../lib/definitions/tuning';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { waitUntil } from '../support/wait-until';
 
 const MINUTE = 60_000;
 
 function fixtureDetail(name: string): Record<string, unknown> {
   const path = join(PROJECT_ROOT, 'test/local/fixtures/events', `${name}.json`);
   return EventEnvelope.parse(JSON.parse(readFileSync(path, 'utf8'))).detail as Record<string, unknown>;
-}
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The wall clock, moved forward on demand (a tuning cycle reads only buckets that settled a minute ago). */

@@ -4,8 +4,9 @@ import { type AllocationApproval, ApprovalStatus } from '../../lambdas/shared/al
 import { DynamoDbAllocationStore } from '../../lambdas/shared/dynamodb-allocation-store';
 import { type OpsServer, startOpsServer } from '../../local/ops-server';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
-import { runOpsSubcommand } from '../../ops/cli/ops';
 import { ALLOCATION_SETTINGS, DAY, QUARTER, seedArrivals, seedRoster } from '../handlers/allocation-support';
+import { runOps } from '../support/ops-cli';
+import { waitUntil } from '../support/wait-until';
 
 /**
  * A staffing approval end to end: the local runtime's allocation timer runs the real job on
@@ -14,30 +15,12 @@ import { ALLOCATION_SETTINGS, DAY, QUARTER, seedArrivals, seedRoster } from '../
  * next run moves the agent under that person's name.
  */
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('a staffing approval through the ops CLI against the local runtime', { timeout: 120_000 }, () => {
   let runtime: LocalRuntime;
   let server: OpsServer;
   let store: DynamoDbAllocationStore;
 
-  /** Runs `flowtune ops <args> --endpoint <server> --actor <actor>` and returns what it printed. */
-  async function ops(actor: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runOpsSubcommand([...args, '--endpoint', server.url, '--actor', actor], {
-      out: (text) => out.push(text),
-      err: (text) => err.push(text),
-      env: {},
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const ops = (actor: string, ...args: string[]) => runOps(server.url, actor, ...args);
 
   const approvals = (...statuses: ApprovalStatus[]): Promise<AllocationApproval[]> =>
     store.listApprovals(statuses.length === 0 ? ApprovalStatus.options : statuses);

@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../../lib/definitions';
 import { type OpsServer, startOpsServer } from '../../local/ops-server';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { runOpsSubcommand } from '../../ops/cli/ops';
+import { waitUntil } from '../support/wait-until';
 
 /**
  * People in the loop, end to end: the local runtime (DynamoDB Local, the real handlers, the real
@@ -16,14 +17,6 @@ import { runOpsSubcommand } from '../../ops/cli/ops';
 function fixtureDetail(name: string): Record<string, unknown> {
   const path = join(PROJECT_ROOT, 'test/local/fixtures/events', `${name}.json`);
   return EventEnvelope.parse(JSON.parse(readFileSync(path, 'utf8'))).detail as Record<string, unknown>;
-}
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('human review through the ops CLI against the local runtime', { timeout: 90_000 }, () => {

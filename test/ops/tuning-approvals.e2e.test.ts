@@ -4,7 +4,8 @@ import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import { armKey, experimentArm, startExperiment } from '../../domain/tuning';
 import { type OpsServer, startOpsServer } from '../../local/ops-server';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
-import { runOpsSubcommand } from '../../ops/cli/ops';
+import { runOps } from '../support/ops-cli';
+import { waitUntil } from '../support/wait-until';
 
 const MINUTE = 60_000;
 
@@ -14,29 +15,11 @@ const CANDIDATE: Policy = {
   routing: { strategy: 'edf', weights: {} },
 };
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('a tuning approval through the ops CLI against the local runtime', { timeout: 90_000 }, () => {
   let runtime: LocalRuntime;
   let server: OpsServer;
 
-  /** Runs `flowtune ops <args> --endpoint <server> --actor <actor>` and returns what it printed. */
-  async function ops(actor: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runOpsSubcommand([...args, '--endpoint', server.url, '--actor', actor], {
-      out: (text) => out.push(text),
-      err: (text) => err.push(text),
-      env: {},
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const ops = (actor: string, ...args: string[]) => runOps(server.url, actor, ...args);
 
   beforeAll(async () => {
     runtime = await startLocalRuntime({ dispatchTickMs: false, retryIntervalMs: 10 });
