@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DriftDetected, PolicyChanged } from '../../domain/events/tuning';
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import { DEFAULT_TUNING_CONFIG, startExperiment } from '../../domain/tuning';
+import type { TuningStore } from '../../lambdas/shared/tuning-store';
 import { createApplyHandler } from '../../lambdas/tuning/apply/handler';
 import { createApprovalHandler } from '../../lambdas/tuning/approval/handler';
 import { createCycleHandler } from '../../lambdas/tuning/cycle/handler';
@@ -32,6 +33,34 @@ function allStates(states: Readonly<Record<string, AslState>>): [string, AslStat
     [name, state] as [string, AslState],
     ...(state.ItemProcessor === undefined ? [] : allStates(state.ItemProcessor.States)),
   ]);
+}
+
+/**
+ * A five-hour A/B trial of an EDF candidate that does clearly better than the active policy: a
+ * high-impact change (another routing strategy), so its promotion waits for a person.
+ */
+async function seedBetterEdfTrial(tuning: TuningStore): Promise<void> {
+  const candidate: Policy = {
+    ...DEFAULT_POLICY,
+    version: 'candidate-edf',
+    routing: { strategy: 'edf', weights: {} },
+  };
+  const experiment = startExperiment({
+    experimentId: 'exp-edf',
+    candidate,
+    active: DEFAULT_POLICY,
+    mode: 'ab',
+    treatmentShare: 0.5,
+    now: START,
+    startedBy: 'ops:ana',
+  });
+  await tuning.saveExperiment(experiment);
+  await seedObservations(tuning, {
+    minutes: 300,
+    rate: () => 10,
+    experiment,
+    attainment: (arm) => (arm === 'treatment' ? 0.99 : 0.9),
+  });
 }
 
 describe('tuning.asl.json', () => {
@@ -215,27 +244,7 @@ describe('the tuning workflow, run in-process', () => {
   it('holds a high-impact promotion for approval, then activates it as a new version with the approver recorded', async () => {
     // Prepare: a better candidate with another routing strategy.
     const { runner, tuning, features, emitted } = workflow(START + 300 * MINUTE);
-    const candidate: Policy = {
-      ...DEFAULT_POLICY,
-      version: 'candidate-edf',
-      routing: { strategy: 'edf', weights: {} },
-    };
-    const experiment = startExperiment({
-      experimentId: 'exp-edf',
-      candidate,
-      active: DEFAULT_POLICY,
-      mode: 'ab',
-      treatmentShare: 0.5,
-      now: START,
-      startedBy: 'ops:ana',
-    });
-    await tuning.saveExperiment(experiment);
-    await seedObservations(tuning, {
-      minutes: 300,
-      rate: () => 10,
-      experiment,
-      attainment: (arm) => (arm === 'treatment' ? 0.99 : 0.9),
-    });
+    await seedBetterEdfTrial(tuning);
 
     // Act: the execution parks; a person approves through the token it left.
     runner.startExecution({ name: 'promote', input: {} });
@@ -265,27 +274,7 @@ describe('the tuning workflow, run in-process', () => {
 
   it('changes nothing when the person rejects the promotion', async () => {
     const { runner, tuning, features, emitted } = workflow(START + 300 * MINUTE);
-    const candidate: Policy = {
-      ...DEFAULT_POLICY,
-      version: 'candidate-edf',
-      routing: { strategy: 'edf', weights: {} },
-    };
-    const experiment = startExperiment({
-      experimentId: 'exp-edf',
-      candidate,
-      active: DEFAULT_POLICY,
-      mode: 'ab',
-      treatmentShare: 0.5,
-      now: START,
-      startedBy: 'ops:ana',
-    });
-    await tuning.saveExperiment(experiment);
-    await seedObservations(tuning, {
-      minutes: 300,
-      rate: () => 10,
-      experiment,
-      attainment: (arm) => (arm === 'treatment' ? 0.99 : 0.9),
-    });
+    await seedBetterEdfTrial(tuning);
 
     runner.startExecution({ name: 'reject', input: {} });
     const request = await waitForApprovalRequest(tuning);
