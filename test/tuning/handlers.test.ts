@@ -11,6 +11,7 @@ import {
   type TuningState,
 } from '../../domain/tuning';
 import { InMemoryInstanceStore } from '../../lambdas/shared/in-memory';
+import type { InstanceRecord } from '../../lambdas/shared/ports';
 import { instanceExpiresAt } from '../../lambdas/shared/table-layout';
 import { InMemoryTuningStore, type TrackedRunningItem } from '../../lambdas/shared/tuning-store';
 import { createApplyHandler, PolicyConflictError } from '../../lambdas/tuning/apply/handler';
@@ -74,21 +75,7 @@ describe('observe handler', () => {
       startedBy: 'ops:ana',
     });
     await tuning.saveExperiment(experiment);
-    instances.seed({
-      itemId: 'HD-10428',
-      stage: 'IN_PROGRESS',
-      stageEnteredAt: CREATED_AT,
-      category: 'billing',
-      priority: 3,
-      requiredSkills: [],
-      createdAt: CREATED_AT,
-      slaDueAt: Date.parse('2026-11-20T09:30:00Z'),
-      attempt: 1,
-      excludedAgents: [],
-      expiresAt: instanceExpiresAt(CREATED_AT),
-      predictedHandlingSeconds: 1200,
-      assignedAt: Date.parse('2026-11-20T09:05:00Z'),
-    });
+    seedScored(instances, { assignedAt: Date.parse('2026-11-20T09:05:00Z') });
 
     // Act
     const response = await handler(completed);
@@ -108,21 +95,7 @@ describe('observe handler', () => {
   it('counts the decision confidence Score stored on the instance, once however often the completion comes', async () => {
     // Prepare
     const { tuning, instances, handler } = observeWorld();
-    instances.seed({
-      itemId: 'HD-10428',
-      stage: 'IN_PROGRESS',
-      stageEnteredAt: CREATED_AT,
-      category: 'billing',
-      priority: 3,
-      requiredSkills: [],
-      createdAt: CREATED_AT,
-      slaDueAt: Date.parse('2026-11-20T12:00:00Z'),
-      attempt: 1,
-      excludedAgents: [],
-      expiresAt: instanceExpiresAt(CREATED_AT),
-      predictedHandlingSeconds: 1200,
-      confidence: 0.73,
-    });
+    seedScored(instances, { slaDueAt: Date.parse('2026-11-20T12:00:00Z'), confidence: 0.73 });
 
     // Act
     await handler(completed);
@@ -235,7 +208,8 @@ describe('observe handler', () => {
   });
 });
 
-function seedScored(instances: InMemoryInstanceStore): void {
+/** HD-10428 scored and in progress (billing, predicted 20 min), with any field overridden. */
+function seedScored(instances: InMemoryInstanceStore, overrides: Partial<InstanceRecord> = {}): void {
   instances.seed({
     itemId: 'HD-10428',
     stage: 'IN_PROGRESS',
@@ -249,6 +223,7 @@ function seedScored(instances: InMemoryInstanceStore): void {
     excludedAgents: [],
     expiresAt: instanceExpiresAt(CREATED_AT),
     predictedHandlingSeconds: 1200,
+    ...overrides,
   });
 }
 
