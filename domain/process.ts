@@ -97,6 +97,15 @@ export type CompletionResult = z.infer<typeof CompletionResult>;
 const Actor = z.string().min(1);
 const Reason = z.string().min(1);
 
+/** A person's override: the assignment already claimed (the dispatcher's conditional claim) for the named agent. */
+const Override = z.object({
+  action: z.literal('override'),
+  actor: Actor,
+  reason: Reason,
+  agentId: AgentId,
+  assignment: AssignmentResult,
+});
+
 /**
  * What a person sends to Human Review (`$.review`): approve, reject, or override with the
  * assignment already claimed (through the dispatcher's conditional claim) for the named agent.
@@ -104,13 +113,7 @@ const Reason = z.string().min(1);
 export const ReviewDecision = z.discriminatedUnion('action', [
   z.object({ action: z.literal('approve'), actor: Actor, reason: Reason }),
   z.object({ action: z.literal('reject'), actor: Actor, reason: Reason }),
-  z.object({
-    action: z.literal('override'),
-    actor: Actor,
-    reason: Reason,
-    agentId: AgentId,
-    assignment: AssignmentResult,
-  }),
+  Override,
 ]);
 export type ReviewDecision = z.infer<typeof ReviewDecision>;
 
@@ -121,13 +124,7 @@ export type ReviewDecision = z.infer<typeof ReviewDecision>;
 export const ExceptionDecision = z.discriminatedUnion('action', [
   z.object({ action: z.literal('close'), actor: Actor, reason: Reason }),
   z.object({ action: z.literal('requeue'), actor: Actor, reason: Reason }),
-  z.object({
-    action: z.literal('override'),
-    actor: Actor,
-    reason: Reason,
-    agentId: AgentId,
-    assignment: AssignmentResult,
-  }),
+  Override,
 ]);
 export type ExceptionDecision = z.infer<typeof ExceptionDecision>;
 
