@@ -242,16 +242,7 @@ export function createAllocationHandler(deps: AllocationDeps): AllocationHandler
           });
           continue;
         }
-        const moved = await deps.features.assignQueue(
-          {
-            agentId: recommendation.agentId,
-            queueId: recommendation.toQueue,
-            assignedAt: now,
-            assignedBy: approver,
-            recommendationId: recommendation.recommendationId,
-          },
-          recommendation.fromQueue,
-        );
+        const moved = await applyMove(deps.features, recommendation, approver, now);
         const applied = moved === 'assigned';
         const note = applied
           ? `moved ${recommendation.agentId} to ${recommendation.toQueue} as ${approver} approved`
@@ -306,16 +297,7 @@ export function createAllocationHandler(deps: AllocationDeps): AllocationHandler
             outcomes.push({ recommendation });
             continue;
           }
-          const moved = await deps.features.assignQueue(
-            {
-              agentId: recommendation.agentId,
-              queueId: recommendation.toQueue,
-              assignedAt: now,
-              assignedBy: ACTOR,
-              recommendationId: recommendation.recommendationId,
-            },
-            recommendation.fromQueue,
-          );
+          const moved = await applyMove(deps.features, recommendation, ACTOR, now);
           outcomes.push(
             moved === 'assigned'
               ? { recommendation }
@@ -690,6 +672,25 @@ async function changeAutomation(
       changedAt: iso(now),
     },
   };
+}
+
+/** Moves the agent to the recommended queue, only if it is still in the queue the move was planned from. */
+function applyMove(
+  features: FeatureStore,
+  move: Extract<StaffingRecommended, { kind: 'move' }>,
+  assignedBy: string,
+  now: number,
+) {
+  return features.assignQueue(
+    {
+      agentId: move.agentId,
+      queueId: move.toQueue,
+      assignedAt: now,
+      assignedBy,
+      recommendationId: move.recommendationId,
+    },
+    move.fromQueue,
+  );
 }
 
 /** An audit record of one of the job's kinds, keyed under the run or the recommendation. */
