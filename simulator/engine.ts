@@ -62,6 +62,15 @@ export interface EngineResult {
   readonly outcomes?: readonly (ItemOutcome & { readonly agentId?: string; readonly itemId: string })[];
 }
 
+/**
+ * A simulated time as the domain sees it: epoch milliseconds, whole, as production's timestamps
+ * are (ISO strings carry milliseconds), so a round the simulator routes is the round the
+ * dispatcher would see, to the millisecond.
+ */
+export function simulatedEpochMs(epochMs: number, seconds: number): number {
+  return Math.round(epochMs + seconds * 1000);
+}
+
 export class PolicyViolationError extends Error {
   override readonly name = 'PolicyViolationError';
 }
@@ -138,7 +147,7 @@ export function runEngine(input: EngineInput): EngineResult {
     }
   }
   if (input.dispatchIntervalSeconds > 0) queue.push(input.dispatchIntervalSeconds, { kind: 'tick' });
-  const toMs = (seconds: number) => input.epochMs + seconds * 1000;
+  const toMs = (seconds: number) => simulatedEpochMs(input.epochMs, seconds);
   const onShift = shiftTracker(agents);
 
   const agentStates = (): AgentState[] =>

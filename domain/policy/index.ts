@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DecisionPath } from '../model';
+import { routingSectionProblems } from '../routing';
 import type { ItemScore } from '../scoring/types';
 
 /**
@@ -21,10 +22,15 @@ export const Policy = z.object({
   maxReroutes: z.number().int().min(0).max(10),
   /** Floor for the completion wait, so items already late still get a fair window. */
   minCompletionWindowSeconds: z.number().int().min(1),
-  routing: z.object({
-    strategy: z.string().min(1),
-    weights: z.record(z.string(), z.number()),
-  }),
+  routing: z
+    .object({
+      strategy: z.string().min(1),
+      weights: z.record(z.string(), z.number()),
+    })
+    // Unknown strategies and weight names are errors at every edge (store, proposal, dispatcher).
+    .superRefine((routing, context) => {
+      for (const message of routingSectionProblems(routing)) context.addIssue({ code: 'custom', message });
+    }),
 });
 export type Policy = z.infer<typeof Policy>;
 

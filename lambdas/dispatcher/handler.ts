@@ -3,20 +3,15 @@ import { preferAssignedQueues } from '../../domain/allocation/queue-preference';
 import type { AgentState, WaitingItem } from '../../domain/model';
 import type { Policy } from '../../domain/policy';
 import { AssignmentResult, DispatchMessage } from '../../domain/process';
-import {
-  type Assignment,
-  createPolicy,
-  type DispatchRound,
-  flowtunePolicy,
-  type RoutingPolicy,
-} from '../../domain/routing';
+import type { Assignment, DispatchRound, RoutingPolicy } from '../../domain/routing';
 import { HANDLING_MODEL_VERSION } from '../../domain/scoring';
 import {
-  assignInTurns,
+  createRoundPlanner,
   type Experiment,
-  type ItemArm,
-  intendedArm,
-  type RoutingTurn,
+  type RoundPlan,
+  type RoundPlanProblem,
+  routingPolicyFor,
+  type ShadowPlan,
 } from '../../domain/tuning';
 import type { AllocationStore } from '../shared/allocation-store';
 import { sharedDocumentClient } from '../shared/aws-clients';
@@ -53,6 +48,9 @@ import { auditRecord, toEpochMs, unidentifiedItemId } from '../shared/table-layo
 import { liveTuningStore } from '../shared/tuning-live';
 import type { TuningStore } from '../shared/tuning-store';
 import { recoverStuckAssignments, STUCK_ASSIGNMENT_MS } from './stuck-assignments';
+
+/** The domain's routing factory, re-exported for callers that wrap it (tests). */
+export { routingPolicyFor };
 
 const FUNCTION = 'dispatcher';
 const ACTOR = `flowtune:${FUNCTION}`;
@@ -123,15 +121,6 @@ export const CANCELLED_ERROR = 'WorkItemCancelled';
 export const FINISHED_ERROR = 'WorkItemAlreadyFinished';
 
 /**
- * Flowtune's joint assignment with the policy's numeric weights, or the registered strategy the
- * policy names (the baselines, for experiments).
- */
-export function routingPolicyFor(policy: Policy): RoutingPolicy {
-  if (policy.routing.strategy === 'flowtune') return flowtunePolicy({ weights: policy.routing.weights });
-  return createPolicy(policy.routing.strategy);
-}
-
-/**
  * The dispatcher: drains a batch of the FIFO dispatch queue (one message group, so one round at
  * a time), records every `enqueue` in the waiting set, then runs ONE round: all waiting items ×
  * all agents with free capacity solved as one problem by the routing policy. Each assignment
@@ -148,8 +137,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const routingFor = deps.routing ?? routingPolicyFor;
   const { logger, metrics } = telemetry;
-  /** Split rounds so far: the arms alternate going first, so neither always has first pick. */
-  let splitRounds = 0;
+  /** One per container: counts split rounds (the arms alternate first pick) and caches routings by version. */
+  const planner = createRoundPlanner({ routingFor });
 
   /**
    * How the round is reshaped for the queues the allocation job moved agents to (identity when
@@ -191,79 +180,16 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   };
 
   /**
-   * Who decides which items this round. No experiment: the active policy decides all. A/B: the
-   * treatment arm's items are decided by the candidate and the rest by the active policy, in
-   * turns over the same agents. Shadow: the active policy decides all, and the candidate decides
-   * the same round on copies, for the record only.
+   * Who decides which items this round: the domain's round plan (the simulator runs the same
+   * one). Its problems are the experiment's only, never the live decisions': log and count them.
    */
   const planRound = (round: DispatchRound, policy: Policy, experiment: Experiment | undefined): RoundPlan => {
-    const live: RoutedBy = { policy, routing: routingFor(policy) };
-    const allLive = (): RoundPlan['decisions'] =>
-      live.routing.assign(round).map((assignment) => ({ assignment, arm: 'none', by: live }));
-    if (experiment === undefined) return { decisions: allLive() };
-    let candidate: RoutedBy;
-    try {
-      candidate = { policy: experiment.candidate, routing: routingFor(experiment.candidate) };
-    } catch (error) {
-      logger.error('candidate policy cannot route; the experiment is skipped this round', {
-        experimentId: experiment.experimentId,
-        error,
-      });
+    const plan = planner.plan(round, policy, experiment);
+    for (const problem of plan.problems) {
+      logger.error(PROBLEM_LOGS[problem.stage], { experimentId: problem.experimentId, error: problem.error });
       metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
-      return { decisions: allLive() };
     }
-    if (experiment.mode === 'shadow') {
-      const decisions = allLive();
-      let paper: Assignment[] = [];
-      try {
-        paper = candidate.routing.assign({
-          ...round,
-          waiting: [...round.waiting],
-          agents: [...round.agents],
-        });
-      } catch (error) {
-        logger.error('shadow candidate failed to decide; live decisions unaffected', { error });
-        metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
-      }
-      return {
-        decisions,
-        shadow: {
-          experiment,
-          by: candidate,
-          assignments: new Map(paper.map((assignment) => [assignment.itemId, assignment])),
-        },
-      };
-    }
-    const arms = new Map(round.waiting.map((item) => [item.itemId, intendedArm(item, experiment)]));
-    const turns: RoutingTurn<RoutedBy>[] = [
-      {
-        routing: live.routing,
-        items: round.waiting.filter((item) => arms.get(item.itemId) !== 'treatment'),
-        tag: live,
-      },
-      {
-        routing: candidate.routing,
-        items: round.waiting.filter((item) => arms.get(item.itemId) === 'treatment'),
-        tag: candidate,
-      },
-    ];
-    if (splitRounds++ % 2 === 1) turns.reverse();
-    try {
-      return {
-        decisions: assignInTurns(round, turns).map(({ assignment, tag }) => ({
-          assignment,
-          arm: arms.get(assignment.itemId) ?? 'none',
-          by: tag,
-        })),
-      };
-    } catch (error) {
-      logger.error('split round failed; this round routes every item by the active policy', {
-        experimentId: experiment.experimentId,
-        error,
-      });
-      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
-      return { decisions: allLive() };
-    }
+    return plan;
   };
 
   const handleMessage = async (record: SQSRecord): Promise<InstanceRecord | undefined> => {
@@ -389,7 +315,9 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     if (agents.length === 0) return { ...report, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
 
     const waiting = waitingRecords.map(toWaitingItem);
-    const plan = planRound(preferQueues({ now, waiting, agents, features }), policy, experiment);
+    // The whole roster, busy agents included, as the simulator passes it: the policy places work on
+    // free slots only, but weighs each item against everyone who could do it (fastest on shift).
+    const plan = planRound(preferQueues({ now, waiting, agents: roster, features }), policy, experiment);
     const byItem = new Map(waitingRecords.map((record) => [record.itemId, record]));
     const byAgent = new Map(agents.map((agent) => [agent.agentId, agent]));
 
@@ -527,26 +455,12 @@ function toWaitingItem(record: InstanceRecord): WaitingItem {
   };
 }
 
-/** A routing policy and the policy document it was built from. */
-interface RoutedBy {
-  readonly policy: Policy;
-  readonly routing: RoutingPolicy;
-}
-
-/** One round's decisions, each with the arm it was made for and who made it. */
-interface RoundPlan {
-  readonly decisions: readonly {
-    readonly assignment: Assignment;
-    readonly arm: ItemArm;
-    readonly by: RoutedBy;
-  }[];
-  /** A shadow candidate's decisions for the same round, by item: recorded, never acted on. */
-  readonly shadow?: {
-    readonly experiment: Experiment;
-    readonly by: RoutedBy;
-    readonly assignments: ReadonlyMap<string, Assignment>;
-  };
-}
+/** What the log says when an experiment's part of a round could not run (the live decisions stand). */
+const PROBLEM_LOGS: Readonly<Record<RoundPlanProblem['stage'], string>> = {
+  candidate: 'candidate policy cannot route; the experiment is skipped this round',
+  shadow: 'shadow candidate failed to decide; live decisions unaffected',
+  split: 'split round failed; this round routes every item by the active policy',
+};
 
 function assignedRecord(
   record: InstanceRecord,
@@ -609,7 +523,7 @@ function shadowRecord(
   agent: AgentState,
   result: AssignmentResult,
   paper: Assignment | undefined,
-  shadow: NonNullable<RoundPlan['shadow']>,
+  shadow: ShadowPlan,
   now: number,
 ) {
   return auditRecord({

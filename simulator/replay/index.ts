@@ -1,4 +1,4 @@
-import { createPolicy } from '../../domain/routing';
+import { plannedRouting, policyDocumentFor } from '../../domain/tuning/round-plan';
 import { type EngineResult, runEngine } from '../engine';
 import { readCsvJobs } from './csv';
 import { KNOWN_LOGS, type LogJob, type LogMapping, ReplayError } from './log';
@@ -42,7 +42,7 @@ export function replay(model: ReplayModel, policyName: string): EngineResult {
   return runEngine({
     agents: model.agents,
     jobs: model.jobs,
-    policy: createPolicy(policyName),
+    policy: plannedRouting(policyDocumentFor(policyName)),
     handlingSeconds: model.handlingSeconds,
     features: model.features,
     learnOnline: true,
