@@ -3,6 +3,7 @@ import type { AllocationJobState } from '../../domain/allocation/job';
 import type { StaffingRecommended } from '../../domain/events/staffing';
 import type { ObservationBucket } from '../../domain/tuning';
 import { AllocationStateConflictError, createAllocationHandler } from '../../lambdas/allocation/handler';
+import { PolicyStore } from '../../lambdas/shared/policy-store';
 import { InMemoryAllocationStore } from '../../lambdas/shared/allocation-store';
 import {
   InMemoryAuditLog,
@@ -39,7 +40,8 @@ async function world(options: { historyFrom?: number; settings?: boolean } = {})
       return tuning.readBuckets(from, to);
     },
   });
-  const deps = { features, tuning: countingTuning, allocation, audit, events, clock };
+  const policies = new PolicyStore({ versions: tuning, features, audit, events, clock });
+  const deps = { features, tuning: countingTuning, policies, allocation, audit, events, clock };
   return {
     clock,
     tables,
