@@ -1,8 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AllocationRunOutput, createAllocationHandler } from '../lambdas/allocation/handler';
 import { DynamoDbAllocationStore } from '../lambdas/shared/dynamodb-allocation-store';
-import type { AuditLog, Clock, EventPublisher, FeatureStore } from '../lambdas/shared/ports';
 import type { PolicyStore } from '../lambdas/shared/policy-store';
+import type { AuditLog, Clock, EventPublisher, FeatureStore } from '../lambdas/shared/ports';
 import type { TuningStore } from '../lambdas/shared/tuning-store';
 
 /**

@@ -21,6 +21,7 @@ import { DynamoDbTuningStore } from '../lambdas/shared/dynamodb-tuning-store';
 import { EventPublishError } from '../lambdas/shared/eventbridge-event-publisher';
 import type { InvocationContext } from '../lambdas/shared/observability';
 import { validateOutbound } from '../lambdas/shared/outbound-events';
+import { PolicyStore } from '../lambdas/shared/policy-store';
 import type {
   AuditLog,
   AuditRecord,
@@ -35,7 +36,6 @@ import type {
   ResumeOutcome,
   StartOutcome,
 } from '../lambdas/shared/ports';
-import { PolicyStore } from '../lambdas/shared/policy-store';
 import { systemClock } from '../lambdas/shared/ports';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../lambdas/shared/pseudonymise';
 import { createValidateHandler } from '../lambdas/validate/handler';

@@ -42,7 +42,8 @@ export function diffPolicies(from: Policy, to: Policy): PolicyFieldChange[] {
 
 function leaves(value: unknown, prefix = '', out = new Map<string, { value: unknown; text: string }>()) {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    for (const [key, entry] of Object.entries(value)) leaves(entry, prefix === '' ? key : `${prefix}.${key}`, out);
+    for (const [key, entry] of Object.entries(value))
+      leaves(entry, prefix === '' ? key : `${prefix}.${key}`, out);
     return out;
   }
   // A list (automation categories) compares as a set of values: order carries no meaning there.

@@ -21,6 +21,7 @@ import {
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
+import type { PolicyStore } from '../shared/policy-store';
 import {
   type AuditLog,
   type Clock,
@@ -29,7 +30,6 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
-import type { PolicyStore } from '../shared/policy-store';
 import { livePolicyStore, liveTuningStore } from '../shared/tuning-live';
 import type { TuningStore } from '../shared/tuning-store';
 import { DynamoDbOpsStore } from './dynamodb-ops-store';

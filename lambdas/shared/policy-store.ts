@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PolicyChanged } from '../../domain/events/tuning';
 import { DEFAULT_POLICY, Policy } from '../../domain/policy';
 import { diffPolicies } from '../../domain/policy/diff';
-import { type PolicyChangeKind, PolicyVersionRecord } from '../../domain/tuning/versions';
+import type { PolicyChangeKind, PolicyVersionRecord } from '../../domain/tuning/versions';
 import type { AuditLog, AuditRecord, Clock, EventPublisher, FeatureStore } from './ports';
 import { auditExpiresAt } from './table-layout';
 import type { TuningStore } from './tuning-store';
@@ -199,7 +199,8 @@ export class PolicyStore {
         });
       }
       const base = await this.baseDocument(current.baseVersion);
-      const changes = base === undefined ? ['(all)'] : diffPolicies(base, policy).map((change) => change.path);
+      const changes =
+        base === undefined ? ['(all)'] : diffPolicies(base, policy).map((change) => change.path);
       if ((await this.deps.versions.activatePolicy(policy, current.baseVersion)) === 'activated') {
         return this.record(current, policy.version, changes, now, 'activated');
       }
@@ -211,7 +212,8 @@ export class PolicyStore {
         return this.record(current, policy.version, changes, Date.parse(createdAt), 'already-active');
       }
       const next = attempt < maxAttempts ? options.rebase?.(active) : undefined;
-      if (next === undefined) throw new PolicyConflictError(active.version, current.baseVersion, policy.version);
+      if (next === undefined)
+        throw new PolicyConflictError(active.version, current.baseVersion, policy.version);
       current = next;
     }
   }
@@ -227,8 +229,7 @@ export class PolicyStore {
     readonly baseVersion?: string;
   }): Promise<PolicyChangeResult> {
     const record = await this.deps.versions.getPolicyVersion(input.version);
-    const policy =
-      record?.policy ?? (input.version === DEFAULT_POLICY.version ? DEFAULT_POLICY : undefined);
+    const policy = record?.policy ?? (input.version === DEFAULT_POLICY.version ? DEFAULT_POLICY : undefined);
     if (policy === undefined) {
       throw new UnknownPolicyVersionError(
         `no stored policy version ${input.version}; see the versions with \`flowtune ops policies history\``,

@@ -4,6 +4,8 @@ import type { OpsErrorBody, OverrideBody, PolicyProposalBody, ReasonBody } from 
 import type { BottleneckView } from '../../domain/ops/bottleneck';
 import type { PolicyProposal } from '../../domain/ops/policy-proposal';
 import type { Policy } from '../../domain/policy';
+import type { PolicyFieldChange } from '../../domain/policy/diff';
+import type { PolicyVersionRecord } from '../../domain/tuning/versions';
 import type {
   StaffingApprovalView,
   StaffingDecisionResult,
@@ -11,8 +13,6 @@ import type {
 import type { ActionResult, HumanTask, ItemStatus } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView, TuningDecisionResult } from '../../lambdas/ops-api/tuning-approvals';
 import type { PolicyHistoryEntry } from '../../lambdas/shared/policy-store';
-import type { PolicyFieldChange } from '../../domain/policy/diff';
-import type { PolicyVersionRecord } from '../../domain/tuning/versions';
 import { ACTOR_HEADER } from '../../local/ops-server';
 import { type RequestSigner, regionOfEndpoint, sigV4Signer } from './signing';
 
@@ -181,10 +181,7 @@ export class OpsClient {
   }
 
   policyDiff(from: string, to: string): Promise<PolicyDiffView> {
-    return this.call(
-      'GET',
-      `policies/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
-    );
+    return this.call('GET', `policies/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
   }
 
   rollbackPolicy(version: string, body: ReasonBody): Promise<PolicyRollbackResult> {

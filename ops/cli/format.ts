@@ -166,9 +166,13 @@ export function formatStaffingApprovals(result: {
 
 export function formatPolicyHistory(view: PolicyHistoryView): string {
   const lines = [`active: ${view.active.version}`];
-  if (view.history.length === 0) lines.push('no change recorded yet (the deploy-time or built-in default applies)');
+  if (view.history.length === 0)
+    lines.push('no change recorded yet (the deploy-time or built-in default applies)');
   for (const entry of view.history) {
-    const who = entry.approvedBy !== undefined && entry.approvedBy !== entry.actor ? `${entry.actor}, approved by ${entry.approvedBy}` : entry.actor;
+    const who =
+      entry.approvedBy !== undefined && entry.approvedBy !== entry.actor
+        ? `${entry.actor}, approved by ${entry.approvedBy}`
+        : entry.actor;
     lines.push(
       `${entry.at}  ${entry.version}  ${entry.kind}${entry.activated ? '' : ' (not activated)'}  from ${entry.previousVersion}  by ${who}`,
       `    ${entry.reason}`,

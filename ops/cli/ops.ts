@@ -320,7 +320,9 @@ const SUBCOMMANDS: readonly Subcommand[] = [
       }
       if (action === 'rollback') {
         if (first === undefined || second !== undefined) {
-          throw new UsageError('"policies rollback" needs one VERSION: flowtune ops policies rollback V --reason TEXT');
+          throw new UsageError(
+            '"policies rollback" needs one VERSION: flowtune ops policies rollback V --reason TEXT',
+          );
         }
         const version = checked(StoredPolicyVersion, first, 'VERSION');
         const result = await client.rollbackPolicy(version, { reason: reasonOf(input, 'policies') });

@@ -3,7 +3,6 @@ import type { AllocationJobState } from '../../domain/allocation/job';
 import type { StaffingRecommended } from '../../domain/events/staffing';
 import type { ObservationBucket } from '../../domain/tuning';
 import { AllocationStateConflictError, createAllocationHandler } from '../../lambdas/allocation/handler';
-import { PolicyStore } from '../../lambdas/shared/policy-store';
 import { InMemoryAllocationStore } from '../../lambdas/shared/allocation-store';
 import {
   InMemoryAuditLog,
@@ -12,6 +11,7 @@ import {
   InMemoryTables,
   ManualClock,
 } from '../../lambdas/shared/in-memory';
+import { PolicyStore } from '../../lambdas/shared/policy-store';
 import type { AssignQueueOutcome, QueueAssignment } from '../../lambdas/shared/ports';
 import { InMemoryTuningStore } from '../../lambdas/shared/tuning-store';
 import { ALLOCATION_SETTINGS, MINUTE, QUARTER, ROSTER, seedArrivals, seedRoster } from './allocation-support';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyChanged } from '../../domain/events/tuning';
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
-import { createOpsApi } from '../../lambdas/ops-api/handler';
-import { InMemoryOpsStore } from '../../lambdas/ops-api/in-memory-ops-store';
 import { DynamoDbOpsStore } from '../../lambdas/ops-api/dynamodb-ops-store';
+import { createOpsApi } from '../../lambdas/ops-api/handler';
+import { apiGatewayEvent } from '../../lambdas/ops-api/proxy-event';
 import { DynamoDbTuningStore } from '../../lambdas/shared/dynamodb-tuning-store';
 import {
   createInMemoryPorts,
@@ -22,7 +22,6 @@ import {
 import type { AuditLog, FeatureStore } from '../../lambdas/shared/ports';
 import { InMemoryTuningStore, type TuningStore } from '../../lambdas/shared/tuning-store';
 import { createApplyHandler } from '../../lambdas/tuning/apply/handler';
-import { apiGatewayEvent } from '../../lambdas/ops-api/proxy-event';
 import { type DynamoDbTestEnvironment, startDynamoDbTestEnvironment } from '../support/dynamodb-local';
 
 const T0 = Date.parse('2026-11-20T09:00:00.000Z');
@@ -64,9 +63,14 @@ afterAll(async () => {
   await db?.stop();
 });
 
-async function dynamoDbWorld(): Promise<World & { readonly tableNames: DynamoDbTestEnvironment['tableNames'] }> {
+async function dynamoDbWorld(): Promise<
+  World & { readonly tableNames: DynamoDbTestEnvironment['tableNames'] }
+> {
   const ports = await db.freshTables();
-  const versions = new DynamoDbTuningStore({ client: db.documentClient, featuresTable: ports.tableNames.featuresTable });
+  const versions = new DynamoDbTuningStore({
+    client: db.documentClient,
+    featuresTable: ports.tableNames.featuresTable,
+  });
   const events = new InMemoryEventPublisher();
   const clock = new ManualClock(T0);
   return {
@@ -116,7 +120,12 @@ describe.each([
       changes: ['minConfidence'],
     });
     expect(changedEvents(events)).toMatchObject([
-      { policyVersion: 'cautious-1', previousVersion: 'default-1', approval: 'approved', approvedBy: 'ops:ben' },
+      {
+        policyVersion: 'cautious-1',
+        previousVersion: 'default-1',
+        approval: 'approved',
+        approvedBy: 'ops:ben',
+      },
     ]);
   });
 
@@ -147,7 +156,13 @@ describe.each([
 
   it('retries from the new active version when the caller can recompute its change', async () => {
     const { policies, features } = await world();
-    await policies.change({ policy: cautious, baseVersion: 'default-1', kind: 'manual', reason: 'first', actor: 'a' });
+    await policies.change({
+      policy: cautious,
+      baseVersion: 'default-1',
+      kind: 'manual',
+      reason: 'first',
+      actor: 'a',
+    });
 
     const result = await policies.change(
       {
@@ -168,14 +183,24 @@ describe.each([
       },
     );
 
-    expect(result).toMatchObject({ outcome: 'activated', version: 'cautious-1+t2', previousVersion: 'cautious-1' });
+    expect(result).toMatchObject({
+      outcome: 'activated',
+      version: 'cautious-1+t2',
+      previousVersion: 'cautious-1',
+    });
     const active = await features.getActivePolicy();
     expect([active.minConfidence, active.maxAutoRisk]).toEqual([0.3, 0.9]);
   });
 
   it('never reuses a version id for another document', async () => {
     const { policies } = await world();
-    await policies.change({ policy: cautious, baseVersion: 'default-1', kind: 'manual', reason: 'first', actor: 'a' });
+    await policies.change({
+      policy: cautious,
+      baseVersion: 'default-1',
+      kind: 'manual',
+      reason: 'first',
+      actor: 'a',
+    });
 
     await expect(
       policies.change({
@@ -190,11 +215,25 @@ describe.each([
 
   it('rolls back to a stored version as a new, audited activation', async () => {
     const { policies, features } = await world();
-    await policies.change({ policy: cautious, baseVersion: 'default-1', kind: 'manual', reason: 'first', actor: 'a' });
+    await policies.change({
+      policy: cautious,
+      baseVersion: 'default-1',
+      kind: 'manual',
+      reason: 'first',
+      actor: 'a',
+    });
 
-    const result = await policies.rollbackTo({ version: 'default-1', actor: 'ops:ana', reason: 'cautious-1 parks too much' });
+    const result = await policies.rollbackTo({
+      version: 'default-1',
+      actor: 'ops:ana',
+      reason: 'cautious-1 parks too much',
+    });
 
-    expect(result).toMatchObject({ version: 'default-1', previousVersion: 'cautious-1', outcome: 'activated' });
+    expect(result).toMatchObject({
+      version: 'default-1',
+      previousVersion: 'cautious-1',
+      outcome: 'activated',
+    });
     expect((await features.getActivePolicy()).version).toBe('default-1');
     expect((await policies.history()).map((entry) => [entry.version, entry.kind, entry.actor])).toEqual([
       ['cautious-1', 'manual', 'a'],
@@ -216,9 +255,15 @@ describe('a person’s approval racing the tuning loop on DynamoDB Local', () =>
       policies: world.policies,
       store: new DynamoDbOpsStore({ client: db.documentClient, ...world.tableNames }),
     });
-    const apply = createApplyHandler({ tuning: world.versions, policies: world.policies, clock: ports.clock });
+    const apply = createApplyHandler({
+      tuning: world.versions,
+      policies: world.policies,
+      clock: ports.clock,
+    });
     const call = async (method: string, path: string, actor: string, body?: unknown) => {
-      const answer = await api.http(apiGatewayEvent({ method, path, actor, ...(body === undefined ? {} : { body }) }));
+      const answer = await api.http(
+        apiGatewayEvent({ method, path, actor, ...(body === undefined ? {} : { body }) }),
+      );
       return { status: answer.statusCode, body: JSON.parse(answer.body) as Record<string, unknown> };
     };
     const outcomes: string[] = [];

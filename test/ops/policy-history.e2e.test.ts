@@ -27,13 +27,22 @@ describe('the policy history through the ops CLI against the local runtime', { t
     // Prepare: ana proposes a more cautious policy, ben approves it.
     const file = join(tmpdir(), `flowtune-policy-${process.pid}.json`);
     writeFileSync(file, JSON.stringify({ ...DEFAULT_POLICY, version: 'cautious-1', minConfidence: 0.3 }));
-    expect((await ops('ana', 'propose-policy', '--file', file, '--rationale', 'too many wrong automations')).code).toBe(0);
+    expect(
+      (await ops('ana', 'propose-policy', '--file', file, '--rationale', 'too many wrong automations')).code,
+    ).toBe(0);
     expect((await ops('ben', 'approve-policy', 'cautious-1', '--reason', 'agreed')).code).toBe(0);
 
     // Act
     const history = await ops('ana', 'policies', 'history');
     const diff = await ops('ana', 'policies', 'diff', 'default-1', 'cautious-1');
-    const rollback = await ops('ana', 'policies', 'rollback', 'default-1', '--reason', 'cautious-1 parks too much');
+    const rollback = await ops(
+      'ana',
+      'policies',
+      'rollback',
+      'default-1',
+      '--reason',
+      'cautious-1 parks too much',
+    );
     const again = await ops('ana', 'policies', 'rollback', 'default-1', '--reason', 'once more');
     const after = await ops('ana', 'policies', '--json');
 
@@ -46,13 +55,18 @@ describe('the policy history through the ops CLI against the local runtime', { t
     expect(rollback.out).toMatch(/policy default-1 is active again \(was cautious-1\)/);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/409 PolicyConflict/);
-    const view = JSON.parse(after.out) as { active: { version: string }; history: { actor: string; kind: string }[] };
+    const view = JSON.parse(after.out) as {
+      active: { version: string };
+      history: { actor: string; kind: string }[];
+    };
     expect(view.active.version).toBe('default-1');
     expect(view.history.map((entry) => [entry.kind, entry.actor])).toEqual([
       ['approved', 'local:ben'],
       ['rolled-back', 'local:ana'],
     ]);
-    const announced = runtime.emittedEvents('PolicyChanged').map((event) => PolicyChanged.parse(event.detail));
+    const announced = runtime
+      .emittedEvents('PolicyChanged')
+      .map((event) => PolicyChanged.parse(event.detail));
     expect(announced.map((event) => [event.policyVersion, event.kind, event.actor])).toEqual([
       ['cautious-1', 'approved', 'local:ben'],
       ['default-1', 'rolled-back', 'local:ana'],

@@ -11,10 +11,10 @@ import {
   type TuningState,
 } from '../../domain/tuning';
 import { InMemoryInstanceStore } from '../../lambdas/shared/in-memory';
+import { POLICY_HISTORY_ID } from '../../lambdas/shared/policy-store';
 import type { InstanceRecord } from '../../lambdas/shared/ports';
 import { instanceExpiresAt } from '../../lambdas/shared/table-layout';
 import { InMemoryTuningStore, type TrackedRunningItem } from '../../lambdas/shared/tuning-store';
-import { POLICY_HISTORY_ID } from '../../lambdas/shared/policy-store';
 import { createApplyHandler, PolicyConflictError } from '../../lambdas/tuning/apply/handler';
 import { createCycleHandler, TuningStateConflictError } from '../../lambdas/tuning/cycle/handler';
 import { createObserveHandler } from '../../lambdas/tuning/observe/handler';

@@ -131,7 +131,10 @@ function workflow(now: number) {
   const router = new LocalEventRouter({ rules: [] });
   const clock = { now: () => now };
   // The policy store announces on the same bus the state machine emits DriftDetected on.
-  const { tables, features, tuning, policies, audit } = stores({ clock, events: new LocalEventPublisher(router) });
+  const { tables, features, tuning, policies, audit } = stores({
+    clock,
+    events: new LocalEventPublisher(router),
+  });
   // 41 people at about 33 busy slots: 80% occupancy, the reference load of the risk threshold.
   for (let index = 0; index < 41; index++) features.seedAgent({ ...agent(`a-${index}`), changedAt: 0 });
   // What the scorer learned: about 200 s per item in both categories.
@@ -273,7 +276,11 @@ describe('the tuning workflow, run in-process', () => {
     });
     expect((await tuning.readExperiment())?.status).toBe('promoted');
     const [history] = await audit.listForItem(POLICY_HISTORY_ID);
-    expect(history).toMatchObject({ kind: 'POLICY_CHANGED', actor: 'ops:ben', policyVersion: 'candidate-edf' });
+    expect(history).toMatchObject({
+      kind: 'POLICY_CHANGED',
+      actor: 'ops:ben',
+      policyVersion: 'candidate-edf',
+    });
   });
 
   it('changes nothing when the person rejects the promotion', async () => {
