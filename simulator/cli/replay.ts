@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { POLICY_REGISTRY } from '../../domain/routing';
-import { KNOWN_LOGS, LogMapping, loadReplay, ReplayError, replay } from '../replay';
+import { describeMappingIssues, KNOWN_LOGS, LogMapping, loadReplay, ReplayError, replay } from '../replay';
 import { type Command, parseOptions } from './command';
 import { percent, seconds, table } from './format';
 import { parseCommandOptions } from './simulate';
@@ -42,16 +42,28 @@ function readMapping(path: string): LogMapping {
   try {
     raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ReplayError(`cannot read mapping ${path}: ${(error as Error).message}`);
+    const reason = (error as Error).message.split('\n')[0];
+    throw new ReplayError(`cannot read mapping ${path}: ${reason}; fix the file (YAML or JSON)`);
   }
   const result = LogMapping.safeParse(raw);
   if (!result.success) {
-    const issues = result.error.issues.map(
-      (issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    throw new ReplayError(
+      `${path}: invalid mapping: ${describeMappingIssues(result.error)} (see simulator/README.md, "Replaying logs")`,
     );
-    throw new ReplayError(`${path}: invalid mapping\n${issues.join('\n')}`);
   }
   return result.data;
+}
+
+/** A file the user named must exist: say which and what to do, not ENOENT and a stack. */
+function requireFile(path: string, what: string): void {
+  if (!existsSync(path)) throw new ReplayError(`${path}: no such ${what}; check the path`);
+}
+
+/** What the log had that gave no work, so nothing is dropped silently. */
+function leftOut(skipped: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(skipped);
+  if (entries.length === 0) return '';
+  return `left out: ${entries.map(([reason, count]) => `${count} ${reason}`).join(', ')}\n`;
 }
 
 export const replayCommand: Command = {
@@ -71,6 +83,8 @@ export const replayCommand: Command = {
       'replay',
     );
     const options = parseCommandOptions(Options, values, 'replay');
+    requireFile(options.log, 'log file');
+    if (options.map !== undefined) requireFile(options.map, 'mapping file');
     process.stderr.write(`replay: reading ${options.log}…\n`);
     const model = await loadReplay(options.log, {
       seed: options.seed,
@@ -111,7 +125,8 @@ export const replayCommand: Command = {
     process.stdout.write(
       `${options.log}${source === undefined ? '' : ` (${source})`}\n` +
         `${s.jobs} jobs (${s.abandoned} abandoned in the log), ${s.agents} agents, ${s.categories} categories, ` +
-        `${s.spanDays.toFixed(1)} days; mean wait in the log itself ${seconds(s.loggedMeanWait)}\n\n` +
+        `${s.spanDays.toFixed(1)} days; mean wait in the log itself ${seconds(s.loggedMeanWait)}\n` +
+        `${leftOut(s.skipped)}\n` +
         `${table(['policy', 'mean wait', 'p90 wait', 'mean cycle', 'SLA', 'abandoned', 'done / h', 'utilisation'], rows)}\n`,
     );
     return 0;

@@ -1,11 +1,18 @@
 import { createPolicy } from '../../domain/routing';
 import { type EngineResult, runEngine } from '../engine';
 import { readCsvJobs } from './csv';
-import { KNOWN_LOGS, type LogJob, type LogMapping, ReplayError } from './log';
+import { KNOWN_LOGS, type LogMapping, type LogRead, ReplayError } from './log';
 import { buildReplayModel, type ReplayModel } from './model';
 import { readXesJobs } from './xes-jobs';
 
-export { KNOWN_LOGS, type LogJob, LogMapping, ReplayError } from './log';
+export {
+  describeMappingIssues,
+  KNOWN_LOGS,
+  type LogJob,
+  LogMapping,
+  type LogRead,
+  ReplayError,
+} from './log';
 export type { ReplayModel } from './model';
 
 /** The mapping for a file: the one given, else a known log's, else a default by extension. */
@@ -19,7 +26,7 @@ export function mappingFor(path: string, given?: LogMapping): LogMapping {
 }
 
 /** Reads the jobs of an XES (.xes, .xes.gz) or CSV/TSV (.csv, .tsv, .txt, optionally .gz) log. */
-export async function readLogJobs(path: string, mapping: LogMapping): Promise<LogJob[]> {
+export async function readLogJobs(path: string, mapping: LogMapping): Promise<LogRead> {
   const isXes = /\.xes(\.gz)?$/i.test(path);
   if (mapping.format === 'xes') {
     if (!isXes) throw new ReplayError(`${path}: the mapping says XES but the file is not .xes or .xes.gz`);
@@ -32,9 +39,16 @@ export async function loadReplay(
   path: string,
   options: { mapping?: LogMapping; seed?: number } = {},
 ): Promise<ReplayModel> {
-  const jobs = await readLogJobs(path, mappingFor(path, options.mapping));
-  if (jobs.length === 0) throw new ReplayError(`${path}: no jobs could be read with this mapping`);
-  return buildReplayModel(jobs, { seed: options.seed ?? 1 });
+  const read = await readLogJobs(path, mappingFor(path, options.mapping));
+  if (read.jobs.length === 0) {
+    const reasons = Object.entries(read.skipped)
+      .map(([reason, count]) => `${count} ${reason}`)
+      .join(', ');
+    throw new ReplayError(
+      `${path}: no work could be read with this mapping${reasons === '' ? '' : ` (${reasons})`}; check the mapping's columns, activities and modes`,
+    );
+  }
+  return buildReplayModel(read.jobs, { seed: options.seed ?? 1, skipped: read.skipped, source: path });
 }
 
 /** Replays the log's workload through one policy at the log's own staffing. */

@@ -1,7 +1,7 @@
 import type { HandlingFeatures } from '../../domain/model';
 import { createStream, exponential } from '../../domain/random';
 import type { SimAgent, SimJob } from '../engine';
-import type { LogJob } from './log';
+import { type LogJob, ReplayError } from './log';
 
 /**
  * Turns jobs read from a log into a replay: the log's own people, skills, concurrency and
@@ -41,16 +41,9 @@ export interface ReplayModel {
     readonly spanDays: number;
     /** Mean wait in the log itself, for measured arrivals (s). */
     readonly loggedMeanWait: number;
+    /** Reason → records of the log that gave no job. */
+    readonly skipped: Readonly<Record<string, number>>;
   };
-}
-
-export function slugify(text: string): string {
-  const slug = text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60);
-  return slug === '' ? 'x' : slug;
 }
 
 function quantile(values: number[], probability: number): number {
@@ -61,14 +54,26 @@ function quantile(values: number[], probability: number): number {
 
 export function buildReplayModel(
   logJobs: readonly LogJob[],
-  options: { seed: number; warmupFraction?: number },
+  options: {
+    seed: number;
+    warmupFraction?: number;
+    skipped?: Readonly<Record<string, number>>;
+    /** The log's file, for error messages. */
+    source?: string;
+  },
 ): ReplayModel {
   const served = logJobs.filter(
     (job): job is LogJob & { startAt: number; endAt: number; resource: string } =>
       job.startAt !== undefined && job.endAt !== undefined && job.resource !== undefined,
   );
-  if (served.length === 0) throw new Error('the log has no served work to replay');
-  const epochMs = Math.min(...logJobs.map((job) => job.arrivalAt));
+  if (served.length === 0)
+    throw new ReplayError(
+      `${options.source ?? 'the log'}: no served work (no item has a start, an end and a resource); check the mapping`,
+    );
+  const epochMs = logJobs.reduce(
+    (earliest, job) => Math.min(earliest, job.arrivalAt),
+    Number.POSITIVE_INFINITY,
+  );
   const seconds = (ms: number) => (ms - epochMs) / 1000;
 
   // Agents and their skills.
@@ -136,11 +141,10 @@ export function buildReplayModel(
       if (last !== undefined && last[1] === slot * slotSeconds) last[1] = (slot + 1) * slotSeconds;
       else shifts.push([slot * slotSeconds, (slot + 1) * slotSeconds]);
     }
+    // Ids and skills verbatim: folding case or punctuation would merge different people.
     return {
-      agentId: slugify(resource),
-      skills: [...(skills[index] ?? [])]
-        .sort()
-        .map((category) => ({ skill: slugify(category), proficiency: 3 })),
+      agentId: resource,
+      skills: [...(skills[index] ?? [])].sort().map((category) => ({ skill: category, proficiency: 3 })),
       capacity: meanConcurrency(intervalsOf[index] ?? [], shifts),
       shifts,
     };
@@ -183,7 +187,7 @@ export function buildReplayModel(
       itemId: `j${jobs.length}`,
       arrivalAt: arrival,
       category: job.category,
-      requiredSkills: [{ skill: slugify(job.category), minProficiency: 1 }],
+      requiredSkills: [{ skill: job.category, minProficiency: 1 }],
       priority: job.priority,
       slaDueAt: arrival + (slaByCategory.get(job.category) ?? 86_400),
       patienceSeconds: patience,
@@ -197,7 +201,10 @@ export function buildReplayModel(
   const lastArrival = jobs.at(-1)?.arrivalAt ?? 0;
   const span = lastArrival;
   const window: [number, number] = [span * (options.warmupFraction ?? 0.1), lastArrival + 1];
-  const lastShiftEnd = Math.max(...agents.flatMap((agent) => (agent.shifts ?? []).map((shift) => shift[1])));
+  const lastShiftEnd = agents.reduce(
+    (latest, agent) => (agent.shifts ?? []).reduce((last, shift) => Math.max(last, shift[1]), latest),
+    0,
+  );
   const measuredWaits = replayable
     .filter((job) => seconds(job.arrivalAt) >= window[0])
     .map((job) => ((job.startAt ?? job.abandonedAt ?? job.arrivalAt) - job.arrivalAt) / 1000);
@@ -228,6 +235,7 @@ export function buildReplayModel(
       spanDays: span / 86_400,
       loggedMeanWait:
         measuredWaits.length === 0 ? 0 : measuredWaits.reduce((a, b) => a + b, 0) / measuredWaits.length,
+      skipped: options.skipped ?? {},
     },
   };
 }

@@ -1,0 +1,12 @@
+import { timestampParser, dateAndTimeParser } from './simulator/replay/timestamps';
+const p = timestampParser({ format: 'd/M/yyyy H:mm', timeZone: 'Europe/Amsterdam' });
+console.log(p('29/2/2016 01:16'), new Date(p('29/2/2016 01:16')!).toISOString(), p('31/2/2016 01:16'), p('29/2/2016 1:16:00'));
+const q = timestampParser({ format: 'M/d/yyyy', timeZone: 'UTC' });
+console.log(new Date(q('2/29/2016')!).toISOString());
+const i = timestampParser({ format: 'iso', timeZone: '+02:00' });
+console.log(new Date(i('2016-02-29 10:00:00')!).toISOString(), new Date(i('2016-02-29T10:00:00Z')!).toISOString(), i('garbage'));
+const d = dateAndTimeParser('yyMMdd', 'H:mm:ss', 'UTC');
+console.log(new Date(d('990201', '7:02:47')!).toISOString());
+let t = performance.now(); for (let k=0;k<100000;k++) p('29/2/2016 01:16'); console.log('pattern us/call', (performance.now()-t)/100);
+t = performance.now(); for (let k=0;k<100000;k++) d('990201', '7:02:47'); console.log('date+time us/call', (performance.now()-t)/100);
+t = performance.now(); for (let k=0;k<100000;k++) i('2016-02-29T10:00:00.000+01:00'); console.log('iso us/call', (performance.now()-t)/100);
