@@ -1,9 +1,19 @@
 import { createPolicy } from '../../domain/routing';
 import { type EngineResult, runEngine } from '../engine';
+import { AS_LOGGED } from './as-logged';
 import { readCsvJobs } from './csv';
+import { type CalibratedReplay, calibrateReplay, replayAsLogged } from './fidelity';
 import { KNOWN_LOGS, type LogMapping, type LogRead, ReplayError } from './log';
-import { buildReplayModel, type ReplayModel } from './model';
+import type { ReplayModel, StaffingInference } from './model';
 import { readXesJobs } from './xes-jobs';
+
+export { AS_LOGGED } from './as-logged';
+export {
+  type CalibratedReplay,
+  type Fidelity,
+  UTILISATION_TOLERANCE_POINTS,
+  WAIT_TOLERANCE,
+} from './fidelity';
 
 export {
   describeMappingIssues,
@@ -13,7 +23,7 @@ export {
   type LogRead,
   ReplayError,
 } from './log';
-export type { ReplayModel } from './model';
+export type { ReplayModel, StaffingInference } from './model';
 
 /** The mapping for a file: the one given, else a known log's, else a default by extension. */
 export function mappingFor(path: string, given?: LogMapping): LogMapping {
@@ -35,10 +45,19 @@ export async function readLogJobs(path: string, mapping: LogMapping): Promise<Lo
   return readCsvJobs(path, mapping);
 }
 
+/**
+ * Reads a log and builds its replay on a staffing calibrated so the as-logged replay reproduces
+ * the log (see fidelity.ts); `staffing` skips the search and measures that inference instead.
+ */
 export async function loadReplay(
   path: string,
-  options: { mapping?: LogMapping; seed?: number } = {},
-): Promise<ReplayModel> {
+  options: {
+    mapping?: LogMapping;
+    seed?: number;
+    staffing?: StaffingInference;
+    onStep?: (step: number, staffing: StaffingInference, ratio: number) => void;
+  } = {},
+): Promise<CalibratedReplay> {
   const read = await readLogJobs(path, mappingFor(path, options.mapping));
   if (read.jobs.length === 0) {
     const reasons = Object.entries(read.skipped)
@@ -48,11 +67,18 @@ export async function loadReplay(
       `${path}: no work could be read with this mapping${reasons === '' ? '' : ` (${reasons})`}; check the mapping's columns, activities and modes`,
     );
   }
-  return buildReplayModel(read.jobs, { seed: options.seed ?? 1, skipped: read.skipped, source: path });
+  return calibrateReplay(read.jobs, {
+    seed: options.seed ?? 1,
+    skipped: read.skipped,
+    source: path,
+    ...(options.staffing === undefined ? {} : { staffing: options.staffing }),
+    ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+  });
 }
 
-/** Replays the log's workload through one policy at the log's own staffing. */
+/** Replays the log's workload through one policy (or `as-logged`) at the log's own staffing. */
 export function replay(model: ReplayModel, policyName: string): EngineResult {
+  if (policyName === AS_LOGGED) return replayAsLogged(model);
   return runEngine({
     agents: model.agents,
     jobs: model.jobs,

@@ -45,7 +45,7 @@ describe('ids are taken verbatim', () => {
 
   it('replays a log with case-variant resources under every policy without a policy violation', async () => {
     // Prepare
-    const model = await loadReplay(join(LOGS, 'case-variants.xes'), { mapping: INCIDENTS });
+    const { model } = await loadReplay(join(LOGS, 'case-variants.xes'), { mapping: INCIDENTS });
     // Act
     const results = Object.keys(POLICY_REGISTRY).map((policy) => replay(model, policy).metrics);
     // Assess: three agents, and every item is served by someone who holds its category.

@@ -130,7 +130,7 @@ describe('CSV reader', () => {
 describe('replay of the real logs at their own staffing', () => {
   it('replays the Helpdesk log: every job accounted for, Flowtune waits less than longest-idle FCFS', async () => {
     // Prepare
-    const model = await loadReplay(requireLog('helpdesk.xes.gz'));
+    const { model } = await loadReplay(requireLog('helpdesk.xes.gz'));
     // Act
     const flowtune = replay(model, 'flowtune').metrics;
     const fcfs = replay(model, 'longest-idle-fcfs').metrics;
@@ -144,7 +144,7 @@ describe('replay of the real logs at their own staffing', () => {
 
   it('reads the bank call centre with its abandonments', async () => {
     // Act
-    const model = await loadReplay(requireLog('anonymous_bank_february.txt.gz'));
+    const { model } = await loadReplay(requireLog('anonymous_bank_february.txt.gz'));
     // Assess: ~33k calls, about a fifth of the queued ones abandoned, 24 named agents.
     expect(model.summary.jobs).toBeGreaterThan(25_000);
     expect(model.summary.abandoned).toBeGreaterThan(2000);
