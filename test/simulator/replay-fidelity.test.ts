@@ -119,7 +119,7 @@ describe('as-logged replay', () => {
   });
 });
 
-describe('fidelity on the shared logs', () => {
+describe('fidelity on the shared logs', { timeout: 600_000 }, () => {
   it('reproduces the Helpdesk log within tolerance, or says why not', async () => {
     // Act
     const { fidelity } = await loadReplay(requireLog('helpdesk.xes.gz'));
