@@ -113,6 +113,8 @@ export class FlowtuneStack extends Stack {
       logsKey: this.orchestration.logsKey,
       scheduleDeadLetterQueue: this.orchestration.asyncFailureQueue,
     });
+    // The schedule's dead letters go to a queue under the ingest key.
+    this.ingest.grantQueueKey(this.opsApi.snapshotScheduleRole);
 
     const mainPath = definitionUsage(
       JSON.parse(this.orchestration.definitionText) as AslDocument,

@@ -175,6 +175,7 @@ export class ProcessOrchestration extends Construct {
         // Without it, no pseudonym in the retained Audit table could ever be matched again.
         removalPolicy: RemovalPolicy.RETAIN,
       });
+      storage.encryptSecret(this.pseudonymKey);
       acknowledgeFinding(
         this.pseudonymKey,
         'AwsSolutions-SMG4',
@@ -211,6 +212,7 @@ export class ProcessOrchestration extends Construct {
       functions[definition.consumer].addEventSource(
         new SqsEventSource(ingest.queues[queueName].queue, {
           batchSize: definition.batchSize,
+          maxConcurrency: definition.maxConcurrency,
           reportBatchItemFailures: true,
         }),
       );
@@ -352,8 +354,15 @@ export class ProcessOrchestration extends Construct {
       timeout: Duration.seconds(definition.timeoutSeconds),
       logGroup,
       environment: this.environmentFor(definition, storage, ingest),
-      deadLetterQueue: invokedAsynchronously ? this.asyncFailureQueue : undefined,
+      environmentKey: storage.configKey,
+      concurrency: definition.concurrency,
+      ...(invokedAsynchronously
+        ? { deadLetterQueue: this.asyncFailureQueue }
+        : { withoutDeadLetterQueue: `${definition.id} is ${invocationKind(name)}; ${DLQ_SCOPE}` }),
     });
+    // Lambda sends failed asynchronous invocations to the DLQ, and the event source mapping reads
+    // the queue, with the function's role: both use the queues' key.
+    if (invokedAsynchronously || consumedQueue(name) !== undefined) ingest.grantQueueKey(role);
 
     for (const { table, access } of definition.tables) storage.grantAccess(role, table, access);
     if (definition.putsEvents) ingest.grantPutEvents(role);
@@ -377,13 +386,6 @@ export class ProcessOrchestration extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'Resource "*" is only on xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which support no resource-level permissions.',
     );
-    if (!invokedAsynchronously) {
-      acknowledgeFinding(
-        fn,
-        'Serverless-LambdaDLQ',
-        `${definition.id} is ${invocationKind(name)}; ${DLQ_SCOPE}`,
-      );
-    }
     if (consumedQueue(name) !== undefined) {
       acknowledgeFinding(
         fn,
@@ -453,6 +455,7 @@ export class ProcessOrchestration extends Construct {
         resources: [ingest.queues.dispatch.queue.queueArn],
       }),
     );
+    ingest.grantQueueKey(this.stateMachine);
     ingest.grantPutEvents(this.stateMachine);
     // Only the tables the ASL can name (those whose placeholder PROCESS_INSTANCE declares), and
     // on each only the actions its DynamoDB tasks use: the Release Capacity transaction
