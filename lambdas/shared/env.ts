@@ -20,7 +20,7 @@ const RULES: Readonly<Record<EnvKey, z.ZodType<string>>> = {
   featuresTable: NON_EMPTY,
   instancesTable: NON_EMPTY,
   auditTable: NON_EMPTY,
-  pseudonymKey: z.string().min(32, 'must be at least 32 characters (a random secret)'),
+  pseudonymKeySecretArn: ARN,
 };
 
 /**

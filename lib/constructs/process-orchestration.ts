@@ -365,6 +365,9 @@ export class ProcessOrchestration extends Construct {
     if (invokedAsynchronously || consumedQueue(name) !== undefined) ingest.grantQueueKey(role);
 
     for (const { table, access } of definition.tables) storage.grantAccess(role, table, access);
+    if (definition.pseudonymises && this.pseudonymKey !== undefined) {
+      storage.grantReadSecret(role, this.pseudonymKey);
+    }
     if (definition.putsEvents) ingest.grantPutEvents(role);
     if (definition.triggersDispatch) ingest.grantTriggerDispatch(role);
     if (definition.startsExecutions) {
@@ -410,8 +413,8 @@ export class ProcessOrchestration extends Construct {
     if (definition.triggersDispatch)
       environment[ENV.dispatchQueueUrl] = ingest.queues.dispatch.queue.queueUrl;
     if (definition.pseudonymises && this.pseudonymKey !== undefined) {
-      // Resolved by CloudFormation at deploy time (a dynamic reference): the template never holds the key.
-      environment[ENV.pseudonymKey] = this.pseudonymKey.secretValue.unsafeUnwrap();
+      // Only where to find it: the handler reads the key at run time (lambdas/shared/pseudonymise.ts).
+      environment[ENV.pseudonymKeySecretArn] = this.pseudonymKey.secretArn;
     }
     // STATE_MACHINE_ARN is added once the state machine exists (constructor).
     return environment;

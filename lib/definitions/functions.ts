@@ -45,7 +45,7 @@ export interface FunctionDefinition {
   readonly startsExecutions: boolean;
   /** Sends dispatch-round triggers to the dispatch queue. */
   readonly triggersDispatch: boolean;
-  /** Pseudonymises personal identifiers, so it receives PSEUDONYM_KEY. */
+  /** Pseudonymises personal identifiers, so it may read the pseudonym key secret (PSEUDONYM_KEY_SECRET_ARN). */
   readonly pseudonymises: boolean;
   /** ASL placeholder for this function's ARN, when the state machine invokes it. */
   readonly placeholder?: string;
@@ -191,5 +191,6 @@ export const ENV = {
   featuresTable: FEATURES_TABLE.envVar,
   instancesTable: INSTANCES_TABLE.envVar,
   auditTable: AUDIT_TABLE.envVar,
-  pseudonymKey: 'PSEUDONYM_KEY',
+  /** ARN of the pseudonym key's secret: the key itself is read at run time, never put in the environment. */
+  pseudonymKeySecretArn: 'PSEUDONYM_KEY_SECRET_ARN',
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_TABLE, ENV, FUNCTIONS, TABLES } from '../../lib/definitions';
+import { AUDIT_TABLE, FUNCTIONS, TABLES } from '../../lib/definitions';
 import {
   actionsOf,
   type CfnResourceJson,
@@ -219,19 +219,11 @@ describe('no personal data or secret in clear', () => {
     }
   });
 
-  it('gives functions the pseudonym key only as a Secrets Manager reference resolved at deploy time', () => {
-    const variablesOf = (fn: CfnResourceJson): Record<string, unknown> =>
-      (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
-    const withKey = resourcesOfType(template, 'AWS::Lambda::Function').filter(
-      ([, fn]) => variablesOf(fn)[ENV.pseudonymKey] !== undefined,
-    );
-
-    expect(withKey.length).toBe(
-      Object.values(FUNCTIONS).filter((definition) => definition.pseudonymises).length,
-    );
-    for (const [logicalId, fn] of withKey) {
-      const value = variablesOf(fn)[ENV.pseudonymKey];
-      expect(JSON.stringify(value), logicalId).toContain('{{resolve:secretsmanager:');
+  it('puts no secret value in any function environment, not even as a deploy-time reference', () => {
+    for (const [logicalId, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const variables = JSON.stringify(fn.Properties?.Environment ?? {});
+      expect(variables, logicalId).not.toContain('{{resolve:');
+      expect(variables, logicalId).not.toContain('PSEUDONYM_KEY"');
     }
   });
 
