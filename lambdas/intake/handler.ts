@@ -243,7 +243,7 @@ const resourceEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretArn'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
 export const handler: IntakeHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {

@@ -87,7 +87,7 @@ export class SecretsManagerPseudonymKey implements PseudonymKeySource {
 }
 
 /**
- * The key source for this process: the secret named by PSEUDONYM_KEY_SECRET_ARN; the published
+ * The key source for this process: the secret named by PSEUDONYM_KEY_SECRET_ID; the published
  * local key only when the environment says local (FLOWTUNE_LOCAL or NODE_ENV); otherwise a
  * cold-start failure naming the variable.
  */
@@ -95,11 +95,11 @@ export function pseudonymKeySourceFromEnv(
   functionName: string,
   source: Readonly<Record<string, string | undefined>> = process.env,
 ): PseudonymKeySource {
-  if (source[ENV.pseudonymKeySecretArn] === undefined && isLocalRuntime(source)) {
+  if (source[ENV.pseudonymKeySecretId] === undefined && isLocalRuntime(source)) {
     return { location: 'the local development key', current: async () => LOCAL_PSEUDONYM_KEY };
   }
   return new SecretsManagerPseudonymKey(
-    loadEnv(functionName, ['pseudonymKeySecretArn'], source).pseudonymKeySecretArn,
+    loadEnv(functionName, ['pseudonymKeySecretId'], source).pseudonymKeySecretId,
   );
 }
 

@@ -82,7 +82,7 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
 }
 
 /** Environment this function reads (names in ENV): only where the pseudonym key is. */
-export const requiredEnv = ['pseudonymKeySecretArn'] as const;
+export const requiredEnv = ['pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: built once, at the first invocation, pseudonymising with the current key. */
 export const handler: ValidateHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) =>

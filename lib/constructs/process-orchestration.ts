@@ -414,7 +414,7 @@ export class ProcessOrchestration extends Construct {
       environment[ENV.dispatchQueueUrl] = ingest.queues.dispatch.queue.queueUrl;
     if (definition.pseudonymises && this.pseudonymKey !== undefined) {
       // Only where to find it: the handler reads the key at run time (lambdas/shared/pseudonymise.ts).
-      environment[ENV.pseudonymKeySecretArn] = this.pseudonymKey.secretArn;
+      environment[ENV.pseudonymKeySecretId] = this.pseudonymKey.secretArn;
     }
     // STATE_MACHINE_ARN is added once the state machine exists (constructor).
     return environment;

@@ -45,7 +45,7 @@ export interface FunctionDefinition {
   readonly startsExecutions: boolean;
   /** Sends dispatch-round triggers to the dispatch queue. */
   readonly triggersDispatch: boolean;
-  /** Pseudonymises personal identifiers, so it may read the pseudonym key secret (PSEUDONYM_KEY_SECRET_ARN). */
+  /** Pseudonymises personal identifiers, so it may read the pseudonym key secret (PSEUDONYM_KEY_SECRET_ID). */
   readonly pseudonymises: boolean;
   /** ASL placeholder for this function's ARN, when the state machine invokes it. */
   readonly placeholder?: string;
@@ -191,6 +191,6 @@ export const ENV = {
   featuresTable: FEATURES_TABLE.envVar,
   instancesTable: INSTANCES_TABLE.envVar,
   auditTable: AUDIT_TABLE.envVar,
-  /** ARN of the pseudonym key's secret: the key itself is read at run time, never put in the environment. */
-  pseudonymKeySecretArn: 'PSEUDONYM_KEY_SECRET_ARN',
+  /** The pseudonym key's secret (its ARN; an emulator's Ref gives its name): the key itself is read at run time, never put in the environment. */
+  pseudonymKeySecretId: 'PSEUDONYM_KEY_SECRET_ID',
 } as const;

@@ -72,7 +72,7 @@ describe('environment at cold start', () => {
         name,
         HANDLERS[name].requiredEnv.filter(
           (key) =>
-            key !== 'pseudonymKeySecretArn' &&
+            key !== 'pseudonymKeySecretId' &&
             !envKeysFromDefinition(name).includes(key) &&
             !(KNOWN_GAPS[name] ?? []).includes(key),
         ),
@@ -123,7 +123,7 @@ describe('pseudonymiser', () => {
     const building = () => pseudonymKeySourceFromEnv('validate', lambda);
 
     // Assess
-    expect(building).toThrow(/PSEUDONYM_KEY_SECRET_ARN is not set/);
+    expect(building).toThrow(/PSEUDONYM_KEY_SECRET_ID is not set/);
   });
 
   it('uses the local key only when the environment says local', async () => {

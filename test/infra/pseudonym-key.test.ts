@@ -43,7 +43,7 @@ describe('pseudonym key', () => {
       if (role === undefined) throw new Error(`${name} has no role`);
       const statements = statementsOfRole(template, logicalIdOf(stack, role));
 
-      expect(variables[ENV.pseudonymKeySecretArn]).toEqual(secretArn);
+      expect(variables[ENV.pseudonymKeySecretId]).toEqual(secretArn);
       // No variable carries the key, resolved or as a dynamic reference.
       expect(JSON.stringify(variables)).not.toContain('{{resolve:secretsmanager');
       expect(
@@ -59,7 +59,7 @@ describe('pseudonym key', () => {
       const role = stack.orchestration.functions[name].role;
       if (role === undefined) throw new Error(`${name} has no role`);
 
-      expect(variablesOf(name)[ENV.pseudonymKeySecretArn]).toBeUndefined();
+      expect(variablesOf(name)[ENV.pseudonymKeySecretId]).toBeUndefined();
       expect(
         statementsOfRole(template, logicalIdOf(stack, role)).some((statement) =>
           allows(statement, 'secretsmanager:GetSecretValue', secretArn),

@@ -33,9 +33,9 @@ describe('the pseudonym key, read from Secrets Manager at run time', () => {
     await new Promise<void>((resolve) => standIn.server.close(() => resolve()));
   });
 
-  it('finds the secret through PSEUDONYM_KEY_SECRET_ARN on Lambda, reads it once and serves it from the cache', async () => {
+  it('finds the secret through PSEUDONYM_KEY_SECRET_ID on Lambda, reads it once and serves it from the cache', async () => {
     // Prepare
-    const deployed = { AWS_LAMBDA_FUNCTION_NAME: 'flowtune-intake', PSEUDONYM_KEY_SECRET_ARN: ARN };
+    const deployed = { AWS_LAMBDA_FUNCTION_NAME: 'flowtune-intake', PSEUDONYM_KEY_SECRET_ID: ARN };
     const source = shared.pseudonymKeySourceFromEnv('intake', deployed);
     standIn.requests.length = 0;
 
