@@ -87,7 +87,7 @@ export const METRICS = {
     'InvalidStoredPolicy',
     'Count',
     // Emitted through lambdas/shared/policy.ts by every function that reads the active policy.
-    ['score', 'dispatcher', 'tuning', 'allocation', 'ops-api'],
+    ['score', 'dispatcher', 'tuning-cycle', 'allocation', 'ops-api'],
     'The stored active policy did not parse; the default applied.',
   ),
   // Dispatch
@@ -209,62 +209,63 @@ export const METRICS = {
     ['action'],
   ),
   policyProposals: metric('PolicyProposals', 'Count', ['ops-api'], 'Policy versions proposed by operators.'),
-  // Continuous tuning (the tuning workflow emits these; the dashboard and the drift alarm read them)
+  // Continuous tuning: each tuning function is its own service (flowtune-tuning-<handler folder>,
+  // as the Tuning construct names it); the dashboard and the drift alarm read them by it.
   driftDetected: metric(
     'DriftDetected',
     'Count',
-    ['tuning'],
+    ['tuning-cycle'],
     'Drift tests that flagged a change in a tuning cycle (the kind goes in the DriftDetected event).',
   ),
   driftRatio: metric(
     'DriftRatio',
     'None',
-    ['tuning'],
+    ['tuning-cycle'],
     "A drift test's statistic divided by the threshold it must exceed: above 1 is drift.",
     ['kind'],
   ),
   driftDetectedByKind: metric(
     'DriftDetectedByKind',
     'Count',
-    ['tuning'],
+    ['tuning-cycle'],
     'Drift findings of a tuning cycle, one per finding, by the kind of test that flagged it.',
     ['kind'],
   ),
   tuningObservations: metric(
     'TuningObservations',
     'Count',
-    ['tuning'],
+    ['tuning-observe'],
     "Arrivals and completions recorded into the tuning loop's minute buckets.",
   ),
-  tuningCycles: metric('TuningCycles', 'Count', ['tuning'], 'Tuning cycles run (one every two minutes).'),
+  tuningCycles: metric('TuningCycles', 'Count', ['tuning-cycle'], 'Tuning cycles run (one every two minutes).'),
   occupancy: metric(
     'Occupancy',
     'Percent',
-    ['tuning'],
+    ['tuning-cycle'],
     'Share of agent capacity in use over the tuning window.',
   ),
   tuningApprovalsRequested: metric(
     'TuningApprovalsRequested',
     'Count',
-    ['tuning'],
+    ['tuning-approval'],
     'High-impact policy changes waiting for a person to approve them.',
   ),
   policyChangesApplied: metric(
     'PolicyChangesApplied',
     'Count',
-    ['tuning'],
+    ['tuning-apply'],
     'Policy versions the tuning loop activated (within guardrails or approved).',
   ),
   policyChangesRejected: metric(
     'PolicyChangesRejected',
     'Count',
-    ['tuning'],
+    ['tuning-apply'],
     'Proposed policy changes refused by a guardrail or a person.',
   ),
   policyRollbacks: metric(
     'PolicyRollbacks',
     'Count',
-    ['tuning'],
+    ['tuning-apply'],
     'Experiments rolled back because a guardrail metric degraded.',
   ),
   // Resource allocation (lambdas/allocation: the scheduled job, one run per forecast interval)

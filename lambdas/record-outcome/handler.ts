@@ -9,10 +9,10 @@ import {
   liveFeatureStore,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -165,12 +165,12 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
       if (capacityReleased) await deps.dispatch.tick(`completion:${itemId}`, now);
 
       if (firstRecording) {
-        metrics.addMetric('OutcomesRecorded', MetricUnit.Count, 1);
-        metrics.addMetric('CycleTime', MetricUnit.Seconds, cycleSeconds);
-        metrics.addMetric('WaitTime', MetricUnit.Seconds, waitSeconds);
-        metrics.addMetric('HandleTime', MetricUnit.Seconds, handleSeconds);
-        metrics.addMetric('SlaMet', MetricUnit.Count, slaMet ? 1 : 0);
-        metrics.addMetric('PredictionAbsError', MetricUnit.Seconds, Math.abs(summary.predictionErrorSeconds));
+        emitMetric(metrics, METRICS.outcomesRecorded, 1);
+        emitMetric(metrics, METRICS.cycleTime, cycleSeconds);
+        emitMetric(metrics, METRICS.waitTime, waitSeconds);
+        emitMetric(metrics, METRICS.handleTime, handleSeconds);
+        emitMetric(metrics, METRICS.slaMet, slaMet ? 1 : 0);
+        emitMetric(metrics, METRICS.predictionAbsError, Math.abs(summary.predictionErrorSeconds));
       }
       logger.info('outcome recorded', { ...summary });
       return summary;
