@@ -209,6 +209,7 @@ export class FlowtuneStack extends Stack {
       new CfnOutput(this, 'StateMachineAliasArn', { value: this.orchestration.alias.ref });
     }
     new CfnOutput(this, 'TuningStateMachineArn', { value: this.tuning.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TuningAsyncFailureQueueUrl', { value: this.tuning.asyncFailureQueue.queueUrl });
     for (const { label, fn } of this.tuning.functionList()) {
       new CfnOutput(this, `${label}FunctionName`, { value: fn.functionName });
     }

@@ -455,6 +455,10 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         continue;
       }
       assigned.push({ itemId: record.itemId, agentId: agent.agentId });
+      // The dashboard's experiment-arms widget: items routed per arm while an experiment runs.
+      if (experiment !== undefined && arm !== 'none') {
+        emitMetric(metrics, METRICS.experimentAssignments, 1, { experiment: experiment.experimentId, arm });
+      }
       await deps.audit.append(
         assignedRecord(record, agent, assignment, result, by.routing.name, report, now, experiment),
       );

@@ -1,4 +1,5 @@
 import type { HandlingStats } from '../../domain/model';
+import { ERRORED_OUTCOMES } from '../../domain/ops/metrics';
 import { updateHandlingStats } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
@@ -171,6 +172,20 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
         emitMetric(metrics, METRICS.handleTime, handleSeconds);
         emitMetric(metrics, METRICS.slaMet, slaMet ? 1 : 0);
         emitMetric(metrics, METRICS.predictionAbsError, Math.abs(summary.predictionErrorSeconds));
+        // Quality per queue (the item's category): averages of these 0/1 values are the rates.
+        const queue = { queue: item.category };
+        const quality = completion.quality;
+        const firstTime = quality.firstTimeResolution && !quality.reopened ? 1 : 0;
+        const errored = ERRORED_OUTCOMES.includes(completion.outcome) ? 1 : 0;
+        emitMetric(metrics, METRICS.slaMetByQueue, slaMet ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.firstTimeResolved, firstTime);
+        emitMetric(metrics, METRICS.firstTimeResolvedByQueue, firstTime, queue);
+        emitMetric(metrics, METRICS.reworked, quality.rework ? 1 : 0);
+        emitMetric(metrics, METRICS.reworkedByQueue, quality.rework ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.reopened, quality.reopened ? 1 : 0);
+        emitMetric(metrics, METRICS.reopenedByQueue, quality.reopened ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.erroredOutcomes, errored);
+        emitMetric(metrics, METRICS.erroredOutcomesByQueue, errored, queue);
       }
       logger.info('outcome recorded', { ...summary });
       return summary;

@@ -1,7 +1,7 @@
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import { InvalidStoredPolicyError } from './errors';
 import { emitMetric, METRICS } from './metrics-names';
-import { type Telemetry } from './observability';
+import type { Telemetry } from './observability';
 import type { FeatureStore } from './ports';
 
 /**

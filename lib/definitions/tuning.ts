@@ -1,5 +1,5 @@
 import { FLOWTUNE_SOURCE } from '../../domain/events';
-import { METRICS, METRICS_NAMESPACE, serviceDimension } from '../../domain/ops/metrics';
+import { emittingService, METRICS, METRICS_NAMESPACE } from '../../domain/ops/metrics';
 import { DEFAULT_TUNING_CONFIG } from '../../domain/tuning/config';
 import type { EventPattern } from './events';
 import type { FunctionDefinition } from './functions';
@@ -139,5 +139,5 @@ export const TUNING_RULES = {
 export const DRIFT_METRIC = {
   namespace: METRICS_NAMESPACE,
   name: METRICS.driftDetected.name,
-  service: serviceDimension(METRICS.driftDetected.services[0]),
+  service: emittingService(METRICS.driftDetected),
 } as const;

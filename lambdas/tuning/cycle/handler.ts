@@ -142,6 +142,8 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
       for (const event of result.drift) {
         emitMetric(metrics, METRICS.driftDetectedByKind, 1, { kind: event.kind });
       }
+      for (const [kind, ratio] of Object.entries(result.driftRatios))
+        emitMetric(metrics, METRICS.driftRatio, ratio, { kind });
       emitMetric(metrics, METRICS.tuningCycles, 1);
       if (Number.isFinite(result.kpis.occupancy))
         emitMetric(metrics, METRICS.occupancy, result.kpis.occupancy * 100);
