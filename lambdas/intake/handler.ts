@@ -15,6 +15,7 @@ import {
   liveEventPublisher,
   liveExecutionControl,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
   MetricUnit,
@@ -109,7 +110,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       at: received.at,
     });
     log.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
-    metrics.addMetric('EventsRejected', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.eventsRejected, 1);
     return 'rejected';
   };
 
@@ -221,7 +222,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
               messageId: record.messageId,
               error,
             });
-            metrics.addMetric('IntakeFailures', MetricUnit.Count, 1);
+            emitMetric(metrics, METRICS.intakeFailures, 1);
           },
         },
         async (record) => {
