@@ -7,6 +7,7 @@ import {
   MAX_DETAIL_BYTES,
   unknownDetailTypeReason,
 } from '../../domain/events';
+import type { MetricDefinition } from '../../domain/ops/metrics';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import {
@@ -18,7 +19,6 @@ import {
 import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -48,10 +48,10 @@ const START_LOG: Readonly<Record<StartOutcome, string>> = {
   redelivered: 'redelivery of the event that started the execution; RECEIVED ensured',
   duplicate: 'duplicate event ignored',
 };
-const START_METRIC: Readonly<Record<StartOutcome, string>> = {
-  started: 'ItemsStarted',
-  redelivered: 'RedeliveredEvents',
-  duplicate: 'DuplicateEvents',
+const START_METRIC: Readonly<Record<StartOutcome, MetricDefinition>> = {
+  started: METRICS.itemsStarted,
+  redelivered: METRICS.redeliveredEvents,
+  duplicate: METRICS.duplicateEvents,
 };
 const ACTOR = `flowtune:${FUNCTION}`;
 
@@ -207,7 +207,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       }),
     );
     log.info(START_LOG[outcome], { eventId: at.eventId, source: event.source });
-    metrics.addMetric(START_METRIC[outcome], MetricUnit.Count, 1);
+    emitMetric(metrics, START_METRIC[outcome], 1);
     return outcome;
   };
 

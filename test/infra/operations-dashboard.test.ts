@@ -319,8 +319,9 @@ describe('the operations alarms', () => {
     const dlqAlarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
       ([, candidate]) => candidate.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    // Rule delivery, intake, dispatch, async failures, and the allocation job's runs.
-    expect(dlqAlarms).toHaveLength(5);
+    // Rule delivery, intake, dispatch, async failures, the allocation job's runs, and the tuning
+    // loop's observations.
+    expect(dlqAlarms).toHaveLength(6);
     for (const [, candidate] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
       expect(candidate.Properties?.AlarmActions).toEqual([ref(observability.alarmTopic)]);
     }
