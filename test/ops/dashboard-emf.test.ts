@@ -295,6 +295,26 @@ describe('the dashboard and the alarms read only what the code emits', { timeout
     });
     await act('POST', `/allocation/approvals/${second}/reject`, reason);
 
+    // Half an hour later (the job's own clock; the runtime's stays): the forecasts of the last run
+    // meet the arrivals of their intervals, and the job reports its forecast error.
+    const later = allocationNow + 2 * QUARTER;
+    await seedArrivals(
+      runtime.tuning.store,
+      Math.floor(allocationNow / QUARTER) * QUARTER,
+      Math.floor(later / QUARTER) * QUARTER,
+      { cards: 4, 'card-activation': 4, loans: 1 },
+    );
+    const laterRun = await createAllocationHandler({
+      features: runtime.ports.features,
+      tuning: runtime.tuning.store,
+      policies: runtime.policies,
+      allocation: allocationStore,
+      audit: runtime.ports.audit,
+      events: runtime.ports.events,
+      clock: { now: () => later },
+    })({});
+    expect(laterRun.forecastWape).not.toBeNull();
+
     // Assess: nothing the dashboard or an alarm reads is missing from what was emitted.
     expect(read.length).toBeGreaterThan(40);
     const missing = read
