@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AllocationRunOutput, createAllocationHandler } from '../lambdas/allocation/handler';
 import { DynamoDbAllocationStore } from '../lambdas/shared/dynamodb-allocation-store';
+import type { PolicyStore } from '../lambdas/shared/policy-store';
 import type { AuditLog, EventPublisher, FeatureStore, TimerClock } from '../lambdas/shared/ports';
 import type { TuningStore } from '../lambdas/shared/tuning-store';
 import { every } from './virtual-clock';
@@ -17,6 +18,7 @@ export interface LocalAllocationOptions {
   readonly featuresTable: string;
   readonly features: FeatureStore;
   readonly tuning: TuningStore;
+  readonly policies: PolicyStore;
   readonly audit: AuditLog;
   readonly events: EventPublisher;
   /** The runtime's clock; the schedule runs on it. */
@@ -45,6 +47,7 @@ export function startLocalAllocation(options: LocalAllocationOptions): LocalAllo
   const handler = createAllocationHandler({
     features: options.features,
     tuning: options.tuning,
+    policies: options.policies,
     allocation: new DynamoDbAllocationStore({
       client: options.documentClient,
       featuresTable: options.featuresTable,

@@ -22,6 +22,7 @@ import { DynamoDbTuningStore } from '../lambdas/shared/dynamodb-tuning-store';
 import { EventPublishError } from '../lambdas/shared/eventbridge-event-publisher';
 import type { InvocationContext } from '../lambdas/shared/observability';
 import { validateOutbound } from '../lambdas/shared/outbound-events';
+import { PolicyStore } from '../lambdas/shared/policy-store';
 import type {
   AuditLog,
   AuditRecord,
@@ -232,6 +233,12 @@ export interface LocalRuntime {
    * process's functions).
    */
   readonly tuning: LocalTuning;
+  /**
+   * The policy store every policy change goes through (versions, conditional activation, the
+   * policy history in Audit, PolicyChanged on the local bus): the ops server, the tuning loop
+   * and the allocation job share it. Tests seed a policy with `policies.change`.
+   */
+  readonly policies: PolicyStore;
   /** The connector, when the `connector` option was given. */
   readonly connector?: LocalConnector;
   readonly functionStats: Readonly<Record<FunctionName, FunctionStats>>;
@@ -297,7 +304,7 @@ const STALE_TOKEN_ERRORS = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'Invalid
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : '');
 
 /** EventPublisher on the local bus, validating like the EventBridge one. */
-class LocalEventPublisher implements EventPublisher {
+export class LocalEventPublisher implements EventPublisher {
   constructor(private readonly router: LocalEventRouter) {}
 
   async publish<K extends OutboundDetailType>(detailType: K, detail: OutboundDetail<K>): Promise<void> {
@@ -647,9 +654,12 @@ function assemble(
     if (options.dispatchTickMs === false) return false;
     return virtual ? rateMinutes * 60_000 : clockMs(scheduledJobTickMs(rateMinutes, timeScale));
   };
+  // The one way the active policy changes, on the undecorated ports (as the tuning loop runs).
+  const policies = new PolicyStore({ versions: tuningStore, features, audit, events, clock });
   const tuning = startLocalTuning({
     router,
     store: tuningStore,
+    policies,
     features,
     instances,
     tokens,
@@ -668,6 +678,7 @@ function assemble(
     featuresTable: tables.featuresTable,
     features,
     tuning: tuningStore,
+    policies,
     audit,
     events,
     clock,
@@ -730,6 +741,7 @@ function assemble(
     ports: rawPorts,
     handlerPorts,
     tuning,
+    policies,
     ...(connector === undefined ? {} : { connector }),
     functionStats,
     putEvents: (entries) => router.putEvents(entries),
