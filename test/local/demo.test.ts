@@ -51,7 +51,8 @@ afterAll(() => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-describe('npm run demo', { timeout: 120_000 }, () => {
+// A generous guard, not a speed target: on virtual time the figures do not depend on how long it takes.
+describe('npm run demo', { timeout: 300_000 }, () => {
   it('drives a workload through the local runtime and accounts for every item, with an audit trail and a report', async () => {
     // Prepare: 60 items (the default is 300) on virtual time, so the test stays short.
     const report = join(workDir, 'demo.html');
