@@ -102,20 +102,21 @@ export class Tuning extends Construct {
         timeout: Duration.seconds(definition.timeoutSeconds),
         logGroup,
         environment,
-        deadLetterQueue: asynchronous ? this.asyncFailureQueue : undefined,
+        environmentKey: storage.configKey,
+        concurrency: definition.concurrency,
+        ...(asynchronous
+          ? { deadLetterQueue: this.asyncFailureQueue }
+          : {
+              withoutDeadLetterQueue: `${definition.id} is invoked synchronously by the Tuning state machine, whose Retry and Catch handle every failure; a Lambda DLQ only receives failed asynchronous invocations.`,
+            }),
       });
+      // Lambda sends failed asynchronous invocations to the DLQ with the function's role.
+      if (asynchronous) ingest.grantQueueKey(role);
       acknowledgeFinding(
         role,
         'AwsSolutions-IAM5[Resource::*]',
         'Resource "*" is only on xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which support no resource-level permissions.',
       );
-      if (!asynchronous) {
-        acknowledgeFinding(
-          fn,
-          'Serverless-LambdaDLQ',
-          `${definition.id} is invoked synchronously by the Tuning state machine, whose Retry and Catch handle every failure; a Lambda DLQ only receives failed asynchronous invocations.`,
-        );
-      }
       functions[name] = fn;
     }
     this.functions = functions;
