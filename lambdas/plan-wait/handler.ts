@@ -3,7 +3,6 @@ import { PlanWaitRequest, type RerouteResult, type WaitBound } from '../../domai
 import { InvalidTaskInputError } from '../shared/errors';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -50,11 +49,6 @@ export function createPlanWaitHandler(deps: PlanWaitDeps = {}): PlanWaitHandler 
           return completionWait(request.sla, request.attempt, now);
         case 'reroute': {
           const decision = decideReroute(request.sla, request.routing, request.agentId, now);
-          telemetry.metrics.addMetric(
-            decision.reroute ? 'ReroutesPlanned' : 'EscalationsPlanned',
-            MetricUnit.Count,
-            1,
-          );
           telemetry.logger.info('missed completion window', {
             reroute: decision.reroute,
             reason: decision.reason,

@@ -73,6 +73,8 @@ describe('each path out of an assignment releases the slot once, even when the r
       minConfidence: 0,
       maxAutoRisk: 1,
       minCompletionWindowSeconds: 1,
+      // The first assignee has until half the SLA window; an unassigned item waits until the due time.
+      slaClock: { rerouteAtSlaFraction: 0.5, unassignedEscalationAtSlaFraction: 1 },
     });
     await runtime.putEvent(
       'AgentStatusChanged',
@@ -104,7 +106,7 @@ describe('each path out of an assignment releases the slot once, even when the r
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...detail, slaDueAt: new Date(Date.now() + 4_000).toISOString() },
+      { ...detail, slaDueAt: new Date(Date.now() + 8_000).toISOString() },
       'helpdesk',
     );
     await waitUntil(() => hasAudit(itemId, 'REROUTED'), `${itemId} re-routed`);
