@@ -107,6 +107,29 @@ describe('AslRunner under a time scale', () => {
     expect(done.output).toMatchObject({ reply: { replied: 'in time' } });
   });
 
+  it.each([
+    [1, 30 * 86_400],
+    [2, 99_999_999],
+  ])(
+    'keeps a TimeoutSecondsPath beyond the Node timer limit waiting instead of firing at once (time scale %d, %d s)',
+    async (timeScale, replySeconds) => {
+      // Prepare: both are past setTimeout's 2^31-1 ms once scaled, which Node turns into 1 ms.
+      const { runner, tokens } = parkingRunner(REPLY_MACHINE, timeScale);
+      runner.startExecution({ name: `reply-far-${timeScale}`, input: { replySeconds } });
+      while (tokens.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+      // Act: a few timer turns later, then an answer.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stillWaiting = runner.describeExecution(`reply-far-${timeScale}`).status;
+      runner.tokens.sendTaskSuccess(tokens[0] ?? '', { replied: 'in time' });
+      const done = await runner.waitForExecution(`reply-far-${timeScale}`, 5_000);
+
+      // Assess
+      expect(stillWaiting).toBe('RUNNING');
+      expect(done.output).toMatchObject({ reply: { replied: 'in time' } });
+    },
+  );
+
   it('fails the state with States.Runtime when TimeoutSecondsPath is not a positive integer, as Step Functions does', async () => {
     // Prepare
     const { runner } = parkingRunner(REPLY_MACHINE, 60);
@@ -222,6 +245,8 @@ describe('the local runtime with a time scale and decorators', { timeout: 60_000
       ...DEFAULT_POLICY,
       version: 'time-scale-test',
       minCompletionWindowSeconds: 60,
+      // Half the window for the first assignee, the rest for the second; unassigned until the due time.
+      slaClock: { rerouteAtSlaFraction: 0.5, unassignedEscalationAtSlaFraction: 1 },
     });
     for (const agentId of ['agent-ana', 'agent-ben']) {
       const now = runtime.clock.now();
@@ -256,8 +281,8 @@ describe('the local runtime with a time scale and decorators', { timeout: 60_000
     ]);
   });
 
-  it('lets a 4-hour SLA pass in wall seconds: two missed windows, then escalation, on simulated time', async () => {
-    // Prepare: P2 is due 4 simulated hours after creation, 1 wall second at 14,400×.
+  it('lets a day-long SLA pass in wall seconds: two missed windows, then escalation, on simulated time', async () => {
+    // Prepare: P3 is due 24 simulated hours after creation, 6 wall seconds at 14,400×.
     const itemId = 'TCK-scaled-1';
     const wallStart = Date.now();
     const createdAt = runtime.clock.now();
@@ -265,7 +290,12 @@ describe('the local runtime with a time scale and decorators', { timeout: 60_000
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...fixtureDetail('work-item-created'), id: itemId, createdAt: new Date(createdAt).toISOString() },
+      {
+        ...fixtureDetail('work-item-created'),
+        id: itemId,
+        slaClass: 'P3',
+        createdAt: new Date(createdAt).toISOString(),
+      },
       'helpdesk',
     );
     await runtime.waitForEmitted('WorkItemEscalated', itemId, 20_000);
@@ -280,8 +310,8 @@ describe('the local runtime with a time scale and decorators', { timeout: 60_000
     // Assess
     expect(kinds(trail)).toEqual(expect.arrayContaining(['RECEIVED', 'ROUTED', 'REROUTED', 'ESCALATED']));
     const escalatedAt = Date.parse(trail.find((record) => record.kind === 'ESCALATED')?.at ?? '');
-    expect((escalatedAt - createdAt) / 3_600_000).toBeGreaterThanOrEqual(4);
-    expect(wallSeconds).toBeLessThan(10);
+    expect((escalatedAt - createdAt) / 3_600_000).toBeGreaterThanOrEqual(24);
+    expect(wallSeconds).toBeLessThan(30);
     expect(runtime.functionStats.score).toMatchObject({ errors: 1 });
   });
 });
