@@ -176,6 +176,8 @@ export const DispatchMessage = z.discriminatedUnion('kind', [
     slaDueAt: IsoTimestamp,
     attempt: z.number().int().min(1),
     excludedAgents: z.array(z.string()),
+    /** Weighs into the routing cost per the policy (absent in messages sent before it was added). */
+    customerTier: z.string().optional(),
     enqueuedAt: IsoTimestamp,
   }),
   z.object({ kind: z.literal('tick'), reason: z.string(), at: IsoTimestamp }),

@@ -30,6 +30,8 @@ export interface SimJob {
   readonly patienceSeconds: number;
   /** Item-level predicted handling seconds shown to policies (when hints are on). */
   readonly hintSeconds?: number;
+  /** The customer's tier, which the routing cost may weigh in (absent = standard). */
+  readonly customerTier?: string;
 }
 
 export interface EngineInput {
@@ -233,6 +235,7 @@ export function runEngine(input: EngineInput): EngineResult {
         enqueuedAt: toMs(job.arrivalAt),
         slaDueAt: toMs(job.slaDueAt),
         excludedAgents: [],
+        ...(job.customerTier === undefined ? {} : { customerTier: job.customerTier }),
       };
       waiting.set(job.itemId, { jobIndex: nextJob, item });
       if (job.hintSeconds !== undefined) hints[job.itemId] = job.hintSeconds;
