@@ -256,7 +256,7 @@ describe('the local runtime with a time scale and decorators', { timeout: 120_00
           ...fixtureDetail('agent-status-changed'),
           agentId,
           changedAt: new Date(now).toISOString(),
-          shiftEndsAt: new Date(now + 8 * 3_600_000).toISOString(),
+          shiftEndsAt: new Date(now + 30 * 24 * 3_600_000).toISOString(),
         },
         'workforce',
       );

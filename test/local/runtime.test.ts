@@ -185,7 +185,7 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...detail, slaDueAt: new Date(Date.now() + 6_000).toISOString() },
+      { ...detail, slaDueAt: new Date(Date.now() + 16_000).toISOString() },
       'helpdesk',
     );
     const escalated = await runtime.waitForEmitted('WorkItemEscalated', itemId, 45_000);
