@@ -192,6 +192,8 @@ export class Flowtune extends Construct {
       scheduleDeadLetterQueue: this.orchestration.asyncFailureQueue,
       logRetention: props.logRetention,
     });
+    // The schedule's dead letters go to a queue under the ingest key.
+    this.ingest.grantQueueKey(this.opsApi.snapshotScheduleRole);
 
     const mainPath = definitionUsage(
       JSON.parse(this.orchestration.definitionText) as AslDocument,

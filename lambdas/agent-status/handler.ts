@@ -1,7 +1,6 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
 import { loadEnv } from '../shared/env';
 import {
-  builtOnFirstCall,
   liveAuditLog,
   liveDispatchTrigger,
   liveEventPublisher,
@@ -23,7 +22,7 @@ import {
   type PutAgentOutcome,
   systemClock,
 } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { builtWithPseudonymKey, type Pseudonymiser } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -147,10 +146,10 @@ const resourceEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQue
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: AgentStatusHandler = builtOnFirstCall(() => {
+export const handler: AgentStatusHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {
   const telemetry = telemetryFor(FUNCTION);
   const env = loadEnv(FUNCTION, resourceEnv);
   return createAgentStatusHandler({
@@ -158,7 +157,7 @@ export const handler: AgentStatusHandler = builtOnFirstCall(() => {
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     dispatch: liveDispatchTrigger(env, telemetry.tracer),
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    pseudonymise,
     telemetry,
   });
 });

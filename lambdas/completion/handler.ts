@@ -8,7 +8,6 @@ import type { CompletionResult } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { TransientFailureError } from '../shared/errors';
 import {
-  builtOnFirstCall,
   liveAuditLog,
   liveEventPublisher,
   liveExecutionControl,
@@ -32,7 +31,7 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiseInputs, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { builtWithPseudonymKey, type Pseudonymiser, pseudonymiseInputs } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -369,10 +368,10 @@ const resourceEnv = ['instancesTable', 'auditTable', 'eventBusName'] as const;
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: CompletionHandler = builtOnFirstCall(() => {
+export const handler: CompletionHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {
   const telemetry = telemetryFor(FUNCTION);
   const env = loadEnv(FUNCTION, resourceEnv);
   return createCompletionHandler({
@@ -380,7 +379,7 @@ export const handler: CompletionHandler = builtOnFirstCall(() => {
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    pseudonymise,
     telemetry,
   });
 });

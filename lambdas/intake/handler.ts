@@ -9,12 +9,7 @@ import {
 } from '../../domain/events';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
-import {
-  builtOnFirstCall,
-  liveAuditLog,
-  liveEventPublisher,
-  liveExecutionControl,
-} from '../shared/live-ports';
+import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
 import {
   type InvocationContext,
   MetricUnit,
@@ -31,10 +26,10 @@ import {
   systemClock,
 } from '../shared/ports';
 import {
+  builtWithPseudonymKey,
   type Pseudonymiser,
   pseudonymiseForValidation,
   pseudonymiseInputs,
-  pseudonymiserFromEnv,
 } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { processBatch } from '../shared/sqs-batch';
@@ -248,17 +243,17 @@ const resourceEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: IntakeHandler = builtOnFirstCall(() => {
+export const handler: IntakeHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {
   const telemetry = telemetryFor(FUNCTION);
   const env = loadEnv(FUNCTION, resourceEnv);
   return createIntakeHandler({
     executions: liveExecutionControl(env, telemetry.tracer),
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    pseudonymise,
     telemetry,
   });
 });

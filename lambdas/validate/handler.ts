@@ -9,7 +9,7 @@ import {
   withInvocation,
 } from '../shared/observability';
 import { type Clock, systemClock } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { builtWithPseudonymKey, type Pseudonymiser } from '../shared/pseudonymise';
 import { auditExpiresAt } from '../shared/table-layout';
 
 const FUNCTION = 'validate';
@@ -81,16 +81,10 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
     });
 }
 
-/** Environment this function reads (names in ENV): only the pseudonym key. */
-export const requiredEnv = ['pseudonymKey'] as const;
+/** Environment this function reads (names in ENV): only where the pseudonym key is. */
+export const requiredEnv = ['pseudonymKeySecretId'] as const;
 
-let live: ValidateHandler | undefined;
-
-/** The deployed entry point: built once, at the first invocation. */
-export const handler: ValidateHandler = async (event, context) => {
-  live ??= createValidateHandler({
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
-    telemetry: telemetryFor(FUNCTION),
-  });
-  return live(event, context);
-};
+/** The deployed entry point: built once, at the first invocation, pseudonymising with the current key. */
+export const handler: ValidateHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) =>
+  createValidateHandler({ pseudonymise, telemetry: telemetryFor(FUNCTION) }),
+);

@@ -11,7 +11,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type EventPattern, type FunctionDefinition, PROJECT_ROOT } from '../definitions';
+import { ENV, type EventPattern, type FunctionDefinition, PROJECT_ROOT } from '../definitions';
 import {
   type AnyOfEventPattern,
   DRIFT_METRIC,
@@ -90,6 +90,10 @@ export class Tuning extends Construct {
         environment[table.envVar] = storage.table(table).tableName;
         storage.grantAccess(role, table, access);
       }
+      if (definition.putsEvents) {
+        environment[ENV.eventBusName] = ingest.bus.eventBusName;
+        ingest.grantPutEvents(role);
+      }
       const fn = factory.createFunction(this, definition.id, {
         description: definition.description,
         entry: definition.entry,
@@ -98,20 +102,21 @@ export class Tuning extends Construct {
         timeout: Duration.seconds(definition.timeoutSeconds),
         logGroup,
         environment,
-        deadLetterQueue: asynchronous ? this.asyncFailureQueue : undefined,
+        environmentKey: storage.configKey,
+        concurrency: definition.concurrency,
+        ...(asynchronous
+          ? { deadLetterQueue: this.asyncFailureQueue }
+          : {
+              withoutDeadLetterQueue: `${definition.id} is invoked synchronously by the Tuning state machine, whose Retry and Catch handle every failure; a Lambda DLQ only receives failed asynchronous invocations.`,
+            }),
       });
+      // Lambda sends failed asynchronous invocations to the DLQ with the function's role.
+      if (asynchronous) ingest.grantQueueKey(role);
       acknowledgeFinding(
         role,
         'AwsSolutions-IAM5[Resource::*]',
         'Resource "*" is only on xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which support no resource-level permissions.',
       );
-      if (!asynchronous) {
-        acknowledgeFinding(
-          fn,
-          'Serverless-LambdaDLQ',
-          `${definition.id} is invoked synchronously by the Tuning state machine, whose Retry and Catch handle every failure; a Lambda DLQ only receives failed asynchronous invocations.`,
-        );
-      }
       functions[name] = fn;
     }
     this.functions = functions;

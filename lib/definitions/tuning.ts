@@ -1,9 +1,9 @@
 import { FLOWTUNE_SOURCE } from '../../domain/events';
 import { DEFAULT_TUNING_CONFIG } from '../../domain/tuning/config';
 import type { EventPattern } from './events';
-import type { FunctionDefinition } from './functions';
+import { type ConcurrencyDecision, type FunctionDefinition, PER_EVENT_CONCURRENCY } from './functions';
 import type { StateMachineDefinition } from './state-machines';
-import { FEATURES_TABLE, INSTANCES_TABLE } from './tables';
+import { AUDIT_TABLE, FEATURES_TABLE, INSTANCES_TABLE } from './tables';
 
 /**
  * The one definition of the tuning loop's functions, state machine, schedule and rule: the
@@ -22,10 +22,17 @@ const base = {
   pseudonymises: false,
 } as const;
 
+/** Why the tuning workflow's task functions have no reserved concurrency. */
+const TUNING_TASK_CONCURRENCY: ConcurrencyDecision = {
+  unreserved:
+    'Invoked synchronously by the Tuning state machine, started once per schedule tick: a handful of invocations per cycle, bounded by the schedule, with nothing downstream a limit would shield.',
+};
+
 export const TUNING_FUNCTIONS = {
   tuningObserve: {
     ...base,
     id: 'TuningObserve',
+    concurrency: PER_EVENT_CONCURRENCY,
     entry: 'lambdas/tuning/observe/handler.ts',
     description:
       'WorkItemCreated / WorkItemCompleted → the tuning loop’s observation buckets (arrivals, handling time against prediction, SLA outcome per experiment arm, quality); WorkItemRouted / ends → the work in progress.',
@@ -38,6 +45,7 @@ export const TUNING_FUNCTIONS = {
   tuningCycle: {
     ...base,
     id: 'TuningCycle',
+    concurrency: TUNING_TASK_CONCURRENCY,
     entry: 'lambdas/tuning/cycle/handler.ts',
     description:
       'One tuning cycle: window KPIs, drift tests, capacity check, adaptive thresholds, experiment decision; re-estimates drifted categories.',
@@ -49,6 +57,7 @@ export const TUNING_FUNCTIONS = {
   tuningApproval: {
     ...base,
     id: 'TuningRequestApproval',
+    concurrency: TUNING_TASK_CONCURRENCY,
     entry: 'lambdas/tuning/approval/handler.ts',
     description:
       'Stores a high-impact policy change with its task token until a person approves or rejects it.',
@@ -58,10 +67,16 @@ export const TUNING_FUNCTIONS = {
   tuningApply: {
     ...base,
     id: 'TuningApply',
+    concurrency: TUNING_TASK_CONCURRENCY,
     entry: 'lambdas/tuning/apply/handler.ts',
     description:
-      'Applies a policy change: a new immutable version, activated only if the active one is still the version it was computed from.',
-    tables: [{ table: FEATURES_TABLE, access: 'readWrite' }],
+      'Applies a policy change through the policy store: a new immutable version, activated only if the active one is still the version it was computed from, audited, PolicyChanged emitted.',
+    // Versions and the active pointer in Features, the policy history in Audit, PolicyChanged on the bus.
+    tables: [
+      { table: FEATURES_TABLE, access: 'readWrite' },
+      { table: AUDIT_TABLE, access: 'readWrite' },
+    ],
+    putsEvents: true,
     placeholder: 'TuningApplyFunctionArn',
   },
 } as const satisfies Record<string, FunctionDefinition>;

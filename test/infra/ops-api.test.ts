@@ -100,7 +100,9 @@ describe('OpsApi: the operations API', () => {
         expect(properties.RequestModels, path).toEqual({ 'application/json': `${route.body}Body` });
       }
       if (route?.query !== undefined) {
-        expect(properties.RequestParameters).toEqual({ 'method.request.querystring.limit': false });
+        expect(properties.RequestParameters, path).toEqual(
+          Object.fromEntries(route.query.map((name) => [`method.request.querystring.${name}`, false])),
+        );
       }
     }
     for (const name of Object.keys(REQUEST_BODIES) as RequestBodyName[]) {
@@ -187,12 +189,14 @@ describe('OpsApi: the operations API', () => {
     });
   });
 
-  it('gives the schedule role exactly: invoke the ops function, send to its dead-letter queue', () => {
+  it('gives the schedule role exactly: invoke the ops function, send to its dead-letter queue (and use its key through SQS)', () => {
     const role = ops.node.findChild('SnapshotScheduleRole') as Role;
     const statements = statementsOfRole(template, logicalIdOf(stack, role));
 
     expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
     expect(statements.flatMap((statement) => [statement.Action].flat()).sort()).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
       'lambda:InvokeFunction',
       'sqs:SendMessage',
     ]);
