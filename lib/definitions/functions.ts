@@ -111,6 +111,7 @@ export const FUNCTIONS = {
       "Bounds the next wait by the item's own SLA clock (seconds left to its deadline under the policy) and decides re-route or escalation after a missed completion window.",
     tables: [],
     memorySize: 256,
+    concurrency: PER_ITEM_TASK_CONCURRENCY,
     placeholder: 'PlanWaitFunctionArn',
   },
   dispatcher: {
