@@ -312,6 +312,7 @@ export class Flowtune extends Construct {
       this.output('StateMachineAliasArn', { value: this.orchestration.alias.ref });
     }
     this.output('TuningStateMachineArn', { value: this.tuning.stateMachine.stateMachineArn });
+    this.output('TuningAsyncFailureQueueUrl', { value: this.tuning.asyncFailureQueue.queueUrl });
     for (const { label, fn } of this.tuning.functionList()) {
       this.output(`${label}FunctionName`, { value: fn.functionName });
     }

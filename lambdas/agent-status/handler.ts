@@ -6,9 +6,9 @@ import {
   liveEventPublisher,
   liveFeatureStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -94,7 +94,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           idSchema: AgentId,
           auditItemId: agentAuditId,
         });
-        metrics.addMetric('AgentEventsRejected', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.agentEventsRejected, 1);
         logger.warn('agent status event rejected', { field, reason });
         return { status: 'rejected' as const };
       };
@@ -120,7 +120,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
       });
       if (outcome === 'stale') {
         logger.info('agent status change older than the stored one; ignored');
-        metrics.addMetric('StaleAgentEvents', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.staleAgentEvents, 1);
         return { status: outcome, agentId: change.agentId };
       }
       await deps.audit.append(
@@ -134,7 +134,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
         }),
       );
       await deps.dispatch.tick(`agent-status:${change.agentId}:${change.status}`, now);
-      metrics.addMetric('AgentStatusChanges', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.agentStatusChanges, 1);
       logger.info('agent profile stored; dispatch round requested', { status: change.status, outcome });
       return { status: outcome, agentId: change.agentId };
     });

@@ -13,10 +13,10 @@ import {
   liveExecutionControl,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -98,8 +98,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     );
 
   const done = (status: CompletionStatus, itemId?: string): CompletionResponse => {
-    metrics.addDimension('status', status);
-    metrics.addMetric('CompletionEvents', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.completionEvents, 1, { status });
     logger.info('completion event handled', { status });
     return itemId === undefined ? { status } : { status, itemId };
   };
