@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/cost-model';
 import { Allocation } from './constructs/allocation';
 import { Connector, type ConnectorProps } from './constructs/connector';
-import { EventIngest } from './constructs/event-ingest';
+import { EventIngest, type ProducerAccess } from './constructs/event-ingest';
 import type { FunctionFactory } from './constructs/function-factory';
 import { Observability } from './constructs/observability';
 import { OpsApi } from './constructs/ops-api';
@@ -87,6 +87,13 @@ export interface FlowtuneProps {
    * `flowtune:connectorAuthHeader`); none when the context names no endpoint
    */
   readonly connector?: FlowtuneConnectorProps;
+  /**
+   * Producers in other AWS accounts (account ids, or an AWS Organization id) allowed to put the
+   * inbound detail-types on the bus, through its resource policy.
+   *
+   * @default - none: only principals of this account granted with `grantPutEvents`
+   */
+  readonly producers?: ProducerAccess;
   /**
    * A LocalStack-compatible emulator the stack is deployed to: resource types it cannot
    * provision are left out (see EMULATOR_GAPS).
@@ -175,6 +182,7 @@ export class Flowtune extends Construct {
       archive: supported?.archive ?? true,
       schemaRegistry: supported?.schemaRegistry ?? true,
       archiveRetention: props.archiveRetention,
+      producers: props.producers,
     });
     this.orchestration = new ProcessOrchestration(this, 'ProcessOrchestration', {
       storage: this.storage,

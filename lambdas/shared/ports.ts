@@ -24,7 +24,63 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** A pending timer of a TimerClock. `cancel()` is idempotent. */
+export interface Timer {
+  cancel(): void;
+}
+
+/**
+ * A clock that owns waiting too: every timer and sleep runs in its time, so whoever waits on it
+ * (the local runtime, its jobs, the workload) waits in one time, wall or virtual. A Lambda gets
+ * `systemClock` (wall time); the local runtime a scaled wall clock or a virtual one
+ * (local/virtual-clock.ts) that jumps from timer to timer whenever nothing is in flight.
+ */
+export interface TimerClock extends Clock {
+  /**
+   * Runs `callback` once, `ms` of this clock's time from now (0 or less: as soon as possible, never
+   * synchronously). A promise the callback returns counts as work in flight until it settles.
+   */
+  setTimer(ms: number, callback: () => unknown): Timer;
+  /** Resolves `ms` of this clock's time from now, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Counts `work` as in flight until it settles: a virtual clock does not move meanwhile. A wall
+   * clock has nothing to hold and returns `work` itself.
+   */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+/** A TimerClock on wall time, where `ms` of the clock last `ms / scale` wall ms (1: plain wall time). */
+export function wallTimerClock(now: () => number, scale = 1): TimerClock {
+  const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const onAbort = () => {
+        clearTimeout(handle);
+        resolve();
+      };
+      const handle = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms / scale),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  return {
+    now,
+    setTimer: (ms, callback) => {
+      const handle = setTimeout(() => void callback(), Math.max(0, ms / scale));
+      return { cancel: () => clearTimeout(handle) };
+    },
+    sleep,
+    track: (work) => work,
+  };
+}
+
+/** Wall time: what a deployed Lambda runs on. */
+export const systemClock: TimerClock = wallTimerClock(() => Date.now());
 
 // ---------------------------------------------------------------------------------------------
 // Features table
