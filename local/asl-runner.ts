@@ -416,6 +416,20 @@ function moveTimeoutPathIntoParameters(name: string, state: StateNode): void {
   state.TimeoutSecondsPath = `$.${LOCAL_TIMEOUT_KEY}`;
 }
 
+/**
+ * A TimeoutSecondsPath value beyond Node's timer limit (2³¹−1 ms, about 24.8 days) would fire at
+ * once, as a literal one would without the clamp in prepareDefinition: clamp it the same way, in
+ * the carrier the library reads after this call. (Step Functions itself accepts up to 99,999,999 s;
+ * the planner never asks for more.)
+ */
+function clampCarriedTimeout(input: JsonValue): void {
+  if (!isRecord(input)) return;
+  const carried = input[LOCAL_TIMEOUT_KEY];
+  if (typeof carried === 'number' && carried > MAX_TIMER_SECONDS) {
+    (input as Record<string, JsonValue>)[LOCAL_TIMEOUT_KEY] = MAX_TIMER_SECONDS;
+  }
+}
+
 /** The parameters as the state defined them, without the runner's timeout carrier. */
 function withoutLocalKeys(input: JsonValue): JsonValue {
   if (!isRecord(input) || !(LOCAL_TIMEOUT_KEY in input)) return input;
@@ -820,6 +834,7 @@ export class AslRunner {
       const handler = this.handlerFor(task, scope);
       // A copy: the library reads the timeout carrier from the same input after calling us.
       overrides[task.name] = (input) => {
+        clampCarriedTimeout(input);
         let timeoutMs: number | undefined;
         try {
           timeoutMs = this.scaledTimeoutMs(task.name, input);
@@ -971,7 +986,8 @@ export class AslRunner {
         `Task "${state}": TimeoutSecondsPath must point to a positive integer, got ${JSON.stringify(carried)}`,
       );
     }
-    return (carried * 1000) / this.timeScale;
+    // Under a time scale the runner's own timer has the same 2³¹−1 ms limit.
+    return Math.min((carried * 1000) / this.timeScale, MAX_TIMER_SECONDS * 1000);
   }
 
   private handlerFor(task: TaskState, scope: ExecutionScope): TaskHandler {

@@ -11,6 +11,7 @@ import { createDispatcherHandler, type RoundReport } from '../lambdas/dispatcher
 import { STUCK_ASSIGNMENT_MS } from '../lambdas/dispatcher/stuck-assignments';
 import { createIntakeHandler } from '../lambdas/intake/handler';
 import { createParkHandler } from '../lambdas/park/handler';
+import { createPlanWaitHandler } from '../lambdas/plan-wait/handler';
 import { createRecordOutcomeHandler } from '../lambdas/record-outcome/handler';
 import { createScoreHandler } from '../lambdas/score/handler';
 import { createDocumentClient } from '../lambdas/shared/aws-clients';
@@ -587,6 +588,7 @@ function assemble(
       validate: createValidateHandler({ pseudonymise, clock }),
       score: createScoreHandler({ features, instances, audit, clock }),
       park: createParkHandler({ instances, audit, executions, clock }),
+      planWait: createPlanWaitHandler({ clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
       completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
       agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),

@@ -30,6 +30,8 @@ export interface SimJob {
   readonly patienceSeconds: number;
   /** Item-level predicted handling seconds shown to policies (when hints are on). */
   readonly hintSeconds?: number;
+  /** The customer's tier, which the routing cost may weigh in (absent = standard). */
+  readonly customerTier?: string;
 }
 
 export interface EngineInput {
@@ -256,6 +258,7 @@ export function runEngine(input: EngineInput): EngineResult {
         enqueuedAt: toMs(job.arrivalAt),
         slaDueAt: toMs(job.slaDueAt),
         excludedAgents: [],
+        ...(job.customerTier === undefined ? {} : { customerTier: job.customerTier }),
       };
       if (waiting.has(job.itemId))
         throw new DuplicateIdError(`item id "${job.itemId}" arrives twice; item ids must be unique`);

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import type { DecisionPath } from '../model';
 import { routingSectionProblems } from '../routing';
 import type { ItemScore } from '../scoring/types';
+import { DEFAULT_SLA_CLOCK, SlaClockPolicy } from './sla-clock';
+
+export * from './sla-clock';
 
 /**
  * A decision policy: the versioned, run-time-changeable rules that turn a score into a path
@@ -22,6 +25,8 @@ export const Policy = z.object({
   maxReroutes: z.number().int().min(0).max(10),
   /** Floor for the completion wait, so items already late still get a fair window. */
   minCompletionWindowSeconds: z.number().int().min(1),
+  /** The item's own clock: when a missed completion re-routes and when an unassigned item escalates. */
+  slaClock: SlaClockPolicy.default(DEFAULT_SLA_CLOCK),
   routing: z
     .object({
       strategy: z.string().min(1),
@@ -43,6 +48,7 @@ export const DEFAULT_POLICY: Policy = {
   automationMaxPriority: 2,
   maxReroutes: 1,
   minCompletionWindowSeconds: 15 * 60,
+  slaClock: DEFAULT_SLA_CLOCK,
   routing: { strategy: 'flowtune', weights: {} },
 };
 
@@ -83,9 +89,4 @@ export function decidePath(
     };
   }
   return { path: 'routing', reason: 'confident score within risk limits: route to the best agent' };
-}
-
-/** Seconds the process waits for completion before re-routing: time to the SLA due, floored. */
-export function completionWindowSeconds(secondsToDue: number, policy: Policy): number {
-  return Math.max(policy.minCompletionWindowSeconds, Math.ceil(secondsToDue));
 }

@@ -233,6 +233,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       slaDueAt: toEpochMs(message.slaDueAt),
       attempt: message.attempt,
       excludedAgents: message.excludedAgents,
+      ...(message.customerTier === undefined ? {} : { customerTier: message.customerTier }),
       enqueuedAt: toEpochMs(message.enqueuedAt),
       at: clock.now(),
     };
@@ -456,6 +457,7 @@ function toWaitingItem(record: InstanceRecord): WaitingItem {
     enqueuedAt: record.enqueuedAt ?? record.stageEnteredAt,
     slaDueAt: record.slaDueAt,
     excludedAgents: record.excludedAgents,
+    ...(record.customerTier === undefined ? {} : { customerTier: record.customerTier }),
   };
 }
 

@@ -107,6 +107,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
           slaDueAt: request.slaDueAt,
           attempt: request.attempt,
           excludedAgents: request.excludedAgents,
+          customerTier: request.customerTier,
           enqueuedAt: request.enqueuedAt,
           taskToken: request.taskToken,
           waitingFor: 'assignment',

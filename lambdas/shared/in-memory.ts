@@ -299,6 +299,7 @@ export class InMemoryInstanceStore implements InstanceStore {
       slaDueAt: request.slaDueAt,
       attempt: request.attempt,
       excludedAgents: [...request.excludedAgents],
+      ...(request.customerTier === undefined ? {} : { customerTier: request.customerTier }),
       enqueuedAt: request.enqueuedAt,
       taskToken: request.taskToken,
       waitingFor: 'assignment',

@@ -219,6 +219,8 @@ export interface InstanceRecord {
   readonly slaDueAt: number;
   readonly attempt: number;
   readonly excludedAgents: readonly string[];
+  /** The customer's tier, for the routing cost (absent on items enqueued before it was kept). */
+  readonly customerTier?: string;
   readonly enqueuedAt?: number;
   readonly assignee?: string;
   readonly taskToken?: string;
@@ -297,6 +299,7 @@ export interface EnqueueRequest {
   readonly slaDueAt: number;
   readonly attempt: number;
   readonly excludedAgents: readonly string[];
+  readonly customerTier?: string;
   readonly enqueuedAt: number;
   readonly at: number;
 }

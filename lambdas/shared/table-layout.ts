@@ -82,6 +82,7 @@ export const StoredInstance = z.object({
   slaDueAt: z.number().default(0),
   attempt: z.number().int().min(1).default(1),
   excludedAgents: z.array(z.string()).default([]),
+  customerTier: z.string().optional(),
   enqueuedAt: z.number().optional(),
   assignee: z.string().optional(),
   taskToken: z.string().optional(),

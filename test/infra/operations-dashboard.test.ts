@@ -200,8 +200,8 @@ describe('the operations dashboard', () => {
     const spend = expressions.find((expression) => expression.includes('FILL(started, 0)')) ?? '';
 
     expect(expressions).toContain('1000 * spend / done');
-    // 10 transitions × $0.000025 + 3 events × $0.000001 per execution started.
-    expect(spend).toContain('FILL(started, 0) * 0.000253');
+    // 11 transitions × $0.000025 + 3 events × $0.000001 per execution started.
+    expect(spend).toContain('FILL(started, 0) * 0.000278');
     for (const term of [
       'FILL(inv0, 0)',
       'FILL(dur0, 0)',

@@ -109,6 +109,29 @@ describe('AslRunner under a time scale', () => {
     expect(done.output).toMatchObject({ reply: { replied: 'in time' } });
   });
 
+  it.each([
+    [1, 30 * 86_400],
+    [2, 99_999_999],
+  ])(
+    'keeps a TimeoutSecondsPath beyond the Node timer limit waiting instead of firing at once (time scale %d, %d s)',
+    async (timeScale, replySeconds) => {
+      // Prepare: both are past setTimeout's 2^31-1 ms once scaled, which Node turns into 1 ms.
+      const { runner, tokens } = parkingRunner(REPLY_MACHINE, timeScale);
+      runner.startExecution({ name: `reply-far-${timeScale}`, input: { replySeconds } });
+      while (tokens.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+      // Act: a few timer turns later, then an answer.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stillWaiting = runner.describeExecution(`reply-far-${timeScale}`).status;
+      runner.tokens.sendTaskSuccess(tokens[0] ?? '', { replied: 'in time' });
+      const done = await runner.waitForExecution(`reply-far-${timeScale}`, 5_000);
+
+      // Assess
+      expect(stillWaiting).toBe('RUNNING');
+      expect(done.output).toMatchObject({ reply: { replied: 'in time' } });
+    },
+  );
+
   it('fails the state with States.Runtime when TimeoutSecondsPath is not a positive integer, as Step Functions does', async () => {
     // Prepare
     const { runner } = parkingRunner(REPLY_MACHINE, 60);
@@ -226,6 +249,8 @@ describe('the local runtime on virtual time, with decorators', { timeout: 60_000
       ...DEFAULT_POLICY,
       version: 'time-scale-test',
       minCompletionWindowSeconds: 60,
+      // Half the window for the first assignee, the rest for the second; unassigned until the due time.
+      slaClock: { rerouteAtSlaFraction: 0.5, unassignedEscalationAtSlaFraction: 1 },
     });
     for (const agentId of ['agent-ana', 'agent-ben']) {
       const now = runtime.clock.now();
@@ -235,7 +260,7 @@ describe('the local runtime on virtual time, with decorators', { timeout: 60_000
           ...fixtureDetail('agent-status-changed'),
           agentId,
           changedAt: new Date(now).toISOString(),
-          shiftEndsAt: new Date(now + 8 * 3_600_000).toISOString(),
+          shiftEndsAt: new Date(now + 30 * 24 * 3_600_000).toISOString(),
         },
         'workforce',
       );
@@ -269,7 +294,12 @@ describe('the local runtime on virtual time, with decorators', { timeout: 60_000
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...fixtureDetail('work-item-created'), id: itemId, createdAt: new Date(createdAt).toISOString() },
+      {
+        ...fixtureDetail('work-item-created'),
+        id: itemId,
+        slaClass: 'P2',
+        createdAt: new Date(createdAt).toISOString(),
+      },
       'helpdesk',
     );
     await runtime.waitForEmitted('WorkItemEscalated', itemId, 50_000);

@@ -159,13 +159,15 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
       dispatchTickMs: false,
       retryIntervalMs: 10,
     });
-    // Windows of seconds: the completion wait's timeout is the time to the SLA due, floored at 1 s.
+    // Windows of seconds on the item's clock: the first assignee has until half the SLA window,
+    // the second until the due time; an unassigned item waits until the due time.
     await runtime.ports.features.putActivePolicy({
       ...DEFAULT_POLICY,
       version: 'runtime-test-timeouts',
       minConfidence: 0,
       maxAutoRisk: 1,
       minCompletionWindowSeconds: 1,
+      slaClock: { rerouteAtSlaFraction: 0.5, unassignedEscalationAtSlaFraction: 1 },
     });
     await agentOnline(runtime, 'agent-ana');
     await agentOnline(runtime, 'agent-ben');
@@ -183,7 +185,7 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...detail, slaDueAt: new Date(Date.now() + 1_500).toISOString() },
+      { ...detail, slaDueAt: new Date(Date.now() + 16_000).toISOString() },
       'helpdesk',
     );
     const escalated = await runtime.waitForEmitted('WorkItemEscalated', itemId, 45_000);
@@ -204,7 +206,7 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
     expect(escalated.detail).toMatchObject({
       id: itemId,
       attempts: 2,
-      reason: 'States.Timeout after 2 attempt(s)',
+      reason: 'no completion by the deadline after 2 attempt(s)',
     });
     const kinds = trail.map((record) => record.kind);
     for (const kind of ['REROUTED', 'ESCALATED', 'EXCEPTION']) expect(kinds).toContain(kind);

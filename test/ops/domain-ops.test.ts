@@ -188,12 +188,13 @@ describe('the cost-per-item model', () => {
     expect(() => definitionUsage(asl, ['Validate Item', 'Record Outcome'])).toThrow(PathNotInDefinitionError);
   });
 
-  it('counts what Step Functions bills on the main path: 10 transitions, one routed event, one audit write, one dispatch send', () => {
+  it('counts what Step Functions bills on the main path: 11 transitions, one routed event, one audit write, one dispatch send', () => {
     expect(definitionUsage(asl, PROCESS_PATHS.routing)).toEqual({
-      stateTransitions: 10,
+      stateTransitions: 11,
       lambdaTasks: [
         'ValidateFunctionArn',
         'ScoreFunctionArn',
+        'PlanWaitFunctionArn',
         'ParkFunctionArn',
         'RecordOutcomeFunctionArn',
       ].map((placeholder) => `\${${placeholder}}`),
