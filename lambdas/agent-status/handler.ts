@@ -129,6 +129,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           itemId: agentAuditId(change.agentId),
           kind: 'AGENT_STATUS_CHANGED',
           at: changedAt,
+          eventId,
           actor: ACTOR,
           inputs: change,
           details: { outcome, eventId, source: envelope.data.source },

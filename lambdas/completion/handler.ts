@@ -86,12 +86,19 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const { logger, metrics } = telemetry;
 
-  const audit = (itemId: string, kind: AuditKind, at: number, inputs: unknown, details: unknown) =>
+  const audit = (
+    itemId: string,
+    kind: AuditKind,
+    at: number,
+    inputs: unknown,
+    details: { readonly eventId?: string } & Record<string, unknown>,
+  ) =>
     deps.audit.append(
       auditRecord({
         itemId,
         kind,
         at,
+        ...(details.eventId === undefined ? {} : { eventId: details.eventId }),
         actor: ACTOR,
         inputs: pseudonymiseInputs(inputs, deps.pseudonymise),
         details,
@@ -199,7 +206,10 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         return done('early', itemId);
       }
       if (current.stage === 'CANCELLED') {
-        await audit(itemId, 'LATE_COMPLETION', at, completion, { note: 'the item was already cancelled' });
+        await audit(itemId, 'LATE_COMPLETION', at, completion, {
+          eventId,
+          note: 'the item was already cancelled',
+        });
         return done('late', itemId);
       }
       if (current.pendingHandover !== undefined && current.stage !== 'COMPLETED') {

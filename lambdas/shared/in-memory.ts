@@ -24,12 +24,14 @@ import {
   type InstanceRecord,
   type InstanceStore,
   type InstanceWrite,
+  MAX_AUDIT_KEY_SEQUENCE,
   type OutboundDetail,
   type PutAgentOutcome,
   type QueueAssignment,
   type ResumeOutcome,
   type ScoredInstance,
   type StartOutcome,
+  sameAuditRecord,
   type StatsKey,
   SUPERSEDED_ENQUEUE_MARGIN_MS,
   stagesBlockingPark,
@@ -38,7 +40,13 @@ import {
   type TickMessage,
   type WaitKind,
 } from './ports';
-import { bareInstance, instanceExpiresAt, statsSortKey, toHandlingFeatures } from './table-layout';
+import {
+  bareInstance,
+  instanceExpiresAt,
+  sequencedRecordKey,
+  statsSortKey,
+  toHandlingFeatures,
+} from './table-layout';
 
 /**
  * In-memory implementations of every port, for handler tests and the simulator. They are
@@ -459,10 +467,17 @@ export class InMemoryAuditLog implements AuditLog {
   async append(record: AuditRecord): Promise<'appended' | 'exists'> {
     const failure = this.failures.shift();
     if (failure !== undefined) throw failure;
-    const key = `${record.itemId}\u0000${record.recordKey}`;
-    if (this.tables.audit.has(key)) return 'exists';
-    this.tables.audit.set(key, copy(record));
-    return 'appended';
+    for (let sequence = 1; sequence <= MAX_AUDIT_KEY_SEQUENCE; sequence++) {
+      const recordKey = sequence === 1 ? record.recordKey : sequencedRecordKey(record.recordKey, sequence);
+      const key = `${record.itemId}\u0000${recordKey}`;
+      const stored = this.tables.audit.get(key);
+      if (stored === undefined) {
+        this.tables.audit.set(key, copy({ ...record, recordKey }));
+        return 'appended';
+      }
+      if (sameAuditRecord(stored as unknown as Record<string, unknown>, record)) return 'exists';
+    }
+    throw new Error(`audit key ${record.itemId} / ${record.recordKey} is taken ${MAX_AUDIT_KEY_SEQUENCE} times over`);
   }
 
   async listForItem(itemId: string): Promise<AuditRecord[]> {

@@ -406,8 +406,29 @@ export interface AuditRecord {
   readonly expiresAt: number;
 }
 
+/**
+ * How many records may share one base key before append gives up; far above what one second of
+ * one item's events produces once keys carry the event id.
+ */
+export const MAX_AUDIT_KEY_SEQUENCE = 100;
+
+/** True when two audit records say the same thing (a retried write), whatever their key order. */
+export function sameAuditRecord(stored: Readonly<Record<string, unknown>>, record: AuditRecord): boolean {
+  const fields = new Set([...Object.keys(stored), ...Object.keys(record)]);
+  for (const field of fields) {
+    if (field === 'recordKey') continue;
+    if (JSON.stringify(stored[field]) !== JSON.stringify((record as unknown as Record<string, unknown>)[field])) {
+      return false;
+    }
+  }
+  return true;
+}
+
 export interface AuditLog {
-  /** Appends a record; writing the same (itemId, recordKey) again is a no-op ('exists'). */
+  /**
+   * Appends a record. Writing the same record again (a retry) is a no-op ('exists'); a different
+   * record whose key is taken is appended under the next sequenced key (`<key>#s2`, `#s3`…), never dropped.
+   */
   append(record: AuditRecord): Promise<'appended' | 'exists'>;
   /** The item's trail in time order. */
   listForItem(itemId: string): Promise<AuditRecord[]>;
