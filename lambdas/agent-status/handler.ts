@@ -104,7 +104,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
       if (detailType !== 'AgentStatusChanged') {
         return reject('detail-type', `"${detailType}" is not an AgentStatusChanged event`);
       }
-      const validation = validateDetail('AgentStatusChanged', detail);
+      const validation = validateDetail('AgentStatusChanged', detail, { now });
       if (!validation.ok) return reject(validation.field, validation.reason, validation.issues);
 
       const change = validation.value;

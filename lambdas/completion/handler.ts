@@ -337,7 +337,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         });
         return done('rejected');
       }
-      const validation = validateDetail(detailType, detail);
+      const validation = validateDetail(detailType, detail, { now });
       if (!validation.ok) {
         await recordRejection(deps, {
           receivedId,
