@@ -77,7 +77,10 @@ export function timestampIssues(
     const started = Date.parse(detail.startedAt);
     const completed = Date.parse(String(detail.completedAt));
     if (started > completed) {
-      issues.push({ field: 'startedAt', reason: `${detail.startedAt} is after completedAt ${detail.completedAt}` });
+      issues.push({
+        field: 'startedAt',
+        reason: `${detail.startedAt} is after completedAt ${detail.completedAt}`,
+      });
     }
   }
   return issues;

@@ -1,8 +1,14 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from './dynamodb-expressions';
 import { queryAll } from './dynamodb-query';
-import { type AuditKind, type AuditLog, type AuditRecord, MAX_AUDIT_KEY_SEQUENCE, sameAuditRecord } from './ports';
-import { sequencedRecordKey, StoredAuditRecord } from './table-layout';
+import {
+  type AuditKind,
+  type AuditLog,
+  type AuditRecord,
+  MAX_AUDIT_KEY_SEQUENCE,
+  sameAuditRecord,
+} from './ports';
+import { StoredAuditRecord, sequencedRecordKey } from './table-layout';
 
 export interface DynamoDbAuditLogOptions {
   readonly client: DynamoDBDocumentClient;
@@ -25,7 +31,8 @@ export class DynamoDbAuditLog implements AuditLog {
 
   async append(record: AuditRecord): Promise<'appended' | 'exists'> {
     for (let sequence = 1; sequence <= MAX_AUDIT_KEY_SEQUENCE; sequence++) {
-      const candidate = sequence === 1 ? record : { ...record, recordKey: sequencedRecordKey(record.recordKey, sequence) };
+      const candidate =
+        sequence === 1 ? record : { ...record, recordKey: sequencedRecordKey(record.recordKey, sequence) };
       try {
         await this.client.send(
           new PutCommand({

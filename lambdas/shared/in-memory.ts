@@ -31,9 +31,9 @@ import {
   type ResumeOutcome,
   type ScoredInstance,
   type StartOutcome,
-  sameAuditRecord,
   type StatsKey,
   SUPERSEDED_ENQUEUE_MARGIN_MS,
+  sameAuditRecord,
   stagesBlockingPark,
   systemClock,
   TERMINAL_STAGES,
@@ -477,7 +477,9 @@ export class InMemoryAuditLog implements AuditLog {
       }
       if (sameAuditRecord(stored as unknown as Record<string, unknown>, record)) return 'exists';
     }
-    throw new Error(`audit key ${record.itemId} / ${record.recordKey} is taken ${MAX_AUDIT_KEY_SEQUENCE} times over`);
+    throw new Error(
+      `audit key ${record.itemId} / ${record.recordKey} is taken ${MAX_AUDIT_KEY_SEQUENCE} times over`,
+    );
   }
 
   async listForItem(itemId: string): Promise<AuditRecord[]> {

@@ -417,7 +417,9 @@ export function sameAuditRecord(stored: Readonly<Record<string, unknown>>, recor
   const fields = new Set([...Object.keys(stored), ...Object.keys(record)]);
   for (const field of fields) {
     if (field === 'recordKey') continue;
-    if (JSON.stringify(stored[field]) !== JSON.stringify((record as unknown as Record<string, unknown>)[field])) {
+    if (
+      JSON.stringify(stored[field]) !== JSON.stringify((record as unknown as Record<string, unknown>)[field])
+    ) {
       return false;
     }
   }

@@ -35,7 +35,11 @@ describe('agent-status handler', () => {
       shiftEndsAt: Date.parse('2026-11-20T17:00:00Z'),
     });
     expect(world.dispatch.ticks).toEqual([
-      { kind: 'tick', reason: 'agent-status:agent-ana:available', at: new Date(AFTER_FIXTURES).toISOString() },
+      {
+        kind: 'tick',
+        reason: 'agent-status:agent-ana:available',
+        at: new Date(AFTER_FIXTURES).toISOString(),
+      },
     ]);
     expect((await world.audit.listForItem('agent#agent-ana')).map((record) => record.kind)).toEqual([
       'AGENT_STATUS_CHANGED',

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCompletionHandler } from '../../lambdas/completion/handler';
-import { createInMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createIntakeHandler } from '../../lambdas/intake/handler';
+import { createInMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
 import { auditRecord } from '../../lambdas/shared/table-layout';
 import { loadEvent, sqsEvent, T0 } from '../handlers/support';

@@ -112,7 +112,10 @@ describe('producer timestamps are bounded relative to now', () => {
   });
 
   it('keeps schema-only validation clock-free: without now, any well-formed time parses', () => {
-    const detail = { ...loadEvent('workforce/agent-status-changed').detail, changedAt: '9999-12-31T00:00:00Z' };
+    const detail = {
+      ...loadEvent('workforce/agent-status-changed').detail,
+      changedAt: '9999-12-31T00:00:00Z',
+    };
     expect(validateDetail('AgentStatusChanged', detail).ok).toBe(true);
     expect(validateDetail('AgentStatusChanged', detail, { now: NOW }).ok).toBe(false);
   });
@@ -159,7 +162,14 @@ describe('a completion is checked against the assignee', () => {
     });
 
     // Act
-    const summary = await w.recordOutcome({ itemId: 'HD-10428', item, scoring, assignment, completion, attempt: 1 });
+    const summary = await w.recordOutcome({
+      itemId: 'HD-10428',
+      item,
+      scoring,
+      assignment,
+      completion,
+      attempt: 1,
+    });
 
     // Assess
     expect(summary.statsUpdated).toBe(true);
@@ -182,7 +192,14 @@ describe('a completion is checked against the assignee', () => {
     });
 
     // Act
-    const summary = await w.recordOutcome({ itemId: 'HD-10428', item, scoring, assignment, completion, attempt: 1 });
+    const summary = await w.recordOutcome({
+      itemId: 'HD-10428',
+      item,
+      scoring,
+      assignment,
+      completion,
+      attempt: 1,
+    });
 
     // Assess: 08:59 → 09:40
     expect(summary.handleSeconds).toBe(41 * 60);
