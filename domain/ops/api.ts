@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentId, ItemId } from '../events';
-import { Policy } from '../policy';
+import { Policy, PolicyVersion } from '../policy';
 
 /**
  * The operations API contract, in one place: its routes and the zod schemas of its request
@@ -50,9 +50,8 @@ export function requestBodyJsonSchema(name: RequestBodyName): Record<string, unk
 export const BacklogSnapshotRequest = z.object({ kind: z.literal('backlog-snapshot') });
 export const BACKLOG_SNAPSHOT_REQUEST: z.infer<typeof BacklogSnapshotRequest> = { kind: 'backlog-snapshot' };
 
-export const PolicyVersion = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"');
+/** The one policy version format, shared with the Policy schema so a proposal's version is always routable. */
+export { PolicyVersion };
 
 /** A held tuning change: the name of the tuning execution that waits for it. */
 export const TuningApprovalId = z

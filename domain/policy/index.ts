@@ -1,14 +1,38 @@
 import { z } from 'zod';
 import type { DecisionPath } from '../model';
+import { DEFAULT_FLOWTUNE_WEIGHTS, POLICY_REGISTRY } from '../routing';
 import type { ItemScore } from '../scoring/types';
+
+/**
+ * A policy version: what the ops API accepts in a path (`/policies/proposals/{version}/approve`),
+ * so every proposal can be approved. No `/`, no leading dot (`..`, `.hidden`), at most 64 characters.
+ */
+export const PolicyVersion = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+/** Every routing strategy the dispatcher can build: Flowtune's and the registered baselines. */
+export const ROUTING_STRATEGIES = Object.keys(POLICY_REGISTRY) as [string, ...string[]];
+const WEIGHT_NAMES = Object.keys(DEFAULT_FLOWTUNE_WEIGHTS);
+
+/** Bound on a Flowtune weight's size: the cost terms are exponents and multipliers of order 1. */
+export const MAX_ROUTING_WEIGHT = 100;
+
+/** The completion window's floor at most the state machine's own lifetime (30 days). */
+export const MAX_COMPLETION_WINDOW_SECONDS = 30 * 24 * 60 * 60;
 
 /**
  * A decision policy: the versioned, run-time-changeable rules that turn a score into a path
  * and bound the process (re-routes, timeouts). Stored in the Features table; this default
- * applies until an operator publishes another version.
+ * applies until an operator publishes another version. Validated completely, so a policy that
+ * passes can always run: the strategy is a registered one, every number is bounded, the weights
+ * are Flowtune's.
  */
 export const Policy = z.object({
-  version: z.string().min(1),
+  version: PolicyVersion,
   /** Below this model confidence an item goes to human review. */
   minConfidence: z.number().min(0).max(1),
   /** Above this SLA-breach or escalation risk an item goes to human review. */
@@ -20,11 +44,26 @@ export const Policy = z.object({
   /** Re-routes after a missed completion window before the item escalates to people. */
   maxReroutes: z.number().int().min(0).max(10),
   /** Floor for the completion wait, so items already late still get a fair window. */
-  minCompletionWindowSeconds: z.number().int().min(1),
-  routing: z.object({
-    strategy: z.string().min(1),
-    weights: z.record(z.string(), z.number()),
-  }),
+  minCompletionWindowSeconds: z.number().int().min(1).max(MAX_COMPLETION_WINDOW_SECONDS),
+  routing: z
+    .object({
+      strategy: z.enum(ROUTING_STRATEGIES, {
+        error: (issue) =>
+          `unknown routing strategy ${JSON.stringify(issue.input)}; choose one of: ${ROUTING_STRATEGIES.join(', ')}`,
+      }),
+      weights: z.record(z.string(), z.number().min(-MAX_ROUTING_WEIGHT).max(MAX_ROUTING_WEIGHT)),
+    })
+    .superRefine((routing, ctx) => {
+      // Only Flowtune reads weights, and an unknown name would silently mean "the default".
+      const unknown = Object.keys(routing.weights).filter((name) => !WEIGHT_NAMES.includes(name));
+      for (const name of unknown) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['weights', name],
+          message: `unknown flowtune weight "${name}"; known: ${WEIGHT_NAMES.join(', ')}`,
+        });
+      }
+    }),
 });
 export type Policy = z.infer<typeof Policy>;
 

@@ -36,7 +36,7 @@ import {
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
-import { activePolicyOrDefault } from '../shared/policy';
+import { lastGoodPolicyReader } from '../shared/policy';
 import {
   type AuditLog,
   type Clock,
@@ -148,6 +148,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const routingFor = deps.routing ?? routingPolicyFor;
   const { logger, metrics } = telemetry;
+  // A policy that turns unreadable must not stop dispatch: the last good one keeps running.
+  const readPolicy = lastGoodPolicyReader(deps.features, telemetry);
   /** Split rounds so far: the arms alternate going first, so neither always has first pick. */
   let splitRounds = 0;
 
@@ -378,7 +380,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     const [roster, features, policy, experiment, preferQueues] = await Promise.all([
       deps.features.listAgents(),
       deps.features.readHandlingFeatures(),
-      activePolicyOrDefault(deps.features, telemetry),
+      readPolicy(),
       runningExperiment(),
       queuePreference(),
     ]);

@@ -186,6 +186,8 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
           policyVersion: assignment.policyVersion,
           modelVersion: assignment.modelVersion,
         }),
+        // A retry after a lost reply says capacityReleased: false; the first record stands.
+        { keyIdentifiesFact: true },
       );
       if (capacityReleased) await deps.dispatch.tick(`completion:${itemId}`, now);
 

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { isConditionalCheckFailed } from './dynamodb-expressions';
 import { queryAll } from './dynamodb-query';
 import {
+  type AppendOptions,
   type AuditKind,
   type AuditLog,
   type AuditRecord,
@@ -29,7 +30,7 @@ export class DynamoDbAuditLog implements AuditLog {
     this.table = options.auditTable;
   }
 
-  async append(record: AuditRecord): Promise<'appended' | 'exists'> {
+  async append(record: AuditRecord, options: AppendOptions = {}): Promise<'appended' | 'exists'> {
     for (let sequence = 1; sequence <= MAX_AUDIT_KEY_SEQUENCE; sequence++) {
       const candidate =
         sequence === 1 ? record : { ...record, recordKey: sequencedRecordKey(record.recordKey, sequence) };
@@ -45,6 +46,7 @@ export class DynamoDbAuditLog implements AuditLog {
         return 'appended';
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
+        if (options.keyIdentifiesFact === true) return 'exists';
         const existing = await this.client.send(
           new GetCommand({
             TableName: this.table,

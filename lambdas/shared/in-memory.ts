@@ -10,6 +10,7 @@ import { InvalidStoredPolicyError } from './errors';
 import { validateOutbound } from './outbound-events';
 import {
   type AgentProfile,
+  type AppendOptions,
   type AssignQueueOutcome,
   type AuditLog,
   type AuditRecord,
@@ -464,7 +465,7 @@ export class InMemoryAuditLog implements AuditLog {
     this.failures.push(error);
   }
 
-  async append(record: AuditRecord): Promise<'appended' | 'exists'> {
+  async append(record: AuditRecord, options: AppendOptions = {}): Promise<'appended' | 'exists'> {
     const failure = this.failures.shift();
     if (failure !== undefined) throw failure;
     for (let sequence = 1; sequence <= MAX_AUDIT_KEY_SEQUENCE; sequence++) {
@@ -475,6 +476,7 @@ export class InMemoryAuditLog implements AuditLog {
         this.tables.audit.set(key, copy({ ...record, recordKey }));
         return 'appended';
       }
+      if (options.keyIdentifiesFact === true) return 'exists';
       if (sameAuditRecord(stored as unknown as Record<string, unknown>, record)) return 'exists';
     }
     throw new Error(

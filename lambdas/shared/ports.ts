@@ -426,12 +426,22 @@ export function sameAuditRecord(stored: Readonly<Record<string, unknown>>, recor
   return true;
 }
 
+export interface AppendOptions {
+  /**
+   * The key alone names the fact (a task's record keyed by its item, attempt and the fact's own
+   * time, whose retry may word the details differently): a taken key means "already recorded".
+   * @default false
+   */
+  readonly keyIdentifiesFact?: boolean;
+}
+
 export interface AuditLog {
   /**
    * Appends a record. Writing the same record again (a retry) is a no-op ('exists'); a different
-   * record whose key is taken is appended under the next sequenced key (`<key>#s2`, `#s3`…), never dropped.
+   * record whose key is taken is appended under the next sequenced key (`<key>#s2`, `#s3`…), never
+   * dropped, unless `keyIdentifiesFact`.
    */
-  append(record: AuditRecord): Promise<'appended' | 'exists'>;
+  append(record: AuditRecord, options?: AppendOptions): Promise<'appended' | 'exists'>;
   /** The item's trail in time order. */
   listForItem(itemId: string): Promise<AuditRecord[]>;
 }
