@@ -441,6 +441,19 @@ export class InMemoryInstanceStore implements InstanceStore {
     return { ok: true };
   }
 
+  async markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite> {
+    const current = this.tables.instances.get(itemId);
+    if (current === undefined || isTerminal(current.stage) || current.taskToken !== expectedToken) {
+      return conflict(current);
+    }
+    this.tables.instances.set(itemId, {
+      ...without(current, 'taskToken', 'waitingFor'),
+      stage: 'REJECTED',
+      stageEnteredAt: at,
+    });
+    return { ok: true };
+  }
+
   async markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite> {
     const current = this.tables.instances.get(itemId);
     if (current === undefined || current.outcomeRecordedAt !== undefined) return conflict(current);

@@ -341,6 +341,12 @@ export interface InstanceStore {
     expectedToken: string | undefined,
     at: number,
   ): Promise<InstanceWrite>;
+  /**
+   * A person rejected the item in its wait: REJECTED, token removed, so it leaves the task list and
+   * the bottleneck view and no later action can take it. Condition: not terminal, and the stored
+   * token equals `expectedToken` (the wait the rejection resumed).
+   */
+  markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite>;
   /** Moves the item to COMPLETED once. Condition: outcomeRecordedAt is not set. */
   markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite>;
 }
