@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentId, ItemId } from '../events';
-import { Policy, PolicyVersion } from '../policy';
+import { MAX_PROPOSED_VERSION_LENGTH, Policy, PolicyVersion } from '../policy';
 
 /**
  * The operations API contract, in one place: its routes and the zod schemas of its request
@@ -24,7 +24,10 @@ export type OverrideBody = z.infer<typeof OverrideBody>;
 
 export const PolicyProposalBody = z
   .object({
-    policy: Policy,
+    policy: Policy.refine((policy) => policy.version.length <= MAX_PROPOSED_VERSION_LENGTH, {
+      message: `a proposed version has at most ${MAX_PROPOSED_VERSION_LENGTH} characters (automatic changes append a suffix)`,
+      path: ['version'],
+    }),
     rationale: z.string().trim().min(3, 'must say why, in at least 3 characters').max(2000),
   })
   .strict();

@@ -5,14 +5,18 @@ import type { ItemScore } from '../scoring/types';
 
 /**
  * A policy version: what the ops API accepts in a path (`/policies/proposals/{version}/approve`),
- * so every proposal can be approved. No `/`, no leading dot (`..`, `.hidden`), at most 64 characters.
+ * so every proposal can be approved. No `/`, no leading dot (`..`, `.hidden`), at most 96
+ * characters; `+` for the suffixes automatic changes add (`+t7` tuning, `+a202611200915` allocation).
  */
 export const PolicyVersion = z
   .string()
   .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-    'must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+    /^[A-Za-z0-9][A-Za-z0-9._+-]{0,95}$/,
+    'must be 1-96 characters of letters, digits, ".", "_", "+" or "-", starting with a letter or digit',
   );
+
+/** Longest version a person may propose: room is left for the suffixes automatic changes append. */
+export const MAX_PROPOSED_VERSION_LENGTH = 64;
 
 /** Every routing strategy the dispatcher can build: Flowtune's and the registered baselines. */
 export const ROUTING_STRATEGIES = Object.keys(POLICY_REGISTRY) as [string, ...string[]];
