@@ -245,12 +245,25 @@ export function matchRoute(
       const segment = segments[index] as string;
       const parameter = /^\{(\w+)\}$/.exec(part)?.[1];
       if (parameter === undefined) return part === segment;
-      pathParameters[parameter] = decodeURIComponent(segment);
+      pathParameters[parameter] = decodedSegment(segment);
       return true;
     });
     if (matches) return { route, pathParameters };
   }
   return undefined;
+}
+
+/**
+ * A path segment percent-decoded, or as sent when its encoding is malformed (`%E0%A4%A`): the
+ * parameter's schema then refuses it with a 400 naming the parameter, where decodeURIComponent
+ * would throw (a 500).
+ */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** True when some route has this resource template but another method (a 405, not a 404). */

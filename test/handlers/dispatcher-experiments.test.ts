@@ -273,11 +273,15 @@ describe('dispatcher with an A/B experiment', () => {
   });
 
   it('keeps routing by the active policy when the candidate cannot route at all', async () => {
-    // Prepare: the candidate names a strategy nobody registered.
-    const broken = experimentOf('ab', {
-      candidate: { ...CANDIDATE, routing: { strategy: 'no-such-strategy', weights: {} } },
+    // Prepare: the candidate's routing cannot be built. (A strategy nobody registered no longer
+    // passes the Policy schema, so the store refuses it; a builder that throws stands in for it.)
+    const world = setup({
+      experiment: experimentOf('ab'),
+      routing: (policy) => {
+        if (policy.version === CANDIDATE.version) throw new Error('unknown routing policy "no-such-strategy"');
+        return routingPolicyFor(policy);
+      },
     });
-    const world = setup({ experiment: broken });
     await prepare(world, TEAM);
     const messages = itemMessages(world).slice(0, 10);
 
