@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AllocationRunOutput, createAllocationHandler } from '../lambdas/allocation/handler';
 import { DynamoDbAllocationStore } from '../lambdas/shared/dynamodb-allocation-store';
+import type { PolicyStore } from '../lambdas/shared/policy-store';
 import type { AuditLog, Clock, EventPublisher, FeatureStore } from '../lambdas/shared/ports';
 import type { TuningStore } from '../lambdas/shared/tuning-store';
 
@@ -16,6 +17,7 @@ export interface LocalAllocationOptions {
   readonly featuresTable: string;
   readonly features: FeatureStore;
   readonly tuning: TuningStore;
+  readonly policies: PolicyStore;
   readonly audit: AuditLog;
   readonly events: EventPublisher;
   readonly clock: Clock;
@@ -43,6 +45,7 @@ export function startLocalAllocation(options: LocalAllocationOptions): LocalAllo
   const handler = createAllocationHandler({
     features: options.features,
     tuning: options.tuning,
+    policies: options.policies,
     allocation: new DynamoDbAllocationStore({
       client: options.documentClient,
       featuresTable: options.featuresTable,

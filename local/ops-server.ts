@@ -51,6 +51,7 @@ export async function startOpsServer(
 ): Promise<OpsServer> {
   const api = createOpsApi({
     features: runtime.ports.features,
+    policies: runtime.policies,
     instances: runtime.ports.instances,
     audit: runtime.ports.audit,
     executions: runtime.ports.executions,

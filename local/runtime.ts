@@ -21,6 +21,7 @@ import { DynamoDbTuningStore } from '../lambdas/shared/dynamodb-tuning-store';
 import { EventPublishError } from '../lambdas/shared/eventbridge-event-publisher';
 import type { InvocationContext } from '../lambdas/shared/observability';
 import { validateOutbound } from '../lambdas/shared/outbound-events';
+import { PolicyStore } from '../lambdas/shared/policy-store';
 import type {
   AuditLog,
   AuditRecord,
@@ -225,6 +226,12 @@ export interface LocalRuntime {
    * process's functions).
    */
   readonly tuning: LocalTuning;
+  /**
+   * The policy store every policy change goes through (versions, conditional activation, the
+   * policy history in Audit, PolicyChanged on the local bus): the ops server, the tuning loop
+   * and the allocation job share it. Tests seed a policy with `policies.change`.
+   */
+  readonly policies: PolicyStore;
   /** The connector, when the `connector` option was given. */
   readonly connector?: LocalConnector;
   readonly functionStats: Readonly<Record<FunctionName, FunctionStats>>;
@@ -288,7 +295,7 @@ const STALE_TOKEN_ERRORS = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'Invalid
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : '');
 
 /** EventPublisher on the local bus, validating like the EventBridge one. */
-class LocalEventPublisher implements EventPublisher {
+export class LocalEventPublisher implements EventPublisher {
   constructor(private readonly router: LocalEventRouter) {}
 
   async publish<K extends OutboundDetailType>(detailType: K, detail: OutboundDetail<K>): Promise<void> {
@@ -583,9 +590,12 @@ function assemble(
     tickMs === false
       ? undefined
       : setInterval(() => void dispatch.tick('periodic', clock.now()).catch(() => {}), tickMs);
+  // The one way the active policy changes, on the undecorated ports (as the tuning loop runs).
+  const policies = new PolicyStore({ versions: tuningStore, features, audit, events, clock });
   const tuning = startLocalTuning({
     router,
     store: tuningStore,
+    policies,
     features,
     instances,
     tokens,
@@ -605,6 +615,7 @@ function assemble(
     featuresTable: tables.featuresTable,
     features,
     tuning: tuningStore,
+    policies,
     audit,
     events,
     clock,
@@ -656,6 +667,7 @@ function assemble(
     ports: rawPorts,
     handlerPorts,
     tuning,
+    policies,
     ...(connector === undefined ? {} : { connector }),
     functionStats,
     putEvents: (entries) => router.putEvents(entries),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDbTuningStore } from '../lambdas/shared/dynamodb-tuning-store';
 import type { InvocationContext } from '../lambdas/shared/observability';
+import type { PolicyStore } from '../lambdas/shared/policy-store';
 import type { Clock, FeatureStore, InstanceStore } from '../lambdas/shared/ports';
 import { createApplyHandler } from '../lambdas/tuning/apply/handler';
 import { createApprovalHandler } from '../lambdas/tuning/approval/handler';
@@ -68,6 +69,8 @@ export interface LocalTuningOptions {
   readonly router: LocalEventRouter;
   /** The tuning store on the runtime's Features table (the dispatcher reads experiments from it too). */
   readonly store: DynamoDbTuningStore;
+  /** The one way the active policy changes (the apply task goes through it). */
+  readonly policies: PolicyStore;
   readonly features: FeatureStore;
   readonly instances: InstanceStore;
   readonly tokens: TaskTokenRegistry;
@@ -109,7 +112,7 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
     tuningObserve: createObserveHandler({ tuning: store, instances: options.instances, clock }),
     tuningCycle: createCycleHandler({ tuning: store, features: options.features, clock }),
     tuningApproval: createApprovalHandler({ tuning: store, clock }),
-    tuningApply: createApplyHandler({ tuning: store, features: options.features, clock }),
+    tuningApply: createApplyHandler({ tuning: store, policies: options.policies, clock }),
   };
   const invoke = async (name: TuningFunctionName, event: unknown): Promise<unknown> => {
     const stats = functionStats[name];

@@ -56,6 +56,17 @@ export const BACKLOG_SNAPSHOT_REQUEST: z.infer<typeof BacklogSnapshotRequest> = 
 /** The one policy version format, shared with the Policy schema so a proposal's version is always routable. */
 export { PolicyVersion };
 
+/**
+ * A stored policy version as the history shows it: an operator's (`v2`), the tuning loop's
+ * (`default-1+t7`) or the allocation job's (`default-1+a202611200915`).
+ */
+export const StoredPolicyVersion = z
+  .string()
+  .regex(/^[A-Za-z0-9._+:#-]{1,160}$/, 'must be 1-160 characters of letters, digits or "._+:#-"');
+
+/** GET /policies/diff?from=A&to=B */
+export const PolicyDiffQuery = z.object({ from: StoredPolicyVersion, to: StoredPolicyVersion });
+
 /** A held tuning change: the name of the tuning execution that waits for it. */
 export const TuningApprovalId = z
   .string()
@@ -76,6 +87,7 @@ export const StaffingApprovalId = z
 export const PATH_PARAMETERS = {
   itemId: ItemId,
   version: PolicyVersion,
+  policyVersion: StoredPolicyVersion,
   approvalId: TuningApprovalId,
 } as const;
 export type PathParameterName = keyof typeof PATH_PARAMETERS;
@@ -95,6 +107,10 @@ export type OpsOperation =
   | 'listPolicyProposals'
   | 'proposePolicy'
   | 'approvePolicy'
+  | 'policyHistory'
+  | 'policyVersion'
+  | 'policyDiff'
+  | 'rollbackPolicy'
   | 'listTuningApprovals'
   | 'approveTuningChange'
   | 'rejectTuningChange'
@@ -178,7 +194,36 @@ export const OPS_ROUTES = [
     operation: 'approvePolicy',
     method: 'POST',
     resource: '/policies/proposals/{version}/approve',
-    summary: 'Approve a proposal (not your own): it becomes the active policy.',
+    summary:
+      'Approve a proposal (not your own): it becomes the active policy, if the active one is still the version it was proposed against.',
+    body: 'Reason',
+  },
+  {
+    operation: 'policyHistory',
+    method: 'GET',
+    resource: '/policies/history',
+    summary:
+      'The active policy, every change (who, why, from which version, what changed) and every stored version.',
+  },
+  {
+    operation: 'policyVersion',
+    method: 'GET',
+    resource: '/policies/versions/{policyVersion}',
+    summary: 'One stored (immutable) policy version with who created it and why.',
+  },
+  {
+    operation: 'policyDiff',
+    method: 'GET',
+    resource: '/policies/diff',
+    summary: 'Field-by-field difference between two stored policy versions.',
+    query: ['from', 'to'],
+  },
+  {
+    operation: 'rollbackPolicy',
+    method: 'POST',
+    resource: '/policies/versions/{policyVersion}/rollback',
+    summary:
+      'Make a stored version active again, if the active one is still the one you saw; audited and announced (PolicyChanged).',
     body: 'Reason',
   },
   {

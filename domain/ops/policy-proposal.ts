@@ -21,6 +21,12 @@ export const PolicyProposal = z.object({
   approvalReason: z.string().optional(),
   /** Fields that differ from the policy active when it was proposed. */
   changes: z.array(z.string()),
+  /**
+   * The version active when it was proposed: approval activates it only if that one is still
+   * active, so a concurrent change (the tuning loop's, say) is never overwritten unseen.
+   * Absent on proposals stored before it was recorded (then: the version active at approval).
+   */
+  baseVersion: z.string().min(1).optional(),
 });
 export type PolicyProposal = z.infer<typeof PolicyProposal>;
 

@@ -33,6 +33,7 @@ import {
   withInvocation,
 } from '../shared/observability';
 import { activePolicyOrDefault } from '../shared/policy';
+import { PolicyConflictError, type PolicyStore } from '../shared/policy-store';
 import {
   type AuditKind,
   type AuditLog,
@@ -43,7 +44,7 @@ import {
   systemClock,
 } from '../shared/ports';
 import { auditExpiresAt } from '../shared/table-layout';
-import { liveTuningStore } from '../shared/tuning-live';
+import { livePolicyStore, liveTuningStore } from '../shared/tuning-live';
 import { BUCKET_RETENTION_DAYS, type TuningStore } from '../shared/tuning-store';
 
 const FUNCTION = 'allocation';
@@ -65,6 +66,8 @@ export interface AllocationDeps {
   readonly features: FeatureStore;
   /** The observation buckets the arrival history is rolled up from; policy versions for offloads. */
   readonly tuning: TuningStore;
+  /** The one way the active policy changes: offloads become versions through it (audited, PolicyChanged). */
+  readonly policies: PolicyStore;
   readonly allocation: AllocationStore;
   readonly audit: AuditLog;
   readonly events: EventPublisher;
@@ -411,7 +414,6 @@ export function createAllocationHandler(deps: AllocationDeps): AllocationHandler
       }
       for (const { recommendation } of outcomes)
         await deps.events.publish('StaffingRecommended', recommendation);
-      if (change.event !== undefined) await deps.events.publish('PolicyChanged', change.event);
 
       const forecastWape = scored.recentWape === undefined ? null : round4(scored.recentWape);
       await appendAudit(deps.audit, [
@@ -636,42 +638,27 @@ async function changeAutomation(
     .filter((part) => part !== '')
     .join('; ');
   const kind: PolicyChangeKind = add.length > 0 ? 'offload-applied' : 'offload-lapsed';
-  await deps.tuning.putPolicyVersion({
-    version,
-    policy: next,
-    parentVersion: active.version,
-    kind,
-    reason,
-    createdAt: iso(now),
-    createdBy: ACTOR,
-  });
-  if ((await deps.tuning.activatePolicy(next, active.version)) === 'conflict') {
-    return {
-      applied: false,
-      reason: `the decision policy changed from ${active.version} while the allocation job ran`,
-    };
-  }
-  return {
-    applied: true,
-    reason,
-    version,
-    event: {
-      schemaVersion: '1',
-      policyVersion: version,
-      previousVersion: active.version,
+  try {
+    const result = await deps.policies.change({
+      policy: next,
+      baseVersion: active.version,
       kind,
-      changes: ['automationCategories'],
       reason,
       actor: ACTOR,
-      approval: 'automatic',
       evidence: {
         added: add.map((offload) => offload.category).join(','),
         removed: remove.map((offload) => offload.category).join(','),
         recommendations: add.map((offload) => offload.recommendationId).join(','),
       },
-      changedAt: iso(now),
-    },
-  };
+    });
+    return { applied: true, reason, version, event: result.event };
+  } catch (error) {
+    if (!(error instanceof PolicyConflictError)) throw error;
+    return {
+      applied: false,
+      reason: `the decision policy changed from ${active.version} while the allocation job ran`,
+    };
+  }
 }
 
 /** Moves the agent to the recommended queue, only if it is still in the queue the move was planned from. */
@@ -731,6 +718,7 @@ export const handler: AllocationHandler = builtOnFirstCall(() => {
   return createAllocationHandler({
     features: liveFeatureStore(env, telemetry.tracer),
     tuning: liveTuningStore(env, telemetry.tracer),
+    policies: livePolicyStore(env, telemetry.tracer),
     allocation: new DynamoDbAllocationStore({
       client: sharedDocumentClient(telemetry.tracer),
       featuresTable: env.featuresTable,

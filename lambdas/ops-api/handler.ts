@@ -21,6 +21,7 @@ import {
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
+import type { PolicyStore } from '../shared/policy-store';
 import {
   type AuditLog,
   type Clock,
@@ -29,7 +30,7 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
-import { liveTuningStore } from '../shared/tuning-live';
+import { livePolicyStore, liveTuningStore } from '../shared/tuning-live';
 import type { TuningStore } from '../shared/tuning-store';
 import { DynamoDbOpsStore } from './dynamodb-ops-store';
 import { createOpsHttpHandler } from './http';
@@ -40,6 +41,8 @@ const FUNCTION = 'ops-api';
 
 export interface OpsApiDeps {
   readonly features: FeatureStore;
+  /** The one way the active policy changes (approvals, rollbacks). */
+  readonly policies: PolicyStore;
   readonly instances: InstanceStore;
   readonly audit: AuditLog;
   readonly executions: ExecutionControl;
@@ -92,7 +95,7 @@ function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEvent {
  * (BacklogItems and BacklogOldestAge per stage, as EMF).
  *
  * @example
- * const api = createOpsApi({ features, instances, audit, executions, store });
+ * const api = createOpsApi({ features, policies, instances, audit, executions, store });
  * const answer = await api.http(apiGatewayEvent); // { statusCode: 200, body: '{"headlines":[...]}' }
  */
 export function createOpsApi(deps: OpsApiDeps): OpsApi {
@@ -135,7 +138,7 @@ export function createOpsApi(deps: OpsApiDeps): OpsApi {
 }
 
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
+export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable', 'eventBusName'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
 export const handler: OpsApiHandler = builtOnFirstCall(() => {
@@ -143,6 +146,7 @@ export const handler: OpsApiHandler = builtOnFirstCall(() => {
   const env = loadEnv(FUNCTION, requiredEnv);
   return createOpsApi({
     features: liveFeatureStore(env, telemetry.tracer),
+    policies: livePolicyStore(env, telemetry.tracer),
     instances: liveInstanceStore(env, telemetry.tracer),
     audit: liveAuditLog(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),

@@ -8,6 +8,7 @@ import {
   OverrideBody,
   PATH_PARAMETERS,
   type PathParameterName,
+  PolicyDiffQuery,
   PolicyProposalBody,
   REQUEST_BODIES,
   ReasonBody,
@@ -69,6 +70,17 @@ export function createOpsHttpHandler(operations: OpsOperations, telemetry: Telem
           return ok(201, await operations.proposePolicy(PolicyProposalBody.parse(body), actor));
         case 'approvePolicy':
           return ok(200, await operations.approvePolicy(param('version'), reason(), actor));
+        case 'policyHistory':
+          return ok(200, await operations.policyHistory());
+        case 'policyVersion':
+          return ok(200, await operations.policyVersion(param('policyVersion')));
+        case 'policyDiff': {
+          const query = PolicyDiffQuery.safeParse(event.queryStringParameters ?? {});
+          if (!query.success) throw OpsRequestError.invalid('query', query.error);
+          return ok(200, await operations.policyDiff(query.data.from, query.data.to));
+        }
+        case 'rollbackPolicy':
+          return ok(200, await operations.rollbackPolicy(param('policyVersion'), reason(), actor));
         case 'listTuningApprovals':
           return ok(200, await operations.listTuningApprovals());
         case 'approveTuningChange':

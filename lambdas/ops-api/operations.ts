@@ -26,10 +26,17 @@ import {
   policyChanges,
   proposalObstacle,
 } from '../../domain/ops/policy-proposal';
-import type { Policy } from '../../domain/policy';
+import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
+import { diffPolicies } from '../../domain/policy/diff';
 import { emitMetric } from '../shared/metrics-names';
 import type { Telemetry } from '../shared/observability';
 import { activePolicyOrDefault } from '../shared/policy';
+import {
+  PolicyConflictError,
+  type PolicyStore,
+  PolicyVersionTakenError,
+  UnknownPolicyVersionError,
+} from '../shared/policy-store';
 import type {
   AuditLog,
   AuditRecord,
@@ -47,6 +54,8 @@ import { createTuningApprovalOperations, type TuningApprovalDeps } from './tunin
 
 export interface OpsDeps {
   readonly features: FeatureStore;
+  /** The one way the active policy changes: approvals and rollbacks go through it. */
+  readonly policies: PolicyStore;
   readonly instances: InstanceStore;
   readonly audit: AuditLog;
   readonly executions: ExecutionControl;
@@ -141,7 +150,7 @@ const OUTCOMES: Readonly<Record<string, string>> = {
  * its actor.
  */
 export function createOpsOperations(deps: OpsDeps) {
-  const { features, instances, executions, store, clock, telemetry } = deps;
+  const { features, instances, executions, store, clock, telemetry, policies } = deps;
   const maxPerStage = deps.maxItemsPerStage ?? 20_000;
 
   const record = async (input: {
@@ -475,6 +484,7 @@ export function createOpsOperations(deps: OpsDeps) {
       proposedAt: iso(now),
       status: 'proposed',
       changes: policyChanges(active, body.policy),
+      baseVersion: active.version,
     };
     if ((await store.createProposal(proposal)) === 'exists') {
       throw OpsRequestError.conflict(
@@ -499,10 +509,21 @@ export function createOpsOperations(deps: OpsDeps) {
     if (proposal === undefined) throw OpsRequestError.notFound(`no policy proposal of version "${version}"`);
     const obstacle = approvalObstacle(proposal, actor);
     if (obstacle !== undefined) throw OpsRequestError.conflict(obstacle, 'ApprovalNotAllowed');
-    const previous = await activePolicy();
+    const baseVersion = proposal.baseVersion ?? (await activePolicy()).version;
     const now = clock.now();
-    // Activation is idempotent (same document); the conditional mark decides who approved.
-    await features.putActivePolicy(proposal.policy);
+    // Through the policy store: activated only if the version it was proposed against is still
+    // active (a tuning change in between is never overwritten); a retry of the same approval finds
+    // it already active, and the conditional mark below decides who approved.
+    const result = await guardPolicyChange(() =>
+      policies.change({
+        policy: proposal.policy,
+        baseVersion,
+        kind: 'approved',
+        reason: `${proposal.rationale} (proposed by ${proposal.proposedBy}; approved: ${body.reason})`,
+        actor,
+        approvedBy: actor,
+      }),
+    );
     const marked = await store.markApproved(version, {
       approvedBy: actor,
       approvedAt: iso(now),
@@ -514,15 +535,66 @@ export function createOpsOperations(deps: OpsDeps) {
       kind: HUMAN_AUDIT_KINDS.approvePolicy,
       at: now,
       actor,
-      details: { reason: body.reason, previousVersion: previous.version, proposedBy: proposal.proposedBy },
+      details: { reason: body.reason, previousVersion: baseVersion, proposedBy: proposal.proposedBy },
       policyVersion: version,
     });
     return {
       version,
       status: 'approved' as const,
       active: true,
-      previousVersion: previous.version,
+      previousVersion: result.previousVersion,
       approvedBy: actor,
+    };
+  };
+
+  const policyHistory = async () => {
+    const [active, history, versions] = await Promise.all([
+      activePolicy(),
+      policies.history(),
+      policies.versions(),
+    ]);
+    return {
+      active,
+      history,
+      versions: versions.map(({ policy: _policy, ...summary }) => summary),
+    };
+  };
+
+  const storedPolicy = async (version: string): Promise<Policy> => {
+    if (version === DEFAULT_POLICY.version) return DEFAULT_POLICY;
+    const record = await policies.version(version);
+    if (record === undefined) {
+      throw OpsRequestError.notFound(
+        `no stored policy version "${version}"; \`flowtune ops policies history\` lists them`,
+      );
+    }
+    return record.policy;
+  };
+
+  const policyVersion = async (version: string) => {
+    const record = await policies.version(version);
+    if (record !== undefined) return record;
+    if (version === DEFAULT_POLICY.version) return { version, policy: DEFAULT_POLICY, kind: 'manual' };
+    throw OpsRequestError.notFound(
+      `no stored policy version "${version}"; \`flowtune ops policies history\` lists them`,
+    );
+  };
+
+  const policyDiff = async (from: string, to: string) => {
+    const [a, b] = await Promise.all([storedPolicy(from), storedPolicy(to)]);
+    return { from, to, changes: diffPolicies(a, b) };
+  };
+
+  const rollbackPolicy = async (version: string, body: ReasonBody, actor: string) => {
+    const result = await guardPolicyChange(() =>
+      policies.rollbackTo({ version, actor, reason: body.reason }),
+    );
+    return {
+      version: result.version,
+      previousVersion: result.previousVersion,
+      outcome: result.outcome,
+      changes: result.event.changes,
+      actor,
     };
   };
 
@@ -538,12 +610,30 @@ export function createOpsOperations(deps: OpsDeps) {
     listPolicyProposals,
     proposePolicy,
     approvePolicy,
+    policyHistory,
+    policyVersion,
+    policyDiff,
+    rollbackPolicy,
     ...createTuningApprovalOperations(deps),
     ...createStaffingApprovalOperations(deps),
   };
 }
 
 export type OpsOperations = ReturnType<typeof createOpsOperations>;
+
+/** A policy-store refusal as the 409 / 404 the person can act on. */
+async function guardPolicyChange<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (error instanceof PolicyConflictError) throw OpsRequestError.conflict(error.message, 'PolicyConflict');
+    if (error instanceof PolicyVersionTakenError) {
+      throw OpsRequestError.conflict(error.message, 'PolicyVersionTaken');
+    }
+    if (error instanceof UnknownPolicyVersionError) throw OpsRequestError.notFound(error.message);
+    throw error;
+  }
+}
 
 /** Audit trail key of a policy version's decisions. */
 export function policyAuditId(version: string): string {

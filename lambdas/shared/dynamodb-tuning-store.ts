@@ -12,6 +12,7 @@ import {
 } from '../../domain/tuning';
 import { isConditionalCheckFailed } from './dynamodb-expressions';
 import { queryAll } from './dynamodb-query';
+import { type Clock, systemClock } from './ports';
 import { ACTIVE_POLICY_SK, POLICY_PK } from './table-layout';
 import {
   APPROVAL_PREFIX,
@@ -31,7 +32,7 @@ import {
   RUN_PREFIX,
   RUN_RETENTION_HOURS,
   RunRow,
-  runExpiresAt,
+  retainUntil,
   STATE_SK,
   type StoredState,
   type TrackedRunningItem,
@@ -43,9 +44,16 @@ import {
 export interface DynamoDbTuningStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly featuresTable: string;
+  /**
+   * The wall clock DynamoDB's TTL deletes by, for `expiresAt` (see `retainUntil`). Wall time even
+   * when the runtime runs on virtual time: the table's TTL does not know the virtual clock.
+   * @default systemClock
+   */
+  readonly wallClock?: Clock;
 }
 
 const DAY_SECONDS = 86_400;
+const HOUR_SECONDS = 3_600;
 const KEYS = new Set(['pk', 'sk', 'seen', 'start', 'seconds', 'expiresAt']);
 
 /** Placeholders #a0, #a1...: bucket attribute names hold "|", "#" and "." that `#name` cannot carry. */
@@ -69,10 +77,12 @@ class Names {
 export class DynamoDbTuningStore implements TuningStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly table: string;
+  private readonly wallClock: Clock;
 
   constructor(options: DynamoDbTuningStoreOptions) {
     this.client = options.client;
     this.table = options.featuresTable;
+    this.wallClock = options.wallClock ?? systemClock;
   }
 
   async record(
@@ -92,7 +102,7 @@ export class DynamoDbTuningStore implements TuningStore {
       ...Object.entries(set).map(([attribute, value]) => `${names.name(attribute)} = ${names.value(value)}`),
       `${names.name('start')} = ${names.value(start)}`,
       `${names.name('seconds')} = ${names.value(bucketSeconds)}`,
-      `${names.name('expiresAt')} = ${names.value(Math.floor(start / 1000) + BUCKET_RETENTION_DAYS * DAY_SECONDS)}`,
+      `${names.name('expiresAt')} = ${names.value(retainUntil(start, this.wallClock.now(), BUCKET_RETENTION_DAYS * DAY_SECONDS))}`,
     ];
     try {
       await this.client.send(
@@ -138,7 +148,11 @@ export class DynamoDbTuningStore implements TuningStore {
             ':startedAt': start.startedAt,
             ':predicted': start.predictedSeconds,
             ':attempt': start.attempt,
-            ':expiresAt': runExpiresAt(start.startedAt, RUN_RETENTION_HOURS),
+            ':expiresAt': retainUntil(
+              start.startedAt,
+              this.wallClock.now(),
+              RUN_RETENTION_HOURS * HOUR_SECONDS,
+            ),
           },
         }),
       );
@@ -161,7 +175,11 @@ export class DynamoDbTuningStore implements TuningStore {
           ExpressionAttributeValues: {
             ':itemId': itemId,
             ':endedAt': endedAt,
-            ':expiresAt': runExpiresAt(endedAt, ENDED_RUN_RETENTION_HOURS),
+            ':expiresAt': retainUntil(
+              endedAt,
+              this.wallClock.now(),
+              ENDED_RUN_RETENTION_HOURS * HOUR_SECONDS,
+            ),
           },
         }),
       );
@@ -180,9 +198,9 @@ export class DynamoDbTuningStore implements TuningStore {
   async listRunning(asOf: number): Promise<TrackedRunningItem[]> {
     const items = await this.query('begins_with(sk, :prefix)', { ':prefix': RUN_PREFIX }, TUNING_PK, {
       expression:
-        '#startedAt < :asOf AND (attribute_not_exists(#endedAt) OR #endedAt > :asOf) AND #expiresAt > :asOfSeconds',
-      names: { '#startedAt': 'startedAt', '#endedAt': 'endedAt', '#expiresAt': 'expiresAt' },
-      values: { ':asOf': asOf, ':asOfSeconds': asOf / 1000 },
+        '#startedAt < :asOf AND #startedAt > :oldest AND (attribute_not_exists(#endedAt) OR #endedAt > :asOf)',
+      names: { '#startedAt': 'startedAt', '#endedAt': 'endedAt' },
+      values: { ':asOf': asOf, ':oldest': asOf - RUN_RETENTION_HOURS * HOUR_SECONDS * 1000 },
     });
     return items
       .filter((item) =>
@@ -190,7 +208,6 @@ export class DynamoDbTuningStore implements TuningStore {
           {
             ...(typeof item.startedAt === 'number' ? { startedAt: item.startedAt } : {}),
             ...(typeof item.endedAt === 'number' ? { endedAt: item.endedAt } : {}),
-            expiresAt: typeof item.expiresAt === 'number' ? item.expiresAt : 0,
           },
           asOf,
         ),

@@ -8,6 +8,7 @@ import type { Stage } from '../../lib/definitions/tables';
 import { applyAgentProfile, isStaleProfile, type StoredAgentState } from './agent-profile';
 import { InvalidStoredPolicyError } from './errors';
 import { validateOutbound } from './outbound-events';
+import { PolicyStore } from './policy-store';
 import {
   type AgentProfile,
   type AppendOptions,
@@ -48,6 +49,7 @@ import {
   statsSortKey,
   toHandlingFeatures,
 } from './table-layout';
+import { InMemoryTuningStore } from './tuning-store';
 
 /**
  * In-memory implementations of every port, for handler tests and the simulator. They are
@@ -634,6 +636,8 @@ export interface InMemoryPorts {
   readonly executions: InMemoryExecutionControl;
   readonly dispatch: InMemoryDispatchTrigger;
   readonly clock: ManualClock;
+  /** The policy store over these tables (versions in their own in-memory tuning store). */
+  readonly policies: PolicyStore;
 }
 
 /**
@@ -646,14 +650,18 @@ export interface InMemoryPorts {
 export function createInMemoryPorts(now = Date.parse('2026-11-20T09:00:00.000Z')): InMemoryPorts {
   const tables = new InMemoryTables();
   const clock = new ManualClock(now);
+  const features = new InMemoryFeatureStore(tables, clock);
+  const audit = new InMemoryAuditLog(tables);
+  const events = new InMemoryEventPublisher();
   return {
     tables,
-    features: new InMemoryFeatureStore(tables, clock),
+    features,
     instances: new InMemoryInstanceStore(tables),
-    audit: new InMemoryAuditLog(tables),
-    events: new InMemoryEventPublisher(),
+    audit,
+    events,
     executions: new InMemoryExecutionControl(),
     dispatch: new InMemoryDispatchTrigger(),
     clock,
+    policies: new PolicyStore({ versions: new InMemoryTuningStore(tables), features, audit, events, clock }),
   };
 }

@@ -387,6 +387,8 @@ export const AUDIT_KINDS = [
   'POLICY_PROPOSED',
   'POLICY_APPROVED',
   'POLICY_REJECTED',
+  /** A change of the active policy (or a decision that kept it), through lambdas/shared/policy-store.ts. */
+  'POLICY_CHANGED',
   'SHADOW_DECISION',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];

@@ -52,6 +52,7 @@ export const BUCKET_RETENTION_DAYS = 14;
 export const RUN_RETENTION_HOURS = 24;
 /** An ended row is kept this long, so a start redelivered after its item's end stays ignored. */
 export const ENDED_RUN_RETENTION_HOURS = 6;
+const HOUR_MS = 3_600_000;
 
 /** The start of an item's handling, from Flowtune's own WorkItemRouted. */
 export interface ItemStart {
@@ -69,21 +70,32 @@ export interface TrackedRunningItem extends RunningItem {
   readonly attempt: number;
 }
 
-/** Epoch seconds at which a running-item row may go: `hours` after `at` (epoch ms). */
-export function runExpiresAt(at: number, hours: number): number {
-  return Math.floor(at / 1000) + hours * 3600;
+/**
+ * Epoch seconds of a row's `expiresAt` (the table's TTL): `seconds` after the later of its data
+ * time `at` and the wall-clock time it is written, `writtenAt` (both epoch ms). DynamoDB deletes an
+ * expired row at any moment, and with it the memory of what was counted (a bucket's `seen` keys, an
+ * item's end): keyed on the data time alone, an observation older than the retention (a replay, a
+ * late redelivery, a runtime on virtual time) lands in a row already expired, and its redelivery
+ * after the TTL sweep would be counted again.
+ */
+export function retainUntil(at: number, writtenAt: number, seconds: number): number {
+  return Math.floor(Math.max(at, writtenAt) / 1000) + seconds;
 }
 
-/** Whether a stored run row is running at `asOf`: started before it, not ended by it, not expired. */
+/**
+ * Whether a stored run row is running at `asOf`: started before it, within RUN_RETENTION_HOURS of
+ * it (older: taken as parked), and not ended by it. Judged on the data times, never on
+ * `expiresAt`, which is storage retention only.
+ */
 export function isRunningAt(
-  row: { readonly startedAt?: number; readonly endedAt?: number; readonly expiresAt: number },
+  row: { readonly startedAt?: number; readonly endedAt?: number },
   asOf: number,
 ): boolean {
   return (
     row.startedAt !== undefined &&
     row.startedAt < asOf &&
-    (row.endedAt === undefined || row.endedAt > asOf) &&
-    row.expiresAt > asOf / 1000
+    row.startedAt > asOf - RUN_RETENTION_HOURS * HOUR_MS &&
+    (row.endedAt === undefined || row.endedAt > asOf)
   );
 }
 
@@ -114,7 +126,9 @@ export interface StoredState {
 export interface TuningStore {
   /**
    * Adds an observation to the bucket of its time. Condition: `key` (e.g. `<itemId>#completion`)
-   * was not recorded in that bucket before ('duplicate'), so a redelivered event counts once.
+   * was not recorded in that bucket before ('duplicate'), so a redelivered event counts once. The
+   * bucket, and so that memory, is kept BUCKET_RETENTION_DAYS after the later of its start and the
+   * last write (see `retainUntil`), however old the observation's time.
    */
   record(observation: Observation, key: string, bucketSeconds: number): Promise<'recorded' | 'duplicate'>;
   /**
@@ -335,7 +349,7 @@ export class InMemoryTuningStore implements TuningStore {
   private config: unknown;
   private readonly versions = new Map<string, PolicyVersionRecord>();
   private readonly approvals = new Map<string, ApprovalRequest>();
-  private readonly runs = new Map<string, { start?: ItemStart; endedAt?: number; expiresAt: number }>();
+  private readonly runs = new Map<string, { start?: ItemStart; endedAt?: number }>();
 
   constructor(private readonly tables: InMemoryTables) {}
 
@@ -352,21 +366,14 @@ export class InMemoryTuningStore implements TuningStore {
     ) {
       return 'unchanged';
     }
-    this.runs.set(start.itemId, {
-      start: { ...start },
-      expiresAt: runExpiresAt(start.startedAt, RUN_RETENTION_HOURS),
-    });
+    this.runs.set(start.itemId, { start: { ...start } });
     return 'recorded';
   }
 
   async recordEnd(itemId: string, endedAt: number): Promise<'recorded' | 'unchanged'> {
     const row = this.runs.get(itemId);
     if (row?.endedAt !== undefined && row.endedAt <= endedAt) return 'unchanged';
-    this.runs.set(itemId, {
-      ...row,
-      endedAt,
-      expiresAt: runExpiresAt(endedAt, ENDED_RUN_RETENTION_HOURS),
-    });
+    this.runs.set(itemId, { ...row, endedAt });
     return 'recorded';
   }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
@@ -64,32 +65,63 @@ function commonSettings(props: FlowtuneFunctionProps) {
 }
 
 /**
+ * How every handler is bundled, by `cdk synth` from the sources and by `npm pack` into the package
+ * (scripts/build-package.ts): ESM for Node 24, minified, with source maps, the AWS SDK inside.
+ */
+export const HANDLER_BUNDLE = {
+  format: 'esm',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  minify: true,
+  // Some bundled CommonJS dependencies call require(); ESM output needs it defined.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  /** File name of the bundle inside its asset directory (Lambda's handler is `index.handler`). */
+  fileName: 'index.mjs',
+} as const;
+
+/** Where the package keeps a handler's prebuilt bundle: `bundles/<entry without .ts>/index.mjs`. */
+export function prebuiltBundleDir(entry: string, root: string = PROJECT_ROOT): string {
+  return join(root, 'bundles', entry.replace(/\.ts$/, ''));
+}
+
+/**
  * Bundles each handler with the local esbuild (no Docker): ESM, minified, with source maps, and
  * with the AWS SDK inside the bundle (`externalModules: []`) so the deployed code runs the SDK
  * version the tests ran, and LocalStack-compatible endpoints do not substitute their own stubs.
+ *
+ * Installed from the package, the handlers come prebuilt with the same settings (`npm pack`
+ * bundles them), so a customer's synth needs neither esbuild nor the handlers' dependencies.
  */
 export class BundledFunctionFactory extends FunctionFactory {
   override createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
     const settings = commonSettings(props);
+    const environment = { ...settings.environment, NODE_OPTIONS: '--enable-source-maps' };
+    const prebuilt = prebuiltBundleDir(props.entry);
+    if (existsSync(join(prebuilt, HANDLER_BUNDLE.fileName))) {
+      return new LambdaFunction(scope, id, {
+        ...settings,
+        environment,
+        code: Code.fromAsset(prebuilt),
+        handler: 'index.handler',
+      });
+    }
     return new NodejsFunction(scope, id, {
       ...settings,
       entry: join(PROJECT_ROOT, props.entry),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      environment: { ...settings.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment,
       bundling: {
         externalModules: [],
         format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
+        target: HANDLER_BUNDLE.target,
+        mainFields: [...HANDLER_BUNDLE.mainFields],
+        minify: HANDLER_BUNDLE.minify,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
-        // Some bundled CommonJS dependencies call require(); ESM output needs it defined.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        banner: HANDLER_BUNDLE.banner,
       },
     });
   }

@@ -18,7 +18,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -126,6 +126,12 @@ export interface ObservabilityProps {
    * @default true
    */
   readonly anomalyDetectionAlarms?: boolean;
+  /**
+   * An existing topic every alarm notifies (its encryption and subscriptions are its owner's).
+   *
+   * @default - a new topic under its own customer-managed key
+   */
+  readonly alarmTopic?: ITopic;
 }
 
 /**
@@ -140,7 +146,7 @@ export interface ObservabilityProps {
 export class Observability extends Construct {
   readonly dashboard: Dashboard;
   /** Subscribe on-call channels here. */
-  readonly alarmTopic: Topic;
+  readonly alarmTopic: ITopic;
   readonly alarms: readonly Alarm[];
   /** Alarms on what the business sees: a workflow change that trips one must roll back. */
   readonly rolloutAlarms: readonly Alarm[];
@@ -170,23 +176,7 @@ export class Observability extends Construct {
       );
     }
 
-    const topicKey = new Key(this, 'AlarmTopicKey', {
-      description: 'Flowtune: encryption of the alarm notification topic',
-      enableKeyRotation: true,
-    });
-    // CloudWatch publishes alarm notifications to the encrypted topic with its own principal.
-    topicKey.addToResourcePolicy(
-      new PolicyStatement({
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-      }),
-    );
-    this.alarmTopic = new Topic(this, 'AlarmTopic', {
-      displayName: 'Flowtune alarms',
-      masterKey: topicKey,
-      enforceSSL: true,
-    });
+    this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic();
     const notify = new SnsAction(this.alarmTopic);
 
     const executions = {
@@ -354,6 +344,27 @@ export class Observability extends Construct {
     this.addKpiWidgets(props, { period, target, slaAttainment, executionsStarted: executions.started });
     this.addStaffingWidgets(allocationPeriod, wapeThreshold);
     this.addPlumbingWidgets(props, period, executions);
+  }
+
+  /** The alarm topic, encrypted under its own key that CloudWatch may use to publish. */
+  private createAlarmTopic(): Topic {
+    const topicKey = new Key(this, 'AlarmTopicKey', {
+      description: 'Flowtune: encryption of the alarm notification topic',
+      enableKeyRotation: true,
+    });
+    // CloudWatch publishes alarm notifications to the encrypted topic with its own principal.
+    topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+      }),
+    );
+    return new Topic(this, 'AlarmTopic', {
+      displayName: 'Flowtune alarms',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
   }
 
   /** Throughput, SLA, cost; times; backlog; decisions; model health. */

@@ -11,7 +11,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type EventPattern, type FunctionDefinition, PROJECT_ROOT } from '../definitions';
+import { ENV, type EventPattern, type FunctionDefinition, PROJECT_ROOT } from '../definitions';
 import {
   type AnyOfEventPattern,
   DRIFT_METRIC,
@@ -89,6 +89,10 @@ export class Tuning extends Construct {
       for (const { table, access } of definition.tables) {
         environment[table.envVar] = storage.table(table).tableName;
         storage.grantAccess(role, table, access);
+      }
+      if (definition.putsEvents) {
+        environment[ENV.eventBusName] = ingest.bus.eventBusName;
+        ingest.grantPutEvents(role);
       }
       const fn = factory.createFunction(this, definition.id, {
         description: definition.description,

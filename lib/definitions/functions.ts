@@ -80,6 +80,8 @@ export const FUNCTIONS = {
     description:
       'Runs one dispatch round: assigns all waiting items to available agents as one problem and resumes their executions.',
     tables: [rw(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
+    // Policy approvals and rollbacks go through the policy store, which announces PolicyChanged.
+    putsEvents: true,
     resumesExecutions: true,
     memorySize: 1024,
     timeoutSeconds: 60,
@@ -133,6 +135,8 @@ export const FUNCTIONS = {
     // Overrides claim capacity (Features), move waits (Instances) and record every human action (Audit).
     // Staffing approvals are Features records too (pk ALLOCATION): no further table.
     tables: [rw(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
+    // Policy approvals and rollbacks go through the policy store, which announces PolicyChanged.
+    putsEvents: true,
     resumesExecutions: true,
     // API Gateway gives up on an integration after 29 s.
     timeoutSeconds: 29,

@@ -3,7 +3,7 @@ import { DEFAULT_TUNING_CONFIG } from '../../domain/tuning/config';
 import type { EventPattern } from './events';
 import type { FunctionDefinition } from './functions';
 import type { StateMachineDefinition } from './state-machines';
-import { FEATURES_TABLE, INSTANCES_TABLE } from './tables';
+import { AUDIT_TABLE, FEATURES_TABLE, INSTANCES_TABLE } from './tables';
 
 /**
  * The one definition of the tuning loop's functions, state machine, schedule and rule: the
@@ -60,8 +60,13 @@ export const TUNING_FUNCTIONS = {
     id: 'TuningApply',
     entry: 'lambdas/tuning/apply/handler.ts',
     description:
-      'Applies a policy change: a new immutable version, activated only if the active one is still the version it was computed from.',
-    tables: [{ table: FEATURES_TABLE, access: 'readWrite' }],
+      'Applies a policy change through the policy store: a new immutable version, activated only if the active one is still the version it was computed from, audited, PolicyChanged emitted.',
+    // Versions and the active pointer in Features, the policy history in Audit, PolicyChanged on the bus.
+    tables: [
+      { table: FEATURES_TABLE, access: 'readWrite' },
+      { table: AUDIT_TABLE, access: 'readWrite' },
+    ],
+    putsEvents: true,
     placeholder: 'TuningApplyFunctionArn',
   },
 } as const satisfies Record<string, FunctionDefinition>;

@@ -45,6 +45,7 @@ export class SimulatedReviewer {
     const { runtime } = options;
     this.operations = createOpsOperations({
       features: runtime.ports.features,
+      policies: runtime.policies,
       instances: runtime.ports.instances,
       audit: runtime.ports.audit,
       executions: runtime.ports.executions,

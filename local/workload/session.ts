@@ -89,7 +89,17 @@ export interface SessionResult {
 }
 
 async function seedFeatures(runtime: LocalRuntime, policy: Policy, history: boolean): Promise<void> {
-  await runtime.ports.features.putActivePolicy(policy);
+  // Through the policy store, as any policy change: a version, the history, PolicyChanged.
+  const active = await runtime.policies.active();
+  if (active.version !== policy.version) {
+    await runtime.policies.change({
+      policy,
+      baseVersion: active.version,
+      kind: 'manual',
+      reason: 'the workload plan’s decision policy',
+      actor: 'flowtune:workload',
+    });
+  }
   if (!history) return;
   const categories = seedHistory();
   for (const stats of categories) {

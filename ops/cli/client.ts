@@ -4,12 +4,15 @@ import type { OpsErrorBody, OverrideBody, PolicyProposalBody, ReasonBody } from 
 import type { BottleneckView } from '../../domain/ops/bottleneck';
 import type { PolicyProposal } from '../../domain/ops/policy-proposal';
 import type { Policy } from '../../domain/policy';
+import type { PolicyFieldChange } from '../../domain/policy/diff';
+import type { PolicyVersionRecord } from '../../domain/tuning/versions';
 import type {
   StaffingApprovalView,
   StaffingDecisionResult,
 } from '../../lambdas/ops-api/allocation-approvals';
 import type { ActionResult, HumanTask, ItemStatus } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView, TuningDecisionResult } from '../../lambdas/ops-api/tuning-approvals';
+import type { PolicyHistoryEntry } from '../../lambdas/shared/policy-store';
 import { ACTOR_HEADER } from '../../local/ops-server';
 import { type RequestSigner, regionOfEndpoint, sigV4Signer } from './signing';
 
@@ -18,6 +21,26 @@ import { type RequestSigner, regionOfEndpoint, sigV4Signer } from './signing';
  * with the caller's AWS credentials) and against the local runtime's ops server (plain HTTP on
  * 127.0.0.1, the person named in a header).
  */
+
+export interface PolicyHistoryView {
+  readonly active: Policy;
+  readonly history: readonly PolicyHistoryEntry[];
+  readonly versions: readonly Omit<PolicyVersionRecord, 'policy'>[];
+}
+
+export interface PolicyDiffView {
+  readonly from: string;
+  readonly to: string;
+  readonly changes: readonly PolicyFieldChange[];
+}
+
+export interface PolicyRollbackResult {
+  readonly version: string;
+  readonly previousVersion: string;
+  readonly outcome: string;
+  readonly changes: readonly string[];
+  readonly actor: string;
+}
 
 /** The API answered with an error: its status, code and message (never a stack trace). */
 export class OpsApiError extends Error {
@@ -151,6 +174,18 @@ export class OpsClient {
 
   approvePolicy(version: string, body: ReasonBody): Promise<{ version: string; status: string }> {
     return this.call('POST', `policies/proposals/${encodeURIComponent(version)}/approve`, body);
+  }
+
+  policyHistory(): Promise<PolicyHistoryView> {
+    return this.call('GET', 'policies/history');
+  }
+
+  policyDiff(from: string, to: string): Promise<PolicyDiffView> {
+    return this.call('GET', `policies/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+  }
+
+  rollbackPolicy(version: string, body: ReasonBody): Promise<PolicyRollbackResult> {
+    return this.call('POST', `policies/versions/${encodeURIComponent(version)}/rollback`, body);
   }
 
   tuningApprovals(): Promise<{ approvals: TuningApprovalView[] }> {

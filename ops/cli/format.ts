@@ -2,6 +2,7 @@ import { type BottleneckView, formatAge } from '../../domain/ops/bottleneck';
 import type { StaffingApprovalView } from '../../lambdas/ops-api/allocation-approvals';
 import type { ActionResult, HumanTask, ItemStatus, TrailEntry } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView } from '../../lambdas/ops-api/tuning-approvals';
+import type { PolicyDiffView, PolicyHistoryView } from './client';
 
 /** Plain-text renderings of the ops API's answers for the terminal. */
 
@@ -161,4 +162,32 @@ export function formatStaffingApprovals(result: {
       ].join('\n'),
     )
     .join('\n\n');
+}
+
+export function formatPolicyHistory(view: PolicyHistoryView): string {
+  const lines = [`active: ${view.active.version}`];
+  if (view.history.length === 0)
+    lines.push('no change recorded yet (the deploy-time or built-in default applies)');
+  for (const entry of view.history) {
+    const who =
+      entry.approvedBy !== undefined && entry.approvedBy !== entry.actor
+        ? `${entry.actor}, approved by ${entry.approvedBy}`
+        : entry.actor;
+    lines.push(
+      `${entry.at}  ${entry.version}  ${entry.kind}${entry.activated ? '' : ' (not activated)'}  from ${entry.previousVersion}  by ${who}`,
+      `    ${entry.reason}`,
+      ...(entry.changes.length === 0 ? [] : [`    changed: ${entry.changes.join(', ')}`]),
+    );
+  }
+  lines.push(`versions stored: ${view.versions.map((version) => version.version).join(', ') || 'none'}`);
+  return lines.join('\n');
+}
+
+export function formatPolicyDiff(view: PolicyDiffView): string {
+  if (view.changes.length === 0) return `${view.from} → ${view.to}: no difference but the version`;
+  const shown = (value: unknown) => (value === undefined ? '(absent)' : JSON.stringify(value));
+  return [
+    `${view.from} → ${view.to}:`,
+    ...view.changes.map((change) => `  ${change.path}: ${shown(change.from)} → ${shown(change.to)}`),
+  ].join('\n');
 }

@@ -6,6 +6,7 @@ import {
   PolicyVersion,
   Reason,
   StaffingApprovalId,
+  StoredPolicyVersion,
   TuningApprovalId,
 } from '../../domain/ops/api';
 import { type Command, UsageError } from '../../simulator/cli/command';
@@ -13,6 +14,8 @@ import { OpsApiError, OpsClient, type OpsTarget, OpsTargetError, resolveTarget }
 import {
   formatAction,
   formatBottlenecks,
+  formatPolicyDiff,
+  formatPolicyHistory,
   formatStaffingApprovals,
   formatStatus,
   formatTasks,
@@ -280,6 +283,57 @@ const SUBCOMMANDS: readonly Subcommand[] = [
       const version = checked(PolicyVersion, input.positionals[0], 'VERSION');
       const result = await client.approvePolicy(version, { reason: reasonOf(input, 'approve-policy') });
       return show(input.json, result, () => `policy ${result.version} is ${result.status} and active`);
+    },
+  },
+  {
+    name: 'policies',
+    usage: 'flowtune ops policies [history | diff A B | rollback VERSION --reason TEXT]',
+    summary: 'the policy history (who changed what, and why), a diff of two versions, a rollback',
+    details: `Actions:
+  history (default)                       the active policy, then every change oldest first: when,
+                                          the version, from which version, what kind (approved,
+                                          threshold-adapted, promoted, rolled-back, offload-...),
+                                          who and why, and the fields that changed
+  diff A B                                field-by-field difference from version A to version B
+  rollback VERSION --reason TEXT          make a stored version active again, only if the active one
+                                          is still the one you saw (else 409 PolicyConflict: look
+                                          again); audited under your name and announced (PolicyChanged)`,
+    options: { reason: { type: 'string' } },
+    positionals: ['ACTION', 'A', 'B'],
+    arity: [0, 1, 2, 3],
+    run: async (client, input) => {
+      const [action = 'history', first, second] = input.positionals;
+      if (action === 'history') {
+        if (first !== undefined) throw new UsageError('"policies history" takes no arguments');
+        const view = await client.policyHistory();
+        return show(input.json, view, () => formatPolicyHistory(view));
+      }
+      if (action === 'diff') {
+        if (first === undefined || second === undefined) {
+          throw new UsageError('"policies diff" needs two versions: flowtune ops policies diff A B');
+        }
+        const view = await client.policyDiff(
+          checked(StoredPolicyVersion, first, 'A'),
+          checked(StoredPolicyVersion, second, 'B'),
+        );
+        return show(input.json, view, () => formatPolicyDiff(view));
+      }
+      if (action === 'rollback') {
+        if (first === undefined || second !== undefined) {
+          throw new UsageError(
+            '"policies rollback" needs one VERSION: flowtune ops policies rollback V --reason TEXT',
+          );
+        }
+        const version = checked(StoredPolicyVersion, first, 'VERSION');
+        const result = await client.rollbackPolicy(version, { reason: reasonOf(input, 'policies') });
+        return show(
+          input.json,
+          result,
+          () =>
+            `policy ${result.version} is active again (was ${result.previousVersion}); changed: ${result.changes.join(', ') || 'nothing but the version'}`,
+        );
+      }
+      throw new UsageError(`unknown action "${action}"; one of: history, diff, rollback`);
     },
   },
   {

@@ -11,6 +11,7 @@ import {
   InMemoryTables,
   ManualClock,
 } from '../../lambdas/shared/in-memory';
+import { PolicyStore } from '../../lambdas/shared/policy-store';
 import type { AssignQueueOutcome, QueueAssignment } from '../../lambdas/shared/ports';
 import { InMemoryTuningStore } from '../../lambdas/shared/tuning-store';
 import { ALLOCATION_SETTINGS, MINUTE, QUARTER, ROSTER, seedArrivals, seedRoster } from './allocation-support';
@@ -39,7 +40,8 @@ async function world(options: { historyFrom?: number; settings?: boolean } = {})
       return tuning.readBuckets(from, to);
     },
   });
-  const deps = { features, tuning: countingTuning, allocation, audit, events, clock };
+  const policies = new PolicyStore({ versions: tuning, features, audit, events, clock });
+  const deps = { features, tuning: countingTuning, policies, allocation, audit, events, clock };
   return {
     clock,
     tables,

@@ -22,7 +22,7 @@ function allocationFindings(app: App): string[] {
     .flatMap((pack) => pack.validateScope(app).violations)
     .flatMap((violation) =>
       violation.violatingResources
-        .filter((resource) => (resource.constructPath ?? '').startsWith('Flowtune/Allocation/'))
+        .filter((resource) => (resource.constructPath ?? '').startsWith('Flowtune/Default/Allocation/'))
         .map((resource) => `${violation.ruleName} @ ${resource.constructPath ?? ''}`),
     );
 }
@@ -31,7 +31,7 @@ const definition = ALLOCATION_FUNCTIONS.allocationRun;
 
 describe('Allocation construct', () => {
   const { app, stack, template } = synthFlowtune();
-  const allocation = stack.node.findChild('Allocation') as Allocation;
+  const allocation = stack.flowtune.node.findChild('Allocation') as Allocation;
   const functionId = logicalIdOf(stack, allocation.fn);
   const roleId = logicalIdOf(stack, allocation.fn.role ?? allocation.fn);
 

@@ -71,7 +71,7 @@ function acknowledgedIn(connector: Connector): string[] {
 
 describe('Connector construct, with flowtune:connectorEndpoint set', () => {
   const { app, stack, template } = withEndpoint();
-  const connector = stack.node.findChild('Connector') as Connector;
+  const connector = stack.flowtune.node.findChild('Connector') as Connector;
   const functionId = logicalIdOf(stack, connector.fn);
   const roleId = logicalIdOf(stack, connector.fn.role ?? connector.fn);
   const tableArn = { 'Fn::GetAtt': [logicalIdOf(stack, connector.idempotencyTable), 'Arn'] };
@@ -245,7 +245,9 @@ describe('Connector construct, with flowtune:connectorEndpoint set', () => {
     const reviewed = ['AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-SMG4', 'Serverless-SQSRedrivePolicy'];
     const bare = withEndpoint({ [SKIP_ACKNOWLEDGEMENTS_CONTEXT]: true });
     const raised = new Set(
-      findings(bare.app, 'Flowtune/Connector/').map((finding) => finding.split(' @ ')[0]?.split('[')[0]),
+      findings(bare.app, 'Flowtune/Default/Connector/').map(
+        (finding) => finding.split(' @ ')[0]?.split('[')[0],
+      ),
     );
 
     const acknowledged = acknowledgedIn(connector);
@@ -280,7 +282,7 @@ describe('Connector construct, without the context', () => {
     const annotations = Annotations.fromStack(stack);
     const infos = annotations.findInfo('*', Match.stringLikeRegexp(CONNECTOR_CONTEXT.endpoint));
 
-    expect(stack.node.tryFindChild('Connector')).toBeUndefined();
+    expect(stack.flowtune.node.tryFindChild('Connector')).toBeUndefined();
     expect(infos).toHaveLength(1);
     expect(annotations.findWarning('*', Match.stringLikeRegexp('connector'))).toEqual([]);
     expect(annotations.findError('*', Match.anyValue())).toEqual([]);
@@ -311,7 +313,7 @@ describe('Connector context validation', () => {
   it('names the system "executing-system" when only the endpoint is given', () => {
     const { stack } = synthWith({ [CONNECTOR_CONTEXT.endpoint]: ENDPOINT });
 
-    expect((stack.node.findChild('Connector') as Connector).systemName).toBe(DEFAULT_CONNECTOR_NAME);
+    expect((stack.flowtune.node.findChild('Connector') as Connector).systemName).toBe(DEFAULT_CONNECTOR_NAME);
   });
 
   it('refuses an endpoint that is not https, showing the value and the fix', () => {
@@ -332,7 +334,7 @@ describe('Connector context validation', () => {
 
   it('puts the credential in the header the context names, and refuses one that is no header or is the connector own', () => {
     const { stack, template } = withEndpoint({ [CONNECTOR_CONTEXT.authHeader]: 'X-Api-Key' });
-    const connector = stack.node.findChild('Connector') as Connector;
+    const connector = stack.flowtune.node.findChild('Connector') as Connector;
 
     expect(connector.authHeader).toBe('X-Api-Key');
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -50,7 +50,7 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
   it('reports no unacknowledged finding with the optional connector deployed', () => {
     const withConnector = synthFlowtune({ context: WITH_CONNECTOR_CONTEXT });
 
-    expect(withConnector.stack.node.tryFindChild('Connector')).toBeDefined();
+    expect(withConnector.stack.flowtune.node.tryFindChild('Connector')).toBeDefined();
     expect(findings(withConnector.app)).toEqual([]);
   });
 

@@ -100,7 +100,9 @@ describe('OpsApi: the operations API', () => {
         expect(properties.RequestModels, path).toEqual({ 'application/json': `${route.body}Body` });
       }
       if (route?.query !== undefined) {
-        expect(properties.RequestParameters).toEqual({ 'method.request.querystring.limit': false });
+        expect(properties.RequestParameters, path).toEqual(
+          Object.fromEntries(route.query.map((name) => [`method.request.querystring.${name}`, false])),
+        );
       }
     }
     for (const name of Object.keys(REQUEST_BODIES) as RequestBodyName[]) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, CfnElement } from 'aws-cdk-lib';
+import { App, CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
@@ -58,7 +58,7 @@ export function resourcesOfType(template: Template, type: string): [string, CfnR
 }
 
 /** The logical id CDK gave a construct's CloudFormation resource (or the L1 resource itself). */
-export function logicalIdOf(stack: FlowtuneStack, construct: IConstruct): string {
+export function logicalIdOf(stack: Stack, construct: IConstruct): string {
   if (CfnElement.isCfnElement(construct)) return stack.getLogicalId(construct);
   const child = construct.node.defaultChild;
   if (child === undefined || !CfnElement.isCfnElement(child)) {

@@ -11,6 +11,7 @@ import {
   type TuningState,
 } from '../../domain/tuning';
 import { InMemoryInstanceStore } from '../../lambdas/shared/in-memory';
+import { POLICY_HISTORY_ID } from '../../lambdas/shared/policy-store';
 import type { InstanceRecord } from '../../lambdas/shared/ports';
 import { instanceExpiresAt } from '../../lambdas/shared/table-layout';
 import { InMemoryTuningStore, type TrackedRunningItem } from '../../lambdas/shared/tuning-store';
@@ -312,9 +313,9 @@ describe('cycle handler', () => {
 
 describe('apply handler', () => {
   it('refuses a change computed from a version that is no longer active', async () => {
-    const { tuning, features } = stores();
+    const { tuning, features, policies } = stores();
     await features.putActivePolicy({ ...DEFAULT_POLICY, version: 'someone-else' });
-    const handler = createApplyHandler({ tuning, features, clock: { now: () => START } });
+    const handler = createApplyHandler({ tuning, policies, clock: { now: () => START } });
     const proposal = {
       kind: 'threshold-adapted' as const,
       policy: { ...DEFAULT_POLICY, version: 'default-1+t1', minConfidence: 0.02 },
@@ -331,8 +332,8 @@ describe('apply handler', () => {
   });
 
   it('applies a retried change once: the second call finds it already active', async () => {
-    const { tuning, features } = stores();
-    const handler = createApplyHandler({ tuning, features, clock: { now: () => START } });
+    const { tuning, policies, published, audit } = stores();
+    const handler = createApplyHandler({ tuning, policies, clock: { now: () => START } });
     const proposal = {
       kind: 'threshold-adapted' as const,
       policy: { ...DEFAULT_POLICY, version: 'default-1+t1', minConfidence: 0.02 },
@@ -353,5 +354,10 @@ describe('apply handler', () => {
       approval: 'automatic',
       policyVersion: 'default-1+t1',
     });
+    // Announced by the policy store, and recorded once in the policy history whatever the retries.
+    expect(published.published.map((event) => event.detailType)).toEqual(['PolicyChanged', 'PolicyChanged']);
+    expect(
+      (await audit.listForItem(POLICY_HISTORY_ID)).map((record) => [record.policyVersion, record.actor]),
+    ).toEqual([['default-1+t1', 'flowtune:tuning']]);
   });
 });

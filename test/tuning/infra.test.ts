@@ -32,7 +32,7 @@ function tuningFindings(app: App): string[] {
     .flatMap((pack) => pack.validateScope(app).violations)
     .flatMap((violation) =>
       violation.violatingResources
-        .filter((resource) => (resource.constructPath ?? '').startsWith('Flowtune/Tuning/'))
+        .filter((resource) => (resource.constructPath ?? '').startsWith('Flowtune/Default/Tuning/'))
         .map((resource) => `${violation.ruleName} @ ${resource.constructPath ?? ''}`),
     );
 }

@@ -1,3 +1,4 @@
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import {
@@ -23,7 +24,18 @@ import { MINUTE, START, stores } from './support';
  * Local: the conditions written in the port's TSDoc must hold for both.
  */
 
-type World = () => Promise<{ tuning: TuningStore; features: FeatureStore }>;
+/**
+ * `sweepExpired` does what DynamoDB's TTL may do at any moment: delete every row whose `expiresAt`
+ * has passed on the wall clock. DynamoDB Local runs such a job every few seconds, on real time,
+ * and the tests' START (March 2026) is older than every retention: that job, landing between a
+ * delivery and its redelivery, is what counted an observation twice under load. The in-memory
+ * store keeps no TTL: nothing to sweep.
+ */
+type World = () => Promise<{
+  tuning: TuningStore;
+  features: FeatureStore;
+  sweepExpired: () => Promise<void>;
+}>;
 
 function contract(name: string, world: World) {
   describe(`TuningStore contract: ${name}`, () => {
@@ -71,6 +83,38 @@ function contract(name: string, world: World) {
       expect(bucket?.largeErrors).toBe(0);
       expect(bucket?.outcomes).toEqual({ 'exp-1/treatment': { decided: 1, met: 1 } });
       expect(await tuning.readBuckets(START + 2 * MINUTE, START + 3 * MINUTE)).toEqual([]);
+    });
+
+    it('keeps a counted key through the TTL sweep, however old the observation (a redelivery stays a duplicate)', async () => {
+      // Prepare: data older than the bucket retention on the wall clock (a replay, a late redelivery).
+      const { tuning, sweepExpired } = await world();
+      const arrival = { kind: 'arrival' as const, at: START, category: 'billing', requiredSkills: [] };
+      const first = await tuning.record(arrival, 'T-1#arrival', 60);
+      await tuning.recordStart({
+        itemId: 'T-1',
+        category: 'billing',
+        startedAt: START,
+        predictedSeconds: 300,
+        attempt: 1,
+      });
+      await tuning.recordEnd('T-1', START + MINUTE);
+
+      // Act: the TTL sweep comes between the delivery and its redelivery.
+      await sweepExpired();
+      const again = await tuning.record(arrival, 'T-1#arrival', 60);
+      const lateStart = await tuning.recordStart({
+        itemId: 'T-1',
+        category: 'billing',
+        startedAt: START,
+        predictedSeconds: 300,
+        attempt: 1,
+      });
+
+      // Assess
+      expect([first, again, lateStart]).toEqual(['recorded', 'duplicate', 'unchanged']);
+      const [bucket] = await tuning.readBuckets(START, START + MINUTE);
+      expect(bucket?.arrivals).toEqual({ billing: 1 });
+      expect(await tuning.listRunning(START + 2 * MINUTE)).toEqual([]);
     });
 
     it('keeps one start per item: a redelivery changes nothing, a re-route replaces it', async () => {
@@ -282,7 +326,7 @@ describe('bucket attributes', () => {
 
 contract('in memory', async () => {
   const { tuning, features } = stores();
-  return { tuning, features };
+  return { tuning, features, sweepExpired: async () => {} };
 });
 
 describe('on DynamoDB Local', () => {
@@ -297,12 +341,47 @@ describe('on DynamoDB Local', () => {
   contract('DynamoDB', async () => {
     if (db === undefined) throw new Error('DynamoDB Local did not start');
     const ports = await db.freshTables();
+    const { documentClient } = db;
+    const table = ports.tableNames.featuresTable;
     return {
       tuning: new DynamoDbTuningStore({
-        client: db.documentClient,
-        featuresTable: ports.tableNames.featuresTable,
+        client: documentClient,
+        featuresTable: table,
       }),
       features: ports.features,
+      sweepExpired: () => sweepExpired(documentClient, table, Date.now()),
     };
   });
+
+  it('sweeps what has expired, as the TTL would (so the contract case above can fail)', async () => {
+    if (db === undefined) throw new Error('DynamoDB Local did not start');
+    const table = (await db.freshTables()).tableNames.featuresTable;
+    const wallNow = Date.now();
+    const expiresAt = Math.floor(wallNow / 1000);
+    await db.documentClient.send(
+      new PutCommand({ TableName: table, Item: { pk: 'X', sk: 'old', expiresAt } }),
+    );
+    await db.documentClient.send(
+      new PutCommand({ TableName: table, Item: { pk: 'X', sk: 'kept', expiresAt: expiresAt + 3600 } }),
+    );
+
+    await sweepExpired(db.documentClient, table, wallNow);
+
+    const left = await db.documentClient.send(new ScanCommand({ TableName: table }));
+    expect(left.Items?.map((item) => item.sk)).toEqual(['kept']);
+  });
 });
+
+/** DynamoDB's TTL, deterministically: deletes every item whose `expiresAt` (epoch s) is at or before `wallNow`. */
+async function sweepExpired(client: DynamoDBDocumentClient, table: string, wallNow: number): Promise<void> {
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey }));
+    for (const item of page.Items ?? []) {
+      if (typeof item.expiresAt === 'number' && item.expiresAt <= Math.floor(wallNow / 1000)) {
+        await client.send(new DeleteCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk } }));
+      }
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey !== undefined);
+}

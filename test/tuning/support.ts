@@ -1,7 +1,14 @@
 import type { AgentState } from '../../domain/model';
 import { createStream, exponential, type RandomSource, standardNormal } from '../../domain/random';
 import { armKey, type Experiment, experimentArm } from '../../domain/tuning';
-import { InMemoryFeatureStore, InMemoryTables } from '../../lambdas/shared/in-memory';
+import {
+  InMemoryAuditLog,
+  InMemoryEventPublisher,
+  InMemoryFeatureStore,
+  InMemoryTables,
+} from '../../lambdas/shared/in-memory';
+import { PolicyStore } from '../../lambdas/shared/policy-store';
+import type { Clock, EventPublisher } from '../../lambdas/shared/ports';
 import { InMemoryTuningStore, type TuningStore } from '../../lambdas/shared/tuning-store';
 
 /** Shared fixtures of the tuning tests: in-memory stores and a synthetic operation's observations. */
@@ -9,9 +16,20 @@ import { InMemoryTuningStore, type TuningStore } from '../../lambdas/shared/tuni
 export const START = Date.parse('2026-03-02T08:00:00Z');
 export const MINUTE = 60_000;
 
-export function stores() {
+export function stores(options: { readonly clock?: Clock; readonly events?: EventPublisher } = {}) {
   const tables = new InMemoryTables();
-  return { tables, features: new InMemoryFeatureStore(tables), tuning: new InMemoryTuningStore(tables) };
+  const features = new InMemoryFeatureStore(tables);
+  const tuning = new InMemoryTuningStore(tables);
+  const audit = new InMemoryAuditLog(tables);
+  const published = new InMemoryEventPublisher();
+  const policies = new PolicyStore({
+    versions: tuning,
+    features,
+    audit,
+    events: options.events ?? published,
+    clock: options.clock ?? { now: () => START },
+  });
+  return { tables, features, tuning, audit, published, policies };
 }
 
 export function poisson(random: RandomSource, mean: number): number {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DriftDetected, PolicyChanged } from '../../domain/events/tuning';
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import { DEFAULT_TUNING_CONFIG, startExperiment } from '../../domain/tuning';
+import { POLICY_HISTORY_ID } from '../../lambdas/shared/policy-store';
 import type { TuningStore } from '../../lambdas/shared/tuning-store';
 import { createApplyHandler } from '../../lambdas/tuning/apply/handler';
 import { createApprovalHandler } from '../../lambdas/tuning/approval/handler';
@@ -11,6 +12,7 @@ import { TUNING_FUNCTIONS, TUNING_STATE_MACHINE } from '../../lib/definitions/tu
 import { AslRunner } from '../../local/asl-runner';
 import { LocalEventRouter } from '../../local/event-router';
 import { LOCAL_EVENT_BUS_NAME, localFunctionArn } from '../../local/local-names';
+import { LocalEventPublisher } from '../../local/runtime';
 import { agent, MINUTE, START, seedObservations, stores } from './support';
 
 interface AslState {
@@ -79,7 +81,6 @@ describe('tuning.asl.json', () => {
       'Apply Decided Change',
       'Apply Policy Change',
       'Emit Drift Detected',
-      'Emit Policy Changed',
       'Run Tuning Cycle',
       'Wait For Approval',
     ]);
@@ -127,7 +128,13 @@ const APPLY_ARN = localFunctionArn(TUNING_FUNCTIONS.tuningApply);
 
 /** The tuning ASL in-process (aws-local-stepfunctions) over the real handlers and in-memory stores. */
 function workflow(now: number) {
-  const { tables, features, tuning } = stores();
+  const router = new LocalEventRouter({ rules: [] });
+  const clock = { now: () => now };
+  // The policy store announces on the same bus the state machine emits DriftDetected on.
+  const { tables, features, tuning, policies, audit } = stores({
+    clock,
+    events: new LocalEventPublisher(router),
+  });
   // 41 people at about 33 busy slots: 80% occupancy, the reference load of the risk threshold.
   for (let index = 0; index < 41; index++) features.seedAgent({ ...agent(`a-${index}`), changedAt: 0 });
   // What the scorer learned: about 200 s per item in both categories.
@@ -138,8 +145,6 @@ function workflow(now: number) {
       m2: 1000 * 200 * 200,
     }));
   }
-  const clock = { now: () => now };
-  const router = new LocalEventRouter({ rules: [] });
   const runner = new AslRunner({
     definition: substitute(raw, {
       [TUNING_FUNCTIONS.tuningCycle.placeholder]: CYCLE_ARN,
@@ -152,7 +157,7 @@ function workflow(now: number) {
       functions: {
         [CYCLE_ARN]: createCycleHandler({ tuning, features, clock }),
         [APPROVAL_ARN]: createApprovalHandler({ tuning, clock }),
-        [APPLY_ARN]: createApplyHandler({ tuning, features, clock }),
+        [APPLY_ARN]: createApplyHandler({ tuning, policies, clock }),
       },
       events: router,
     },
@@ -163,7 +168,7 @@ function workflow(now: number) {
     router.events
       .filter((entry) => entry.event['detail-type'] === detailType)
       .map((entry) => entry.event.detail);
-  return { tables, features, tuning, runner, router, emitted };
+  return { tables, features, tuning, runner, router, emitted, audit };
 }
 
 async function waitForApprovalRequest(tuning: ReturnType<typeof stores>['tuning']) {
@@ -243,7 +248,7 @@ describe('the tuning workflow, run in-process', () => {
 
   it('holds a high-impact promotion for approval, then activates it as a new version with the approver recorded', async () => {
     // Prepare: a better candidate with another routing strategy.
-    const { runner, tuning, features, emitted } = workflow(START + 300 * MINUTE);
+    const { runner, tuning, features, emitted, audit } = workflow(START + 300 * MINUTE);
     await seedBetterEdfTrial(tuning);
 
     // Act: the execution parks; a person approves through the token it left.
@@ -270,6 +275,12 @@ describe('the tuning workflow, run in-process', () => {
       policyVersion: 'candidate-edf',
     });
     expect((await tuning.readExperiment())?.status).toBe('promoted');
+    const [history] = await audit.listForItem(POLICY_HISTORY_ID);
+    expect(history).toMatchObject({
+      kind: 'POLICY_CHANGED',
+      actor: 'ops:ben',
+      policyVersion: 'candidate-edf',
+    });
   });
 
   it('changes nothing when the person rejects the promotion', async () => {

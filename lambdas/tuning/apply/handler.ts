@@ -1,8 +1,7 @@
-import type { PolicyChanged } from '../../../domain/events/tuning';
 import { ApplyPolicyChangeInput, type ApplyPolicyChangeOutput } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { InvalidTaskInputError } from '../../shared/errors';
-import { builtOnFirstCall, liveFeatureStore } from '../../shared/live-ports';
+import { builtOnFirstCall } from '../../shared/live-ports';
 import {
   type InvocationContext,
   MetricUnit,
@@ -10,21 +9,22 @@ import {
   telemetryFor,
   withInvocation,
 } from '../../shared/observability';
-import { type Clock, type FeatureStore, systemClock } from '../../shared/ports';
-import { liveTuningStore } from '../../shared/tuning-live';
+import type { PolicyStore } from '../../shared/policy-store';
+import { type Clock, systemClock } from '../../shared/ports';
+import { livePolicyStore, liveTuningStore } from '../../shared/tuning-live';
 import type { TuningStore } from '../../shared/tuning-store';
 
 const FUNCTION = 'tuning-apply';
 const ACTOR = 'flowtune:tuning';
 
-/** The active policy moved on since the change was proposed: it must be proposed again, from the new one. */
-export class PolicyConflictError extends Error {
-  override readonly name = 'PolicyConflictError';
-}
+/** The active policy moved on since the change was proposed: the next cycle proposes from the new one. */
+export { PolicyConflictError } from '../../shared/policy-store';
 
 export interface ApplyDeps {
+  /** The experiment's status lives here. */
   readonly tuning: TuningStore;
-  readonly features: FeatureStore;
+  /** The one way the active policy changes (versions, conditional activation, audit, PolicyChanged). */
+  readonly policies: PolicyStore;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -35,8 +35,9 @@ export type ApplyHandler = (event: unknown, context?: InvocationContext) => Prom
  * Apply Policy Change: a promotion or a threshold adaptation becomes a new immutable version
  * (POLICY / V#<version>) and the active policy, only if the active one is still the version the
  * change was computed from; a rollback ends the candidate's trial (the control stays active); a
- * rejected approval changes nothing but the experiment's status. Returns the PolicyChanged detail
- * the state machine puts on the bus. Safe to retry: a version already active is not applied twice.
+ * rejected approval changes nothing but the experiment's status. Every outcome goes through the
+ * PolicyStore, which audits it and publishes PolicyChanged; the detail is also returned into the
+ * workflow's state. Safe to retry: a version already active is not applied twice.
  *
  * @example
  * const { event } = await handler({ proposal, approval: { decision: 'approve', actor: 'ops:ana', reason: '…' } });
@@ -51,31 +52,25 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
       if (!parsed.success) throw InvalidTaskInputError.from('Apply Policy Change', parsed.error);
       const { proposal, approval } = parsed.data;
       const now = clock.now();
-      const changedAt = new Date(now).toISOString();
-      const base: Omit<PolicyChanged, 'policyVersion' | 'previousVersion' | 'kind' | 'approval'> = {
-        schemaVersion: '1',
+      const about = {
         changes: proposal.changes,
-        reason: proposal.reason,
-        actor: approval?.actor ?? ACTOR,
-        ...(proposal.experimentId === undefined ? {} : { experimentId: proposal.experimentId }),
         evidence: proposal.evidence,
-        changedAt,
+        ...(proposal.experimentId === undefined ? {} : { experimentId: proposal.experimentId }),
       };
       const experiment = await deps.tuning.readExperiment();
       const ownExperiment = experiment !== undefined && experiment.experimentId === proposal.experimentId;
 
       if (proposal.kind === 'rolled-back') {
         metrics.addMetric('PolicyRollbacks', MetricUnit.Count, 1);
-        return {
-          outcome: 'rolled-back',
-          event: {
-            ...base,
-            policyVersion: proposal.policy.version,
-            previousVersion: proposal.previousVersion,
-            kind: 'rolled-back',
-            approval: 'automatic',
-          },
-        };
+        const event = await deps.policies.announce({
+          kind: 'rolled-back',
+          policyVersion: proposal.policy.version,
+          previousVersion: proposal.previousVersion,
+          reason: proposal.reason,
+          actor: ACTOR,
+          ...about,
+        });
+        return { outcome: 'rolled-back', event };
       }
 
       if (approval?.decision === 'reject') {
@@ -88,40 +83,31 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
           });
         }
         metrics.addMetric('PolicyChangesRejected', MetricUnit.Count, 1);
-        return {
-          outcome: 'rejected',
-          event: {
-            ...base,
-            reason: `${approval.actor} rejected ${proposal.policy.version}: ${approval.reason}`,
-            policyVersion: proposal.previousVersion,
-            previousVersion: proposal.previousVersion,
-            kind: 'rejected',
-            approval: 'approved',
-            approvedBy: approval.actor,
-          },
-        };
+        const event = await deps.policies.announce({
+          kind: 'rejected',
+          policyVersion: proposal.previousVersion,
+          previousVersion: proposal.previousVersion,
+          reason: `${approval.actor} rejected ${proposal.policy.version}: ${approval.reason}`,
+          actor: approval.actor,
+          approvedBy: approval.actor,
+          ...about,
+        });
+        return { outcome: 'rejected', event };
       }
 
-      await deps.tuning.putPolicyVersion({
-        version: proposal.policy.version,
+      // Through the one policy store: a new immutable version, activated only if the active one
+      // is still the version the change was computed from; audited and announced (PolicyChanged).
+      const result = await deps.policies.change({
         policy: proposal.policy,
-        parentVersion: proposal.previousVersion,
+        baseVersion: proposal.previousVersion,
         kind: proposal.kind,
         reason: proposal.reason,
-        createdAt: changedAt,
-        createdBy: approval?.actor ?? ACTOR,
+        actor: approval?.actor ?? ACTOR,
+        ...(approval === undefined ? {} : { approvedBy: approval.actor }),
         ...(proposal.experimentId === undefined ? {} : { experimentId: proposal.experimentId }),
+        evidence: proposal.evidence,
       });
-      let outcome: 'activated' | 'already-active' = 'activated';
-      if ((await deps.tuning.activatePolicy(proposal.policy, proposal.previousVersion)) === 'conflict') {
-        const active = await deps.features.getActivePolicy();
-        if (active.version !== proposal.policy.version) {
-          throw new PolicyConflictError(
-            `the active policy is ${active.version}, not ${proposal.previousVersion} as when ${proposal.policy.version} was proposed; the next cycle proposes from the new version`,
-          );
-        }
-        outcome = 'already-active';
-      }
+      const outcome = result.outcome;
       if (ownExperiment && experiment !== undefined && experiment.status !== 'promoted') {
         await deps.tuning.saveExperiment({
           ...experiment,
@@ -135,22 +121,12 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
         kind: proposal.kind,
         outcome,
       });
-      return {
-        outcome,
-        event: {
-          ...base,
-          policyVersion: proposal.policy.version,
-          previousVersion: proposal.previousVersion,
-          kind: proposal.kind,
-          approval: approval === undefined ? 'automatic' : 'approved',
-          ...(approval === undefined ? {} : { approvedBy: approval.actor }),
-        },
-      };
+      return { outcome, event: result.event };
     });
 }
 
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['featuresTable'] as const;
+export const requiredEnv = ['featuresTable', 'auditTable', 'eventBusName'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
 export const handler: ApplyHandler = builtOnFirstCall(() => {
@@ -158,7 +134,7 @@ export const handler: ApplyHandler = builtOnFirstCall(() => {
   const env = loadEnv(FUNCTION, requiredEnv);
   return createApplyHandler({
     tuning: liveTuningStore(env, telemetry.tracer),
-    features: liveFeatureStore(env, telemetry.tracer),
+    policies: livePolicyStore(env, telemetry.tracer),
     telemetry,
   });
 });
