@@ -192,6 +192,8 @@ export class Flowtune extends Construct {
       scheduleDeadLetterQueue: this.orchestration.asyncFailureQueue,
       logRetention: props.logRetention,
     });
+    // The schedule's dead letters go to a queue under the ingest key.
+    this.ingest.grantQueueKey(this.opsApi.snapshotScheduleRole);
 
     const mainPath = definitionUsage(
       JSON.parse(this.orchestration.definitionText) as AslDocument,
@@ -310,6 +312,7 @@ export class Flowtune extends Construct {
       this.output('StateMachineAliasArn', { value: this.orchestration.alias.ref });
     }
     this.output('TuningStateMachineArn', { value: this.tuning.stateMachine.stateMachineArn });
+    this.output('TuningAsyncFailureQueueUrl', { value: this.tuning.asyncFailureQueue.queueUrl });
     for (const { label, fn } of this.tuning.functionList()) {
       this.output(`${label}FunctionName`, { value: fn.functionName });
     }

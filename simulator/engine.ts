@@ -66,6 +66,11 @@ export class PolicyViolationError extends Error {
   override readonly name = 'PolicyViolationError';
 }
 
+/** Two agents or two items under one id in an engine input. */
+export class DuplicateIdError extends Error {
+  override readonly name = 'DuplicateIdError';
+}
+
 type Event =
   | { readonly kind: 'completion'; readonly jobIndex: number; readonly agentIndex: number }
   | { readonly kind: 'abandon'; readonly jobIndex: number }
@@ -123,6 +128,15 @@ export function runEngine(input: EngineInput): EngineResult {
   const abandonedAt = new Float64Array(jobs.length).fill(Number.NaN);
   const assignedAgent = new Int32Array(jobs.length).fill(-1);
   const agentIndexById = new Map(agents.map((agent, index) => [agent.agentId, index]));
+  // One id, one agent: two agents under one id would make the engine's index and the policy's
+  // view disagree (the first would be invisible), so say so instead of misrouting.
+  if (agentIndexById.size !== agents.length) {
+    const seen = new Set<string>();
+    const twice = agents.find((agent) => seen.has(agent.agentId) || !seen.add(agent.agentId));
+    throw new DuplicateIdError(
+      `agent id "${twice?.agentId}" is used by two agents; agent ids must be unique`,
+    );
+  }
   const waiting = new Map<string, { jobIndex: number; item: WaitingItem }>();
   const hints: Record<string, number> = {};
   let completionsInWindow = 0;
@@ -234,6 +248,8 @@ export function runEngine(input: EngineInput): EngineResult {
         slaDueAt: toMs(job.slaDueAt),
         excludedAgents: [],
       };
+      if (waiting.has(job.itemId))
+        throw new DuplicateIdError(`item id "${job.itemId}" arrives twice; item ids must be unique`);
       waiting.set(job.itemId, { jobIndex: nextJob, item });
       if (job.hintSeconds !== undefined) hints[job.itemId] = job.hintSeconds;
       if (Number.isFinite(job.patienceSeconds))

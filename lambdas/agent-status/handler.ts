@@ -1,15 +1,14 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
 import { loadEnv } from '../shared/env';
 import {
-  builtOnFirstCall,
   liveAuditLog,
   liveDispatchTrigger,
   liveEventPublisher,
   liveFeatureStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -23,7 +22,7 @@ import {
   type PutAgentOutcome,
   systemClock,
 } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { builtWithPseudonymKey, type Pseudonymiser } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -95,7 +94,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           idSchema: AgentId,
           auditItemId: agentAuditId,
         });
-        metrics.addMetric('AgentEventsRejected', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.agentEventsRejected, 1);
         logger.warn('agent status event rejected', { field, reason });
         return { status: 'rejected' as const };
       };
@@ -121,7 +120,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
       });
       if (outcome === 'stale') {
         logger.info('agent status change older than the stored one; ignored');
-        metrics.addMetric('StaleAgentEvents', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.staleAgentEvents, 1);
         return { status: outcome, agentId: change.agentId };
       }
       await deps.audit.append(
@@ -136,7 +135,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
         }),
       );
       await deps.dispatch.tick(`agent-status:${change.agentId}:${change.status}`, now);
-      metrics.addMetric('AgentStatusChanges', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.agentStatusChanges, 1);
       logger.info('agent profile stored; dispatch round requested', { status: change.status, outcome });
       return { status: outcome, agentId: change.agentId };
     });
@@ -148,10 +147,10 @@ const resourceEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQue
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: AgentStatusHandler = builtOnFirstCall(() => {
+export const handler: AgentStatusHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {
   const telemetry = telemetryFor(FUNCTION);
   const env = loadEnv(FUNCTION, resourceEnv);
   return createAgentStatusHandler({
@@ -159,7 +158,7 @@ export const handler: AgentStatusHandler = builtOnFirstCall(() => {
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     dispatch: liveDispatchTrigger(env, telemetry.tracer),
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    pseudonymise,
     telemetry,
   });
 });

@@ -8,16 +8,15 @@ import type { CompletionResult } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { TransientFailureError } from '../shared/errors';
 import {
-  builtOnFirstCall,
   liveAuditLog,
   liveEventPublisher,
   liveExecutionControl,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -32,7 +31,7 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiseInputs, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { builtWithPseudonymKey, type Pseudonymiser, pseudonymiseInputs } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -106,8 +105,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     );
 
   const done = (status: CompletionStatus, itemId?: string): CompletionResponse => {
-    metrics.addDimension('status', status);
-    metrics.addMetric('CompletionEvents', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.completionEvents, 1, { status });
     logger.info('completion event handled', { status });
     return itemId === undefined ? { status } : { status, itemId };
   };
@@ -379,10 +377,10 @@ const resourceEnv = ['instancesTable', 'auditTable', 'eventBusName'] as const;
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: CompletionHandler = builtOnFirstCall(() => {
+export const handler: CompletionHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {
   const telemetry = telemetryFor(FUNCTION);
   const env = loadEnv(FUNCTION, resourceEnv);
   return createCompletionHandler({
@@ -390,7 +388,7 @@ export const handler: CompletionHandler = builtOnFirstCall(() => {
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    pseudonymise,
     telemetry,
   });
 });

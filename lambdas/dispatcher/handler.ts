@@ -29,9 +29,9 @@ import {
   liveFeatureStore,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -187,7 +187,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       logger.error('current experiment unreadable; this round routes every item by the active policy', {
         error,
       });
-      metrics.addMetric('ExperimentReadFailures', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.experimentReadFailures, 1);
       return undefined;
     }
   };
@@ -211,7 +211,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         experimentId: experiment.experimentId,
         error,
       });
-      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.experimentRoutingFailures, 1);
       return { decisions: allLive() };
     }
     if (experiment.mode === 'shadow') {
@@ -225,7 +225,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         });
       } catch (error) {
         logger.error('shadow candidate failed to decide; live decisions unaffected', { error });
-        metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.experimentRoutingFailures, 1);
       }
       return {
         decisions,
@@ -263,7 +263,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         experimentId: experiment.experimentId,
         error,
       });
-      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.experimentRoutingFailures, 1);
       return { decisions: allLive() };
     }
   };
@@ -276,7 +276,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       // A malformed message would block the single FIFO group until it reached the DLQ: keep it
       // in the audit trail instead, and move on.
       logger.error('malformed dispatch message recorded and skipped', { messageId: record.messageId, error });
-      metrics.addMetric('MalformedDispatchMessages', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.malformedDispatchMessages, 1);
       await deps.audit.append(
         auditRecord({
           itemId: unidentifiedItemId(record.messageId),
@@ -314,7 +314,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     };
     const written = await deps.instances.enqueue(request);
     if (written.ok) {
-      metrics.addMetric('ItemsEnqueued', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.itemsEnqueued, 1);
       return {
         ...request,
         stage: 'WAITING_ASSIGNMENT',
@@ -335,7 +335,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     ) {
       // An old wait's message (redelivered or redriven): that wait is over and a later one is live.
       logger.info('enqueue of a superseded wait ignored', { itemId: message.itemId, stage: current.stage });
-      metrics.addMetric('SupersededEnqueues', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.supersededEnqueues, 1);
       return undefined;
     }
     // The item was cancelled (or finished) before it joined the waiting set: end the wait now.
@@ -366,7 +366,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       now,
       deps.stuckAssignmentMs ?? STUCK_ASSIGNMENT_MS,
     );
-    if (recovered > 0) metrics.addMetric('RecoveredAssignments', MetricUnit.Count, recovered);
+    if (recovered > 0) emitMetric(metrics, METRICS.recoveredAssignments, recovered);
     const listed = await deps.instances.listByStage('WAITING_ASSIGNMENT', MAX_WAITING_PER_ROUND);
     const merged = new Map(listed.map((record) => [record.itemId, record]));
     for (const record of justEnqueued) merged.set(record.itemId, record);
@@ -457,6 +457,10 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         continue;
       }
       assigned.push({ itemId: record.itemId, agentId: agent.agentId });
+      // The dashboard's experiment-arms widget: items routed per arm while an experiment runs.
+      if (experiment !== undefined && arm !== 'none') {
+        emitMetric(metrics, METRICS.experimentAssignments, 1, { experiment: experiment.experimentId, arm });
+      }
       await deps.audit.append(
         assignedRecord(record, agent, assignment, result, by.routing.name, report, now, experiment),
       );
@@ -464,8 +468,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         const paper = plan.shadow.assignments.get(record.itemId);
         await deps.audit.append(shadowRecord(record, agent, result, paper, plan.shadow, now));
         shadowDecisions++;
-        metrics.addMetric('ShadowDecisions', MetricUnit.Count, 1);
-        metrics.addMetric('ShadowAgreements', MetricUnit.Count, paper?.agentId === agent.agentId ? 1 : 0);
+        emitMetric(metrics, METRICS.shadowDecisions, 1);
+        emitMetric(metrics, METRICS.shadowAgreements, paper?.agentId === agent.agentId ? 1 : 0);
       }
     }
     return {
@@ -502,15 +506,15 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       } catch (error) {
         // Nothing of the round is half-done (each claim is atomic): redeliver the batch to run it again.
         logger.error('dispatch round failed; batch will be redelivered', { error });
-        metrics.addMetric('DispatchRoundFailures', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.dispatchRoundFailures, 1);
         return { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) };
       }
       logger.info('dispatch round', { ...round, assigned: round.assigned.length });
-      metrics.addMetric('ItemsAssigned', MetricUnit.Count, round.assigned.length);
-      metrics.addMetric('WaitingItems', MetricUnit.Count, round.waiting);
-      metrics.addMetric('ClaimConflicts', MetricUnit.Count, round.conflicts);
-      metrics.addMetric('StaleAssignments', MetricUnit.Count, round.stale);
-      metrics.addMetric('RevertedAssignments', MetricUnit.Count, round.reverted);
+      emitMetric(metrics, METRICS.itemsAssigned, round.assigned.length);
+      emitMetric(metrics, METRICS.waitingItems, round.waiting);
+      emitMetric(metrics, METRICS.claimConflicts, round.conflicts);
+      emitMetric(metrics, METRICS.staleAssignments, round.stale);
+      emitMetric(metrics, METRICS.revertedAssignments, round.reverted);
       deps.onRound?.(round);
       return response;
     });

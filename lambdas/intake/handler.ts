@@ -7,17 +7,13 @@ import {
   MAX_DETAIL_BYTES,
   unknownDetailTypeReason,
 } from '../../domain/events';
+import type { MetricDefinition } from '../../domain/ops/metrics';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
-import {
-  builtOnFirstCall,
-  liveAuditLog,
-  liveEventPublisher,
-  liveExecutionControl,
-} from '../shared/live-ports';
+import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -31,10 +27,10 @@ import {
   systemClock,
 } from '../shared/ports';
 import {
+  builtWithPseudonymKey,
   type Pseudonymiser,
   pseudonymiseForValidation,
   pseudonymiseInputs,
-  pseudonymiserFromEnv,
 } from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { processBatch } from '../shared/sqs-batch';
@@ -47,10 +43,10 @@ const START_LOG: Readonly<Record<StartOutcome, string>> = {
   redelivered: 'redelivery of the event that started the execution; RECEIVED ensured',
   duplicate: 'duplicate event ignored',
 };
-const START_METRIC: Readonly<Record<StartOutcome, string>> = {
-  started: 'ItemsStarted',
-  redelivered: 'RedeliveredEvents',
-  duplicate: 'DuplicateEvents',
+const START_METRIC: Readonly<Record<StartOutcome, MetricDefinition>> = {
+  started: METRICS.itemsStarted,
+  redelivered: METRICS.redeliveredEvents,
+  duplicate: METRICS.duplicateEvents,
 };
 const ACTOR = `flowtune:${FUNCTION}`;
 
@@ -109,7 +105,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       at: received.at,
     });
     log.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
-    metrics.addMetric('EventsRejected', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.eventsRejected, 1);
     return 'rejected';
   };
 
@@ -207,7 +203,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       }),
     );
     log.info(START_LOG[outcome], { eventId: at.eventId, source: event.source });
-    metrics.addMetric(START_METRIC[outcome], MetricUnit.Count, 1);
+    emitMetric(metrics, START_METRIC[outcome], 1);
     return outcome;
   };
 
@@ -222,7 +218,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
               messageId: record.messageId,
               error,
             });
-            metrics.addMetric('IntakeFailures', MetricUnit.Count, 1);
+            emitMetric(metrics, METRICS.intakeFailures, 1);
           },
         },
         async (record) => {
@@ -249,17 +245,17 @@ const resourceEnv = ['stateMachineArn', 'auditTable', 'eventBusName'] as const;
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
  */
-export const requiredEnv = [...resourceEnv, 'pseudonymKey'] as const;
+export const requiredEnv = [...resourceEnv, 'pseudonymKeySecretId'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
-export const handler: IntakeHandler = builtOnFirstCall(() => {
+export const handler: IntakeHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) => {
   const telemetry = telemetryFor(FUNCTION);
   const env = loadEnv(FUNCTION, resourceEnv);
   return createIntakeHandler({
     executions: liveExecutionControl(env, telemetry.tracer),
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
+    pseudonymise,
     telemetry,
   });
 });

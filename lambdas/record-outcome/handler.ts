@@ -1,4 +1,5 @@
 import type { HandlingStats } from '../../domain/model';
+import { ERRORED_OUTCOMES } from '../../domain/ops/metrics';
 import { updateHandlingStats } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
@@ -9,10 +10,10 @@ import {
   liveFeatureStore,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -192,13 +193,27 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
       if (capacityReleased) await deps.dispatch.tick(`completion:${itemId}`, now);
 
       if (firstRecording) {
-        metrics.addMetric('OutcomesRecorded', MetricUnit.Count, 1);
-        if (!handledByAssignee) metrics.addMetric('CompletionHandlerMismatch', MetricUnit.Count, 1);
-        metrics.addMetric('CycleTime', MetricUnit.Seconds, cycleSeconds);
-        metrics.addMetric('WaitTime', MetricUnit.Seconds, waitSeconds);
-        metrics.addMetric('HandleTime', MetricUnit.Seconds, handleSeconds);
-        metrics.addMetric('SlaMet', MetricUnit.Count, slaMet ? 1 : 0);
-        metrics.addMetric('PredictionAbsError', MetricUnit.Seconds, Math.abs(summary.predictionErrorSeconds));
+        emitMetric(metrics, METRICS.outcomesRecorded, 1);
+        if (!handledByAssignee) emitMetric(metrics, METRICS.completionHandlerMismatch, 1);
+        emitMetric(metrics, METRICS.cycleTime, cycleSeconds);
+        emitMetric(metrics, METRICS.waitTime, waitSeconds);
+        emitMetric(metrics, METRICS.handleTime, handleSeconds);
+        emitMetric(metrics, METRICS.slaMet, slaMet ? 1 : 0);
+        emitMetric(metrics, METRICS.predictionAbsError, Math.abs(summary.predictionErrorSeconds));
+        // Quality per queue (the item's category): averages of these 0/1 values are the rates.
+        const queue = { queue: item.category };
+        const quality = completion.quality;
+        const firstTime = quality.firstTimeResolution && !quality.reopened ? 1 : 0;
+        const errored = ERRORED_OUTCOMES.includes(completion.outcome) ? 1 : 0;
+        emitMetric(metrics, METRICS.slaMetByQueue, slaMet ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.firstTimeResolved, firstTime);
+        emitMetric(metrics, METRICS.firstTimeResolvedByQueue, firstTime, queue);
+        emitMetric(metrics, METRICS.reworked, quality.rework ? 1 : 0);
+        emitMetric(metrics, METRICS.reworkedByQueue, quality.rework ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.reopened, quality.reopened ? 1 : 0);
+        emitMetric(metrics, METRICS.reopenedByQueue, quality.reopened ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.erroredOutcomes, errored);
+        emitMetric(metrics, METRICS.erroredOutcomesByQueue, errored, queue);
       }
       logger.info('outcome recorded', { ...summary });
       return summary;

@@ -4,10 +4,10 @@ import { scoreItem } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
 import { builtOnFirstCall, liveAuditLog, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -128,9 +128,8 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
         }),
       );
       telemetry.logger.info('item scored', { path: decision.path, confidence: score.confidence });
-      telemetry.metrics.addDimensions({ path: decision.path });
-      telemetry.metrics.addMetric('ItemsScored', MetricUnit.Count, 1);
-      telemetry.metrics.addMetric('ScoreConfidence', MetricUnit.NoUnit, score.confidence);
+      emitMetric(telemetry.metrics, METRICS.itemsScored, 1, { path: decision.path });
+      emitMetric(telemetry.metrics, METRICS.scoreConfidence, score.confidence, { path: decision.path });
       return result;
     });
 }

@@ -12,7 +12,7 @@ export class EnvironmentError extends Error {
 const ARN = z.string().regex(/^arn:[a-z-]+:[a-z0-9-]+:/, 'must be an ARN (arn:aws:...)');
 const NON_EMPTY = z.string().trim().min(1, 'must not be empty');
 
-/** How each setting is validated: an ARN, a URL or a plain name. */
+/** How each setting is validated: an ARN, a URL, a plain name or a secret id (ARN or name). */
 const RULES: Readonly<Record<EnvKey, z.ZodType<string>>> = {
   eventBusName: NON_EMPTY,
   stateMachineArn: ARN,
@@ -20,7 +20,8 @@ const RULES: Readonly<Record<EnvKey, z.ZodType<string>>> = {
   featuresTable: NON_EMPTY,
   instancesTable: NON_EMPTY,
   auditTable: NON_EMPTY,
-  pseudonymKey: z.string().min(32, 'must be at least 32 characters (a random secret)'),
+  // The secret's ARN on AWS; emulators answer the Ref with its name. GetSecretValue takes either.
+  pseudonymKeySecretId: NON_EMPTY,
 };
 
 /**

@@ -1,6 +1,7 @@
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import { InvalidStoredPolicyError } from './errors';
-import { MetricUnit, type Telemetry } from './observability';
+import { emitMetric, METRICS } from './metrics-names';
+import type { Telemetry } from './observability';
 import type { FeatureStore } from './ports';
 
 /**
@@ -14,7 +15,7 @@ export async function activePolicyOrDefault(features: FeatureStore, telemetry: T
   } catch (error) {
     if (!(error instanceof InvalidStoredPolicyError)) throw error;
     telemetry.logger.error('stored policy is invalid; using the default policy', { error });
-    telemetry.metrics.addMetric('InvalidStoredPolicy', MetricUnit.Count, 1);
+    emitMetric(telemetry.metrics, METRICS.invalidStoredPolicy, 1);
     return DEFAULT_POLICY;
   }
 }
@@ -42,7 +43,7 @@ export function lastGoodPolicyReader(features: FeatureStore, telemetry: Telemetr
         error,
         fallbackVersion: fallback.version,
       });
-      telemetry.metrics.addMetric('InvalidStoredPolicy', MetricUnit.Count, 1);
+      emitMetric(telemetry.metrics, METRICS.invalidStoredPolicy, 1);
       return fallback;
     }
   };

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { ENV } from '../../lib/definitions/functions';
 import { EnvironmentError, isLocalRuntime, loadEnv } from './env';
 
@@ -34,7 +35,7 @@ export function isPseudonym(value: string): boolean {
  * pseudonymise(pseudonymise('cust-42')) === pseudonymise('cust-42'); // true
  */
 export function createPseudonymiser(key: string): Pseudonymiser {
-  if (key.length < 32) throw new EnvironmentError(`${ENV.pseudonymKey} must be at least 32 characters`);
+  if (key.length < 32) throw new EnvironmentError('The pseudonym key must be at least 32 characters');
   return (value) =>
     isPseudonym(value)
       ? value
@@ -42,17 +43,95 @@ export function createPseudonymiser(key: string): Pseudonymiser {
 }
 
 /**
- * The pseudonymiser for this process: PSEUDONYM_KEY when set; the local key only when the
- * environment says local (FLOWTUNE_LOCAL or NODE_ENV); otherwise a cold-start failure.
+ * How long a warm function keeps the pseudonym key before reading its secret again (s): after a
+ * planned re-keying every function uses the new key within this time.
  */
-export function pseudonymiserFromEnv(
+export const PSEUDONYM_KEY_MAX_AGE_SECONDS = 300;
+
+/** Where a function's pseudonym key comes from. */
+export interface PseudonymKeySource {
+  /** Where the key is read from, for error messages (never the key). */
+  readonly location: string;
+  /** The current key. */
+  current(): Promise<string>;
+}
+
+/**
+ * The pseudonym key from Secrets Manager, read at run time through Powertools Parameters' cache
+ * (never from the environment, where whoever may read the function's configuration would see
+ * it): a warm container reads the secret at most every `maxAgeSeconds`.
+ *
+ * @example
+ * const source = new SecretsManagerPseudonymKey('arn:aws:secretsmanager:...:secret:PseudonymKey-abc');
+ * createPseudonymiser(await source.current());
+ */
+export class SecretsManagerPseudonymKey implements PseudonymKeySource {
+  constructor(
+    private readonly secretArn: string,
+    private readonly maxAgeSeconds = PSEUDONYM_KEY_MAX_AGE_SECONDS,
+  ) {}
+
+  get location(): string {
+    return `the secret ${this.secretArn}`;
+  }
+
+  async current(): Promise<string> {
+    const value = await getSecret(this.secretArn, { maxAge: this.maxAgeSeconds });
+    if (typeof value !== 'string') {
+      throw new EnvironmentError(
+        `${this.location} holds ${value === undefined ? 'no value' : 'a binary value'}; it must hold the pseudonym key as text (at least 32 characters).`,
+      );
+    }
+    return value;
+  }
+}
+
+/**
+ * The key source for this process: the secret named by PSEUDONYM_KEY_SECRET_ID; the published
+ * local key only when the environment says local (FLOWTUNE_LOCAL or NODE_ENV); otherwise a
+ * cold-start failure naming the variable.
+ */
+export function pseudonymKeySourceFromEnv(
   functionName: string,
   source: Readonly<Record<string, string | undefined>> = process.env,
-): Pseudonymiser {
-  if (source[ENV.pseudonymKey] === undefined && isLocalRuntime(source)) {
-    return createPseudonymiser(LOCAL_PSEUDONYM_KEY);
+): PseudonymKeySource {
+  if (source[ENV.pseudonymKeySecretId] === undefined && isLocalRuntime(source)) {
+    return { location: 'the local development key', current: async () => LOCAL_PSEUDONYM_KEY };
   }
-  return createPseudonymiser(loadEnv(functionName, ['pseudonymKey'], source).pseudonymKey);
+  return new SecretsManagerPseudonymKey(
+    loadEnv(functionName, ['pseudonymKeySecretId'], source).pseudonymKeySecretId,
+  );
+}
+
+/**
+ * A deployed entry point whose handler pseudonymises with the current key: the handler (ports
+ * and all) is built once, at the first invocation, with a pseudonymiser that delegates to the
+ * current key; before each invocation the key is read (from the cache when warm), so after a
+ * re-keying the next invocations use the new one. The handlers themselves stay synchronous.
+ *
+ * @example
+ * export const handler = builtWithPseudonymKey('validate', (pseudonymise) => createValidateHandler({ pseudonymise }));
+ */
+export function builtWithPseudonymKey<A extends unknown[], R>(
+  functionName: string,
+  build: (pseudonymise: Pseudonymiser) => (...args: A) => Promise<R>,
+  keySource: () => PseudonymKeySource = () => pseudonymKeySourceFromEnv(functionName),
+): (...args: A) => Promise<R> {
+  let source: PseudonymKeySource | undefined;
+  let current: { readonly key: string; readonly pseudonymise: Pseudonymiser } | undefined;
+  let live: ((...args: A) => Promise<R>) | undefined;
+  const delegate: Pseudonymiser = (value) => {
+    if (current === undefined) throw new Error(`${functionName}: pseudonymised before its key was read`);
+    return current.pseudonymise(value);
+  };
+  // async, so a missing variable or an unreadable secret rejects like any other invocation error.
+  return async (...args) => {
+    source ??= keySource();
+    const key = await source.current();
+    if (current?.key !== key) current = { key, pseudonymise: createPseudonymiser(key) };
+    live ??= build(delegate);
+    return live(...args);
+  };
 }
 
 /** Field names whose values are personal data wherever they appear in an input (docs/reliability.md). */

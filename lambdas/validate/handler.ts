@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { SLA_CLASS_TARGET_SECONDS, validateDetail } from '../../domain/events';
 import type { ValidatedItem, ValidationResult } from '../../domain/process';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
 import { type Clock, systemClock } from '../shared/ports';
-import { type Pseudonymiser, pseudonymiserFromEnv } from '../shared/pseudonymise';
+import { builtWithPseudonymKey, type Pseudonymiser } from '../shared/pseudonymise';
 import { auditExpiresAt } from '../shared/table-layout';
 
 const FUNCTION = 'validate';
@@ -42,7 +42,7 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
     withInvocation(telemetry, context, async () => {
       const expiresAt = String(auditExpiresAt(clock.now()));
       const rejected = (field: string, reason: string, issues = [{ field, reason }]): ValidationResult => {
-        telemetry.metrics.addMetric('ItemsInvalid', MetricUnit.Count, 1);
+        emitMetric(telemetry.metrics, METRICS.itemsInvalid, 1);
         telemetry.logger.warn('work item invalid', { field, reason });
         return { ok: false, field, reason, issues, auditExpiresAt: expiresAt };
       };
@@ -76,21 +76,15 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
         attributes: detail.attributes,
         ...(detail.tenant === undefined ? {} : { tenant: detail.tenant }),
       };
-      telemetry.metrics.addMetric('ItemsValidated', MetricUnit.Count, 1);
+      emitMetric(telemetry.metrics, METRICS.itemsValidated, 1);
       return { ok: true, item, auditExpiresAt: expiresAt };
     });
 }
 
-/** Environment this function reads (names in ENV): only the pseudonym key. */
-export const requiredEnv = ['pseudonymKey'] as const;
+/** Environment this function reads (names in ENV): only where the pseudonym key is. */
+export const requiredEnv = ['pseudonymKeySecretId'] as const;
 
-let live: ValidateHandler | undefined;
-
-/** The deployed entry point: built once, at the first invocation. */
-export const handler: ValidateHandler = async (event, context) => {
-  live ??= createValidateHandler({
-    pseudonymise: pseudonymiserFromEnv(FUNCTION),
-    telemetry: telemetryFor(FUNCTION),
-  });
-  return live(event, context);
-};
+/** The deployed entry point: built once, at the first invocation, pseudonymising with the current key. */
+export const handler: ValidateHandler = builtWithPseudonymKey(FUNCTION, (pseudonymise) =>
+  createValidateHandler({ pseudonymise, telemetry: telemetryFor(FUNCTION) }),
+);

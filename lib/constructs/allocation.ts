@@ -82,8 +82,12 @@ export class Allocation extends Construct {
       timeout: Duration.seconds(definition.timeoutSeconds),
       logGroup,
       environment,
+      environmentKey: storage.configKey,
+      concurrency: definition.concurrency,
       deadLetterQueue: this.asyncFailureQueue,
     });
+    // Lambda sends failed asynchronous invocations to the DLQ with the function's role.
+    ingest.grantQueueKey(role);
     acknowledgeFinding(
       role,
       'AwsSolutions-IAM5[Resource::*]',

@@ -161,7 +161,7 @@ export class Connector extends Construct {
       ...(ingest.key === undefined ? {} : { encryptionKey: ingest.key }),
     });
 
-    // Under Secrets Manager's AWS-managed key, as the stack's other secret (PseudonymKey).
+    // Under the config key, as the stack's other secret (PseudonymKey).
     this.credential = new Secret(this, 'ConnectorCredential', {
       description: `Flowtune connector: the ${this.authHeader} header value ${this.systemName} expects, e.g. "Bearer <token>". Blank (as created) sends no credential, for a system that needs none. Read at run time, cached up to 5 minutes; a 401/403 forces a fresh read.`,
       // Secrets Manager refuses an empty value; a single space is blank: no credential is sent.
@@ -169,6 +169,7 @@ export class Connector extends Construct {
       // The credential was issued by the executing system; a stack update must not lose it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    storage.encryptSecret(this.credential);
     acknowledgeFinding(
       this.credential,
       'AwsSolutions-SMG4',
@@ -196,13 +197,10 @@ export class Connector extends Construct {
       }),
     );
 
-    // GetSecretValue on this secret only (DescribeSecret is not needed); the AWS-managed key needs no grant.
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.credential.secretArn],
-      }),
-    );
+    // GetSecretValue on this secret only (DescribeSecret is not needed), decrypted through Secrets Manager.
+    storage.grantReadSecret(role, this.credential);
+    // The function sends to its DLQ itself (a misconfigured delivery) and Lambda does (async failures).
+    ingest.grantQueueKey(role);
 
     this.fn = factory.createFunction(this, definition.id, {
       description: definition.description,
@@ -221,6 +219,8 @@ export class Connector extends Construct {
         [CONNECTOR_ENV.authHeader]: this.authHeader,
         [CONNECTOR_ENV.deadLetterQueueUrl]: this.asyncFailureQueue.queueUrl,
       },
+      environmentKey: storage.configKey,
+      concurrency: definition.concurrency,
       deadLetterQueue: this.asyncFailureQueue,
     });
     acknowledgeFinding(

@@ -12,7 +12,7 @@ import {
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
-import { AnyPrincipal, type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -100,9 +100,8 @@ export class EventIngest extends Construct {
   /**
    * Customer-managed key (rotated yearly) of the bus, its archive and every queue of the ingest
    * path; absent only where `customerManagedKey: false`. Its policy lets EventBridge use it for
-   * this account's bus and queue targets, and lets principals of this account use it only through
-   * SQS and only for this stack's queues, so whoever may send to or read a queue can, and nobody
-   * can use the key directly.
+   * this account's bus and queue targets and otherwise delegates to the account's IAM: each
+   * sender to or reader of a queue is granted its use through SQS only (`grantQueueKey`).
    */
   readonly key?: Key;
   readonly bus: EventBus;
@@ -257,6 +256,24 @@ export class EventIngest extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queues.dispatch.queue.queueArn] }),
     );
+    this.grantQueueKey(grantee);
+  }
+
+  /**
+   * Lets `grantee` use the ingest key through SQS (kms:GenerateDataKey to send, kms:Decrypt to
+   * receive), which every sender to and reader of a queue under it needs beside its SQS
+   * permission; which queues it may use is still decided by that SQS permission. A no-op where
+   * the queues have no customer-managed key.
+   */
+  grantQueueKey(grantee: IGrantable): void {
+    if (this.key === undefined) return;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
   }
 
   /**
@@ -317,24 +334,8 @@ export class EventIngest extends Construct {
       // The archive keeps events for a year: they must stay readable after a stack replacement.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // The aws/sqs managed key's own policy, on a key we control (rotation, disabling, CloudTrail):
-    // principals of this account may use it through SQS; whether they may send to or read a queue
-    // is decided by their SQS permissions on that queue.
-    key.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'UseThroughSqsInThisAccount',
-        principals: [new AnyPrincipal()],
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        // In a key policy, "*" is the key itself.
-        resources: ['*'],
-        conditions: {
-          StringEquals: {
-            'kms:CallerAccount': Aws.ACCOUNT_ID,
-            'kms:ViaService': `sqs.${Aws.REGION}.amazonaws.com`,
-          },
-        },
-      }),
-    );
+    // Principals of this account use it only where their own IAM policy names it (grantQueueKey):
+    // the default delegation to the account's IAM, no wildcard principal.
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'EventBridgeDeliversToEncryptedQueues',

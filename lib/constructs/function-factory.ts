@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Duration } from 'aws-cdk-lib';
-import type { IRole } from 'aws-cdk-lib/aws-iam';
+import { Aws, type Duration } from 'aws-cdk-lib';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   Architecture,
   Code,
@@ -14,7 +15,9 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { PROJECT_ROOT } from '../definitions';
+import { skipCheck } from '../checkov';
+import { type ConcurrencyDecision, PROJECT_ROOT } from '../definitions';
+import { acknowledgeFinding } from '../nag';
 
 /** Node.js 24: the latest Lambda runtime (cdk-nag L1), and the AWS SDK asks for Node ≥ 22 from 2027. */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
@@ -33,19 +36,73 @@ export interface FlowtuneFunctionProps {
   readonly logGroup: ILogGroup;
   readonly environment: Readonly<Record<string, string>>;
   /**
+   * Customer-managed key the environment variables are encrypted with at rest (names of tables,
+   * queues and secrets: configuration, never a secret value).
+   */
+  readonly environmentKey: IKey;
+  /** Reserved concurrency, or why the function has none (its FunctionDefinition says). */
+  readonly concurrency: ConcurrencyDecision;
+  /**
    * Dead-letter queue for asynchronous invocations that still fail after Lambda's retries.
+   * Exactly one of `deadLetterQueue` and `withoutDeadLetterQueue` is given.
    *
-   * @default - none: the function is only invoked synchronously or by an event source mapping
+   * @default - none: `withoutDeadLetterQueue` says why
    */
   readonly deadLetterQueue?: IQueue;
+  /**
+   * Why the function needs no dead-letter queue: how it is invoked, if never asynchronously.
+   *
+   * @default - none: `deadLetterQueue` is given
+   */
+  readonly withoutDeadLetterQueue?: string;
 }
+
+/** Why no Flowtune function is attached to a VPC (checkov CKV_AWS_117). */
+export const OUTSIDE_VPC_REASON =
+  'Flowtune functions reach only AWS regional APIs (DynamoDB, Step Functions, EventBridge, SQS, Secrets Manager, CloudWatch) over TLS with IAM-signed requests, and the connector a public https endpoint; there is no private resource to reach, so a VPC would add NAT or endpoint cost and cold-start latency without narrowing any path.';
 
 /**
  * Builds the Lambda functions of the stack. The split lets the infra tests skip bundling
  * (`TestFunctionFactory`) while `cdk synth` bundles the real handlers (`BundledFunctionFactory`).
  */
 export abstract class FunctionFactory {
-  abstract createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction;
+  /** Builds the function, then applies what every Flowtune function gets however it is packaged. */
+  createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
+    const hasQueue = props.deadLetterQueue !== undefined;
+    if (hasQueue === (props.withoutDeadLetterQueue !== undefined)) {
+      throw new Error(
+        `Function ${id} in ${scope.node.path}: give either deadLetterQueue (it is invoked asynchronously) or withoutDeadLetterQueue (why it never is), not ${hasQueue ? 'both' : 'neither'}.`,
+      );
+    }
+    const fn = this.build(scope, id, props);
+    applyBaseline(fn, props);
+    return fn;
+  }
+
+  /** Packages the handler: bundled for deployment, inline placeholders for template tests. */
+  protected abstract build(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction;
+}
+
+/**
+ * The scanner-facing baseline, in one place: the role may decrypt the environment (Lambda decrypts
+ * it through a grant made at deployment; the role's own Decrypt, on this key only and only through
+ * Lambda, keeps a function starting should that grant be retired), the VPC and, where they do not
+ * apply, the concurrency and DLQ checks skipped and acknowledged with their reasons.
+ */
+function applyBaseline(fn: LambdaFunction, props: FlowtuneFunctionProps): void {
+  props.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['kms:Decrypt'],
+      resources: [props.environmentKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `lambda.${Aws.REGION}.amazonaws.com` } },
+    }),
+  );
+  skipCheck(fn, 'CKV_AWS_117', OUTSIDE_VPC_REASON);
+  if ('unreserved' in props.concurrency) skipCheck(fn, 'CKV_AWS_115', props.concurrency.unreserved);
+  if (props.withoutDeadLetterQueue !== undefined) {
+    skipCheck(fn, 'CKV_AWS_116', props.withoutDeadLetterQueue);
+    acknowledgeFinding(fn, 'Serverless-LambdaDLQ', props.withoutDeadLetterQueue);
+  }
 }
 
 /** Settings that must be identical whichever way the code is packaged: the tests assert them. */
@@ -60,6 +117,8 @@ function commonSettings(props: FlowtuneFunctionProps) {
     logGroup: props.logGroup,
     tracing: Tracing.ACTIVE,
     environment: { ...props.environment },
+    environmentEncryption: props.environmentKey,
+    reservedConcurrentExecutions: 'reserved' in props.concurrency ? props.concurrency.reserved : undefined,
     deadLetterQueue: props.deadLetterQueue,
   } satisfies Partial<FunctionProps>;
 }
@@ -93,7 +152,7 @@ export function prebuiltBundleDir(entry: string, root: string = PROJECT_ROOT): s
  * bundles them), so a customer's synth needs neither esbuild nor the handlers' dependencies.
  */
 export class BundledFunctionFactory extends FunctionFactory {
-  override createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
+  protected override build(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
     const settings = commonSettings(props);
     const environment = { ...settings.environment, NODE_OPTIONS: '--enable-source-maps' };
     const prebuilt = prebuiltBundleDir(props.entry);
@@ -132,7 +191,7 @@ export class BundledFunctionFactory extends FunctionFactory {
  * must not spend seconds bundling eight handlers per synth.
  */
 export class TestFunctionFactory extends FunctionFactory {
-  override createFunction(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
+  protected override build(scope: Construct, id: string, props: FlowtuneFunctionProps): LambdaFunction {
     return new LambdaFunction(scope, id, {
       ...commonSettings(props),
       code: Code.fromInline(

@@ -28,6 +28,7 @@ import {
   type RequestBodyName,
   requestBodyJsonSchema,
 } from '../../domain/ops/api';
+import { skipCheck } from '../checkov';
 import { acknowledgeFinding } from '../nag';
 
 export interface OpsApiProps {
@@ -76,6 +77,8 @@ export class OpsApi extends Construct {
   readonly accessLogs: LogGroup;
   readonly validator: RequestValidator;
   readonly snapshotSchedule: CfnSchedule;
+  /** What the snapshot schedule invokes the ops function and dead-letters a failed invocation as. */
+  readonly snapshotScheduleRole: Role;
   /** The API's base URL (stage included), as the CLI wants it. */
   readonly url: string;
   readonly stageName: string;
@@ -144,7 +147,13 @@ export class OpsApi extends Construct {
       if (route.body !== undefined) method.node.addDependency(models[route.body].resource);
     }
 
-    this.snapshotSchedule = this.scheduleSnapshots(props);
+    this.snapshotScheduleRole = new Role(this, 'SnapshotScheduleRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'Flowtune: lets the backlog snapshot schedule invoke the ops function',
+    });
+    this.snapshotSchedule = this.scheduleSnapshots(props, this.snapshotScheduleRole);
     this.acknowledgeFindings();
   }
 
@@ -204,13 +213,7 @@ export class OpsApi extends Construct {
   }
 
   /** EventBridge Scheduler invokes the ops function with the snapshot request every period. */
-  private scheduleSnapshots(props: OpsApiProps): CfnSchedule {
-    const role = new Role(this, 'SnapshotScheduleRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-      description: 'Flowtune: lets the backlog snapshot schedule invoke the ops function',
-    });
+  private scheduleSnapshots(props: OpsApiProps, role: Role): CfnSchedule {
     role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.handler.functionArn] }),
     );
@@ -237,6 +240,11 @@ export class OpsApi extends Construct {
   }
 
   private acknowledgeFindings(): void {
+    skipCheck(
+      this.api.deploymentStage,
+      'CKV_AWS_120',
+      'The operations API answers with live item state, audit trails and pending approvals, and takes decisions: a cached answer would show a person a stale state to decide on, and responses are per IAM caller.',
+    );
     acknowledgeFinding(
       this.api,
       'AwsSolutions-APIG3',

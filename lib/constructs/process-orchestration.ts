@@ -175,6 +175,7 @@ export class ProcessOrchestration extends Construct {
         // Without it, no pseudonym in the retained Audit table could ever be matched again.
         removalPolicy: RemovalPolicy.RETAIN,
       });
+      storage.encryptSecret(this.pseudonymKey);
       acknowledgeFinding(
         this.pseudonymKey,
         'AwsSolutions-SMG4',
@@ -211,6 +212,7 @@ export class ProcessOrchestration extends Construct {
       functions[definition.consumer].addEventSource(
         new SqsEventSource(ingest.queues[queueName].queue, {
           batchSize: definition.batchSize,
+          maxConcurrency: definition.maxConcurrency,
           reportBatchItemFailures: true,
         }),
       );
@@ -352,10 +354,20 @@ export class ProcessOrchestration extends Construct {
       timeout: Duration.seconds(definition.timeoutSeconds),
       logGroup,
       environment: this.environmentFor(definition, storage, ingest),
-      deadLetterQueue: invokedAsynchronously ? this.asyncFailureQueue : undefined,
+      environmentKey: storage.configKey,
+      concurrency: definition.concurrency,
+      ...(invokedAsynchronously
+        ? { deadLetterQueue: this.asyncFailureQueue }
+        : { withoutDeadLetterQueue: `${definition.id} is ${invocationKind(name)}; ${DLQ_SCOPE}` }),
     });
+    // Lambda sends failed asynchronous invocations to the DLQ, and the event source mapping reads
+    // the queue, with the function's role: both use the queues' key.
+    if (invokedAsynchronously || consumedQueue(name) !== undefined) ingest.grantQueueKey(role);
 
     for (const { table, access } of definition.tables) storage.grantAccess(role, table, access);
+    if (definition.pseudonymises && this.pseudonymKey !== undefined) {
+      storage.grantReadSecret(role, this.pseudonymKey);
+    }
     if (definition.putsEvents) ingest.grantPutEvents(role);
     if (definition.triggersDispatch) ingest.grantTriggerDispatch(role);
     if (definition.startsExecutions) {
@@ -377,13 +389,6 @@ export class ProcessOrchestration extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'Resource "*" is only on xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which support no resource-level permissions.',
     );
-    if (!invokedAsynchronously) {
-      acknowledgeFinding(
-        fn,
-        'Serverless-LambdaDLQ',
-        `${definition.id} is ${invocationKind(name)}; ${DLQ_SCOPE}`,
-      );
-    }
     if (consumedQueue(name) !== undefined) {
       acknowledgeFinding(
         fn,
@@ -408,8 +413,8 @@ export class ProcessOrchestration extends Construct {
     if (definition.triggersDispatch)
       environment[ENV.dispatchQueueUrl] = ingest.queues.dispatch.queue.queueUrl;
     if (definition.pseudonymises && this.pseudonymKey !== undefined) {
-      // Resolved by CloudFormation at deploy time (a dynamic reference): the template never holds the key.
-      environment[ENV.pseudonymKey] = this.pseudonymKey.secretValue.unsafeUnwrap();
+      // Only where to find it: the handler reads the key at run time (lambdas/shared/pseudonymise.ts).
+      environment[ENV.pseudonymKeySecretId] = this.pseudonymKey.secretArn;
     }
     // STATE_MACHINE_ARN is added once the state machine exists (constructor).
     return environment;
@@ -453,6 +458,7 @@ export class ProcessOrchestration extends Construct {
         resources: [ingest.queues.dispatch.queue.queueArn],
       }),
     );
+    ingest.grantQueueKey(this.stateMachine);
     ingest.grantPutEvents(this.stateMachine);
     // Only the tables the ASL can name (those whose placeholder PROCESS_INSTANCE declares), and
     // on each only the actions its DynamoDB tasks use: the Release Capacity transaction

@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { CfnSecret, ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
   AUDIT_TABLE,
@@ -60,6 +61,12 @@ export interface StorageProps {
 export class Storage extends Construct {
   /** Customer-managed key of every table (rotated yearly). */
   readonly key: Key;
+  /**
+   * Customer-managed key (rotated yearly) of Flowtune's configuration at rest: every function's
+   * environment variables and the secrets (the pseudonym key, the connector credential). Its
+   * policy is the default delegation to the account's IAM: a function's role names it explicitly.
+   */
+  readonly configKey: Key;
   private readonly tablesById = new Map<string, Table>();
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
@@ -67,6 +74,13 @@ export class Storage extends Construct {
     this.key = new Key(this, 'TablesKey', {
       description: 'Flowtune: encryption at rest of the Features, Instances and Audit tables',
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.configKey = new Key(this, 'ConfigKey', {
+      description:
+        'Flowtune: encryption at rest of the functions’ environment variables and of the secrets (pseudonym key, connector credential)',
+      enableKeyRotation: true,
+      // The retained secrets are encrypted with it: it must outlive the stack as they do.
       removalPolicy: RemovalPolicy.RETAIN,
     });
     for (const definition of TABLES) {
@@ -135,6 +149,32 @@ export class Storage extends Construct {
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
       }),
     );
+  }
+
+  /**
+   * Lets `grantee` read `secret` (GetSecretValue on it only) and decrypt it with the config key,
+   * only through Secrets Manager.
+   */
+  grantReadSecret(grantee: IGrantable, secret: ISecret): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.configKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /**
+   * Encrypts `secret` with the config key at the CloudFormation level. Through the Secret's
+   * `encryptionKey`, CDK would add wildcard KMS actions (kms:GenerateDataKey*, kms:ReEncrypt*) to
+   * the key policy; readers are granted exactly what they need by `grantReadSecret` instead.
+   */
+  encryptSecret(secret: Secret): void {
+    (secret.node.defaultChild as CfnSecret).kmsKeyId = this.configKey.keyArn;
   }
 
   private createTable(definition: TableDefinition, removalPolicy: RemovalPolicy, protect: boolean): Table {

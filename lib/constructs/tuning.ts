@@ -50,6 +50,8 @@ export class Tuning extends Construct {
   readonly asyncFailureQueue: Queue;
   readonly driftAlarm: Alarm;
   readonly failedCyclesAlarm: Alarm;
+  /** Observations the observe function failed to take after Lambda's retries (redrive: `npm run redrive -- --dlq tuning-async`). */
+  readonly asyncFailureAlarm: Alarm;
   /** The ASL as loaded, placeholders intact. */
   readonly definitionText: string;
 
@@ -102,20 +104,21 @@ export class Tuning extends Construct {
         timeout: Duration.seconds(definition.timeoutSeconds),
         logGroup,
         environment,
-        deadLetterQueue: asynchronous ? this.asyncFailureQueue : undefined,
+        environmentKey: storage.configKey,
+        concurrency: definition.concurrency,
+        ...(asynchronous
+          ? { deadLetterQueue: this.asyncFailureQueue }
+          : {
+              withoutDeadLetterQueue: `${definition.id} is invoked synchronously by the Tuning state machine, whose Retry and Catch handle every failure; a Lambda DLQ only receives failed asynchronous invocations.`,
+            }),
       });
+      // Lambda sends failed asynchronous invocations to the DLQ with the function's role.
+      if (asynchronous) ingest.grantQueueKey(role);
       acknowledgeFinding(
         role,
         'AwsSolutions-IAM5[Resource::*]',
         'Resource "*" is only on xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing), which support no resource-level permissions.',
       );
-      if (!asynchronous) {
-        acknowledgeFinding(
-          fn,
-          'Serverless-LambdaDLQ',
-          `${definition.id} is invoked synchronously by the Tuning state machine, whose Retry and Catch handle every failure; a Lambda DLQ only receives failed asynchronous invocations.`,
-        );
-      }
       functions[name] = fn;
     }
     this.functions = functions;
@@ -211,9 +214,22 @@ export class Tuning extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    this.asyncFailureAlarm = new Alarm(this, 'AsyncFailureAlarm', {
+      alarmDescription:
+        'Observations the tuning loop could not take (the observe function failed after its retries) are waiting in TuningAsyncFailureQueue: the loop is blind to them. Fix the cause, then redrive: npm run redrive -- --outputs <file> --dlq tuning-async.',
+      metric: this.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     if (props.alarmTopic !== undefined) {
-      this.driftAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
-      this.failedCyclesAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      for (const alarm of [this.driftAlarm, this.failedCyclesAlarm, this.asyncFailureAlarm]) {
+        alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      }
     }
   }
 

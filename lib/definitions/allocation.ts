@@ -12,6 +12,11 @@ import { AUDIT_TABLE, FEATURES_TABLE } from './tables';
 export const ALLOCATION_FUNCTIONS = {
   allocationRun: {
     id: 'AllocationRun',
+    concurrency: {
+      reserved: 1,
+      protects:
+        'the roster and the queues: two runs at once (a retried run beside a scheduled one) would plan and move the same agents twice',
+    },
     entry: 'lambdas/allocation/handler.ts',
     description:
       'Scheduled allocation run: arrival forecast per queue, Erlang staffing, moves of cross-skilled agents and automation offloads applied within guardrails, the rest left for approval; StaffingRecommended.',

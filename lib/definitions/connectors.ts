@@ -70,9 +70,17 @@ export const CONNECTOR_ENV = {
  */
 export const CONNECTOR_IDEMPOTENCY_DAYS = 14;
 
+/** Deliveries in flight against the executing system at most (the connector's reserved concurrency). */
+export const CONNECTOR_MAX_CONCURRENT_DELIVERIES = 5;
+
 export const CONNECTOR_FUNCTIONS = {
   connector: {
     id: 'Connector',
+    concurrency: {
+      reserved: CONNECTOR_MAX_CONCURRENT_DELIVERIES,
+      protects:
+        'the executing system: at most this many deliveries are in flight against it; routing decisions beyond that wait in Lambda’s asynchronous queue (retried for up to 6 hours) instead of flooding it',
+    },
     entry: 'lambdas/connector/handler.ts',
     description:
       'Delivers routing decisions to an executing system that needs a direct call: idempotent per item and attempt, retries with backoff and jitter, circuit breaker; undeliverable ones go to the async-failure DLQ for redrive.',

@@ -72,6 +72,11 @@ export interface QueueDefinition {
   /** Consumer Lambda, wired by an event source mapping. */
   readonly consumer: FunctionName;
   readonly batchSize: number;
+  /**
+   * Concurrent invocations the event source mapping starts at most (2-1000): the cap that
+   * shields what the consumer calls, which AWS advises over reserved concurrency for SQS.
+   */
+  readonly maxConcurrency: number;
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
 }
@@ -82,6 +87,9 @@ export const QUEUES = {
     fifo: false,
     consumer: 'intake',
     batchSize: 10,
+    // Up to 100 StartExecution calls in flight: within Standard workflows' smallest regional
+    // StartExecution refill (150/s), so a burst drains steadily instead of being throttled.
+    maxConcurrency: 10,
     visibilityTimeoutSeconds: 180,
     maxReceiveCount: 5,
   },
@@ -91,6 +99,8 @@ export const QUEUES = {
     fifo: true,
     consumer: 'dispatcher',
     batchSize: 10,
+    // The minimum: the single message group keeps one batch in flight anyway.
+    maxConcurrency: 2,
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
   },

@@ -7,6 +7,28 @@ import { AUDIT_TABLE, FEATURES_TABLE, INSTANCES_TABLE, type TableDefinition } fr
 
 export type TableAccess = 'read' | 'readWrite';
 
+/**
+ * A function's reserved concurrency, or why it has none (checkov CKV_AWS_115 asks every function
+ * for one). A reserved limit is taken out of the account's pool for good and throttles beyond it,
+ * so it is set only where it protects something downstream; the reason otherwise becomes the
+ * function's checkov skip.
+ */
+export type ConcurrencyDecision =
+  | { readonly reserved: number; readonly protects: string }
+  | { readonly unreserved: string };
+
+/** Why the process's per-item task functions have no reserved concurrency. */
+export const PER_ITEM_TASK_CONCURRENCY: ConcurrencyDecision = {
+  unreserved:
+    'Invoked synchronously by a state machine once per work item in flight: its concurrency follows the executions, which the intake bounds at the source (the intake event source mapping caps its concurrency); a reserved limit would only turn load into throttling retries inside every execution.',
+};
+
+/** Why functions that EventBridge invokes once per event have no reserved concurrency. */
+export const PER_EVENT_CONCURRENCY: ConcurrencyDecision = {
+  unreserved:
+    'Invoked asynchronously once per event by an EventBridge rule; each call makes a few conditional single-item writes on on-demand tables and SDK-retried API calls, so no downstream needs shielding, and a reserved limit would hold events back in the asynchronous queue and take capacity out of the account pool.',
+};
+
 export interface FunctionDefinition {
   /** Construct id (PascalCase). */
   readonly id: string;
@@ -23,10 +45,12 @@ export interface FunctionDefinition {
   readonly startsExecutions: boolean;
   /** Sends dispatch-round triggers to the dispatch queue. */
   readonly triggersDispatch: boolean;
-  /** Pseudonymises personal identifiers, so it receives PSEUDONYM_KEY. */
+  /** Pseudonymises personal identifiers, so it may read the pseudonym key secret (PSEUDONYM_KEY_SECRET_ID). */
   readonly pseudonymises: boolean;
   /** ASL placeholder for this function's ARN, when the state machine invokes it. */
   readonly placeholder?: string;
+  /** Reserved concurrency, or why none. */
+  readonly concurrency: ConcurrencyDecision;
 }
 
 const rw = (table: TableDefinition) => ({ table, access: 'readWrite' as const });
@@ -46,6 +70,10 @@ export const FUNCTIONS = {
   intake: {
     ...base,
     id: 'Intake',
+    concurrency: {
+      unreserved:
+        "Fed by the intake queue's event source mapping, whose maximum concurrency (QUEUES.intake.maxConcurrency) caps it and so shields Step Functions StartExecution and the Audit table; AWS advises that cap for SQS consumers, because a reserved limit throttles the pollers' batches and counts them as failed receives that end in the DLQ.",
+    },
     entry: 'lambdas/intake/handler.ts',
     description:
       'Drains the intake queue: starts one process-instance execution per work item (name = item id); records and announces events it cannot accept.',
@@ -58,6 +86,7 @@ export const FUNCTIONS = {
   validate: {
     ...base,
     id: 'ValidateItem',
+    concurrency: PER_ITEM_TASK_CONCURRENCY,
     entry: 'lambdas/validate/handler.ts',
     description: 'Validates a WorkItemCreated detail against its schema and names the first bad field.',
     tables: [],
@@ -67,6 +96,7 @@ export const FUNCTIONS = {
   score: {
     ...base,
     id: 'ScoreItem',
+    concurrency: PER_ITEM_TASK_CONCURRENCY,
     entry: 'lambdas/score/handler.ts',
     description:
       'Scores an item from the feature store: predicted handling time, SLA and escalation risk, confidence, decision path.',
@@ -76,6 +106,10 @@ export const FUNCTIONS = {
   dispatcher: {
     ...base,
     id: 'Dispatcher',
+    concurrency: {
+      unreserved:
+        'Fed by the dispatch FIFO queue, whose single message group lets one batch, so one dispatch round, be in flight at a time; the event source mapping caps its pollers too, so a reserved limit would add nothing but throttling.',
+    },
     entry: 'lambdas/dispatcher/handler.ts',
     description:
       'Runs one dispatch round: assigns all waiting items to available agents as one problem and resumes their executions.',
@@ -89,6 +123,7 @@ export const FUNCTIONS = {
   park: {
     ...base,
     id: 'ParkItem',
+    concurrency: PER_ITEM_TASK_CONCURRENCY,
     entry: 'lambdas/park/handler.ts',
     description:
       "Stores a waiting execution's task token on its instance (completion, human review, exception) and resumes at once if the awaited event already arrived.",
@@ -99,6 +134,7 @@ export const FUNCTIONS = {
   completion: {
     ...base,
     id: 'Completion',
+    concurrency: PER_EVENT_CONCURRENCY,
     entry: 'lambdas/completion/handler.ts',
     description: 'WorkItemCompleted / WorkItemCancelled: resumes the waiting execution exactly once.',
     tables: [rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
@@ -109,6 +145,7 @@ export const FUNCTIONS = {
   agentStatus: {
     ...base,
     id: 'AgentStatus',
+    concurrency: PER_EVENT_CONCURRENCY,
     entry: 'lambdas/agent-status/handler.ts',
     description: 'AgentStatusChanged: updates the agent in the feature store and triggers a dispatch round.',
     tables: [rw(FEATURES_TABLE), rw(AUDIT_TABLE)],
@@ -119,6 +156,7 @@ export const FUNCTIONS = {
   recordOutcome: {
     ...base,
     id: 'RecordOutcome',
+    concurrency: PER_ITEM_TASK_CONCURRENCY,
     entry: 'lambdas/record-outcome/handler.ts',
     description:
       "Records an item's outcome: times, quality, online handling-time statistics, agent capacity released.",
@@ -129,6 +167,10 @@ export const FUNCTIONS = {
   opsApi: {
     ...base,
     id: 'OpsApi',
+    concurrency: {
+      unreserved:
+        'Invoked by the operations API, whose stage throttling (requestsPerSecond, burst twice that) bounds it, and by the once-a-minute backlog snapshot schedule; a reserved limit would add a second, less visible throttle and take capacity out of the account pool.',
+    },
     entry: 'lambdas/ops-api/handler.ts',
     description:
       'Operations API (item status and audit trail, bottlenecks, human tasks, approve / override / reject / appeal, policy proposals, tuning and staffing approvals) and the per-minute backlog snapshot.',
@@ -153,5 +195,6 @@ export const ENV = {
   featuresTable: FEATURES_TABLE.envVar,
   instancesTable: INSTANCES_TABLE.envVar,
   auditTable: AUDIT_TABLE.envVar,
-  pseudonymKey: 'PSEUDONYM_KEY',
+  /** The pseudonym key's secret (its ARN; an emulator's Ref gives its name): the key itself is read at run time, never put in the environment. */
+  pseudonymKeySecretId: 'PSEUDONYM_KEY_SECRET_ID',
 } as const;

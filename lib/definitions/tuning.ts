@@ -1,7 +1,8 @@
 import { FLOWTUNE_SOURCE } from '../../domain/events';
+import { emittingService, METRICS, METRICS_NAMESPACE } from '../../domain/ops/metrics';
 import { DEFAULT_TUNING_CONFIG } from '../../domain/tuning/config';
 import type { EventPattern } from './events';
-import type { FunctionDefinition } from './functions';
+import { type ConcurrencyDecision, type FunctionDefinition, PER_EVENT_CONCURRENCY } from './functions';
 import type { StateMachineDefinition } from './state-machines';
 import { AUDIT_TABLE, FEATURES_TABLE, INSTANCES_TABLE } from './tables';
 
@@ -22,10 +23,17 @@ const base = {
   pseudonymises: false,
 } as const;
 
+/** Why the tuning workflow's task functions have no reserved concurrency. */
+const TUNING_TASK_CONCURRENCY: ConcurrencyDecision = {
+  unreserved:
+    'Invoked synchronously by the Tuning state machine, started once per schedule tick: a handful of invocations per cycle, bounded by the schedule, with nothing downstream a limit would shield.',
+};
+
 export const TUNING_FUNCTIONS = {
   tuningObserve: {
     ...base,
     id: 'TuningObserve',
+    concurrency: PER_EVENT_CONCURRENCY,
     entry: 'lambdas/tuning/observe/handler.ts',
     description:
       'WorkItemCreated / WorkItemCompleted → the tuning loop’s observation buckets (arrivals, handling time against prediction, SLA outcome per experiment arm, quality); WorkItemRouted / ends → the work in progress.',
@@ -38,6 +46,7 @@ export const TUNING_FUNCTIONS = {
   tuningCycle: {
     ...base,
     id: 'TuningCycle',
+    concurrency: TUNING_TASK_CONCURRENCY,
     entry: 'lambdas/tuning/cycle/handler.ts',
     description:
       'One tuning cycle: window KPIs, drift tests, capacity check, adaptive thresholds, experiment decision; re-estimates drifted categories.',
@@ -49,6 +58,7 @@ export const TUNING_FUNCTIONS = {
   tuningApproval: {
     ...base,
     id: 'TuningRequestApproval',
+    concurrency: TUNING_TASK_CONCURRENCY,
     entry: 'lambdas/tuning/approval/handler.ts',
     description:
       'Stores a high-impact policy change with its task token until a person approves or rejects it.',
@@ -58,6 +68,7 @@ export const TUNING_FUNCTIONS = {
   tuningApply: {
     ...base,
     id: 'TuningApply',
+    concurrency: TUNING_TASK_CONCURRENCY,
     entry: 'lambdas/tuning/apply/handler.ts',
     description:
       'Applies a policy change through the policy store: a new immutable version, activated only if the active one is still the version it was computed from, audited, PolicyChanged emitted.',
@@ -131,9 +142,12 @@ export const TUNING_RULES = {
   }
 >;
 
-/** Metric the cycle publishes per drift finding (dimension `kind`); the construct alarms on it. */
+/**
+ * Metric the cycle publishes with the number of drift findings (service dimension only); the
+ * construct alarms on it. From the catalogue, so the alarm reads what the cycle emits.
+ */
 export const DRIFT_METRIC = {
-  namespace: 'Flowtune',
-  name: 'DriftDetected',
-  service: 'flowtune-tuning-cycle',
+  namespace: METRICS_NAMESPACE,
+  name: METRICS.driftDetected.name,
+  service: emittingService(METRICS.driftDetected),
 } as const;

@@ -11,7 +11,7 @@ import { EnvironmentError, type EnvKey, envKeysFromDefinition, loadEnv } from '.
 import {
   createPseudonymiser,
   LOCAL_PSEUDONYM_KEY,
-  pseudonymiserFromEnv,
+  pseudonymKeySourceFromEnv,
 } from '../../lambdas/shared/pseudonymise';
 import * as validate from '../../lambdas/validate/handler';
 import { FUNCTIONS, type FunctionName } from '../../lib/definitions/functions';
@@ -72,7 +72,7 @@ describe('environment at cold start', () => {
         name,
         HANDLERS[name].requiredEnv.filter(
           (key) =>
-            key !== 'pseudonymKey' &&
+            key !== 'pseudonymKeySecretId' &&
             !envKeysFromDefinition(name).includes(key) &&
             !(KNOWN_GAPS[name] ?? []).includes(key),
         ),
@@ -115,26 +115,26 @@ describe('pseudonymiser', () => {
     expect(pseudonyms[3]).not.toBe(pseudonyms[0]);
   });
 
-  it('refuses to start a deployed function without PSEUDONYM_KEY', () => {
+  it('refuses to start a deployed function that is not told where its key is', () => {
     // Prepare
     const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'flowtune-validate', NODE_ENV: 'production' };
 
     // Act
-    const building = () => pseudonymiserFromEnv('validate', lambda);
+    const building = () => pseudonymKeySourceFromEnv('validate', lambda);
 
     // Assess
-    expect(building).toThrow(/PSEUDONYM_KEY is not set/);
+    expect(building).toThrow(/PSEUDONYM_KEY_SECRET_ID is not set/);
   });
 
-  it('uses the local key only when the environment says local', () => {
+  it('uses the local key only when the environment says local', async () => {
     // Prepare
     const local = { FLOWTUNE_LOCAL: 'true' };
 
     // Act
-    const pseudonymise = pseudonymiserFromEnv('validate', local);
+    const key = await pseudonymKeySourceFromEnv('validate', local).current();
 
     // Assess
-    expect(pseudonymise('cust-1')).toBe(createPseudonymiser(LOCAL_PSEUDONYM_KEY)('cust-1'));
-    expect(() => pseudonymiserFromEnv('validate', { NODE_ENV: 'production' })).toThrow(EnvironmentError);
+    expect(createPseudonymiser(key)('cust-1')).toBe(createPseudonymiser(LOCAL_PSEUDONYM_KEY)('cust-1'));
+    expect(() => pseudonymKeySourceFromEnv('validate', { NODE_ENV: 'production' })).toThrow(EnvironmentError);
   });
 });

@@ -189,12 +189,14 @@ describe('OpsApi: the operations API', () => {
     });
   });
 
-  it('gives the schedule role exactly: invoke the ops function, send to its dead-letter queue', () => {
+  it('gives the schedule role exactly: invoke the ops function, send to its dead-letter queue (and use its key through SQS)', () => {
     const role = ops.node.findChild('SnapshotScheduleRole') as Role;
     const statements = statementsOfRole(template, logicalIdOf(stack, role));
 
     expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
     expect(statements.flatMap((statement) => [statement.Action].flat()).sort()).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
       'lambda:InvokeFunction',
       'sqs:SendMessage',
     ]);

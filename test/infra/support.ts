@@ -48,6 +48,7 @@ export function synthFlowtune(options: SynthOptions = {}): Synthesized {
 /** CloudFormation resource as it appears in the template JSON. */
 export interface CfnResourceJson {
   readonly Type: string;
+  readonly Metadata?: Record<string, unknown>;
   readonly Properties?: Record<string, unknown>;
   readonly DeletionPolicy?: string;
   readonly UpdateReplacePolicy?: string;
@@ -68,6 +69,7 @@ export function logicalIdOf(stack: Stack, construct: IConstruct): string {
 }
 
 const PolicyStatementSchema = z.object({
+  Sid: z.string().optional(),
   Effect: z.enum(['Allow', 'Deny']),
   Action: z.union([z.string(), z.array(z.string())]),
   Resource: z.unknown(),

@@ -1,59 +1,21 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SecretsStandIn, startSecretsStandIn } from '../support/secrets-stand-in';
 
 /**
  * The live credential source through the real AWS SDK and Powertools Parameters, against a local
- * stand-in for the Secrets Manager API (its JSON 1.1 protocol: POST with X-Amz-Target), reached
- * through the SDK's service-specific endpoint variable.
+ * stand-in for the Secrets Manager API (test/support/secrets-stand-in.ts), reached through the
+ * SDK's service-specific endpoint variable.
  */
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ConnectorCredential-AbCdEf';
-
-interface SecretsStandIn {
-  readonly server: Server;
-  value: { SecretString: string } | { SecretBinary: string };
-  readonly requests: { target: string; secretId: unknown }[];
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-async function startSecretsStandIn(): Promise<SecretsStandIn> {
-  const standIn: SecretsStandIn = {
-    server: createServer(async (request, response) => {
-      const body = JSON.parse(await readBody(request)) as { SecretId?: unknown };
-      standIn.requests.push({ target: String(request.headers['x-amz-target']), secretId: body.SecretId });
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      response.end(
-        JSON.stringify({
-          ARN,
-          Name: 'ConnectorCredential',
-          VersionId: 'v1',
-          CreatedDate: 0,
-          ...standIn.value,
-        }),
-      );
-    }),
-    value: { SecretString: 'Bearer first-token' },
-    requests: [],
-  };
-  await new Promise<void>((resolve) => standIn.server.listen(0, '127.0.0.1', resolve));
-  return standIn;
-}
 
 describe('the connector credential, read from Secrets Manager at run time', () => {
   let standIn: SecretsStandIn;
   let source: import('../../lambdas/connector/credential').SecretsManagerCredentialSource;
 
   beforeAll(async () => {
-    standIn = await startSecretsStandIn();
+    standIn = await startSecretsStandIn(ARN, 'Bearer first-token');
     const { port } = standIn.server.address() as AddressInfo;
     // Set before the SDK client is built (Powertools builds it on first use).
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${port}`;

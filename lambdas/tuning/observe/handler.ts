@@ -2,10 +2,10 @@ import { EventEnvelope, FLOWTUNE_SOURCE, validateDetail } from '../../../domain/
 import { armKey, intendedArm } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { builtOnFirstCall, liveInstanceStore } from '../../shared/live-ports';
+import { emitMetric, METRICS } from '../../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -119,7 +119,7 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
           `${item.id}#arrival`,
           bucketSeconds,
         );
-        metrics.addMetric('TuningObservations', MetricUnit.Count, status === 'recorded' ? 1 : 0);
+        emitMetric(metrics, METRICS.tuningObservations, status === 'recorded' ? 1 : 0);
         return { status };
       }
 
@@ -179,7 +179,7 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
         `${completion.id}#outcome`,
         bucketSeconds,
       );
-      metrics.addMetric('TuningObservations', MetricUnit.Count, recorded === 'recorded' ? 1 : 0);
+      emitMetric(metrics, METRICS.tuningObservations, recorded === 'recorded' ? 1 : 0);
       logger.info('completion observed', { observedSeconds, arm, status: recorded });
       return { status: recorded };
     });
