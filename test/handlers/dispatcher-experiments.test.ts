@@ -278,7 +278,8 @@ describe('dispatcher with an A/B experiment', () => {
     const world = setup({
       experiment: experimentOf('ab'),
       routing: (policy) => {
-        if (policy.version === CANDIDATE.version) throw new Error('unknown routing policy "no-such-strategy"');
+        if (policy.version === CANDIDATE.version)
+          throw new Error('unknown routing policy "no-such-strategy"');
         return routingPolicyFor(policy);
       },
     });
