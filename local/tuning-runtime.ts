@@ -115,7 +115,7 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
     TuningFunctionName,
     (event: unknown, context?: InvocationContext) => Promise<unknown>
   > = {
-    tuningObserve: createObserveHandler({ tuning: store, instances: options.instances }),
+    tuningObserve: createObserveHandler({ tuning: store, instances: options.instances, clock }),
     tuningCycle: createCycleHandler({ tuning: store, features: options.features, clock }),
     tuningApproval: createApprovalHandler({ tuning: store, clock }),
     tuningApply: createApplyHandler({ tuning: store, policies: options.policies, clock }),

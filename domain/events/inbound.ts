@@ -21,6 +21,21 @@ import {
   WorkItemKind,
 } from './common';
 
+/** Each skill at most once: two requirements of one skill would be merged silently otherwise. */
+function uniqueSkills<T extends { readonly skill: string }>(list: readonly T[], ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  list.forEach((entry, index) => {
+    if (seen.has(entry.skill)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'skill'],
+        message: `skill "${entry.skill}" is listed twice; give each skill once (with its highest proficiency)`,
+      });
+    }
+    seen.add(entry.skill);
+  });
+}
+
 /** A SaaS system has a new piece of work for Flowtune to route. */
 export const WorkItemCreated = z
   .object({
@@ -29,7 +44,7 @@ export const WorkItemCreated = z
     kind: WorkItemKind,
     channel: z.string().min(1).max(32),
     category: Skill.describe('the queue / category slug, e.g. "billing"'),
-    requiredSkills: z.array(SkillRequirement).max(10).default([]),
+    requiredSkills: z.array(SkillRequirement).max(10).superRefine(uniqueSkills).default([]),
     priority: Priority.default(3),
     customerTier: CustomerTier.default('standard'),
     slaClass: SlaClass.optional(),
@@ -81,7 +96,7 @@ export const AgentStatusChanged = z.object({
   agentId: AgentId,
   status: AgentStatus,
   capacity: z.number().int().min(0).max(50).describe('concurrent items the agent can hold'),
-  skills: z.array(SkillWithProficiency).max(50),
+  skills: z.array(SkillWithProficiency).max(50).superRefine(uniqueSkills),
   shiftEndsAt: IsoTimestamp.optional(),
   changedAt: IsoTimestamp,
   kind: z.enum(['person', 'team', 'automation']).default('person'),

@@ -218,6 +218,12 @@ export const METRICS = {
     ['record-outcome'],
     '|actual − predicted| handling time: the residual that drift detection watches.',
   ),
+  completionHandlerMismatch: metric(
+    'CompletionHandlerMismatch',
+    'Count',
+    ['record-outcome'],
+    'Completions whose handledBy is not the assignee (per-agent statistics not fed).',
+  ),
   // Agents
   agentStatusChanges: metric(
     'AgentStatusChanges',

@@ -103,7 +103,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
       if (detailType !== 'AgentStatusChanged') {
         return reject('detail-type', `"${detailType}" is not an AgentStatusChanged event`);
       }
-      const validation = validateDetail('AgentStatusChanged', detail);
+      const validation = validateDetail('AgentStatusChanged', detail, { now });
       if (!validation.ok) return reject(validation.field, validation.reason, validation.issues);
 
       const change = validation.value;
@@ -128,6 +128,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           itemId: agentAuditId(change.agentId),
           kind: 'AGENT_STATUS_CHANGED',
           at: changedAt,
+          eventId,
           actor: ACTOR,
           inputs: change,
           details: { outcome, eventId, source: envelope.data.source },

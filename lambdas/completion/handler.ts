@@ -85,12 +85,19 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const { logger, metrics } = telemetry;
 
-  const audit = (itemId: string, kind: AuditKind, at: number, inputs: unknown, details: unknown) =>
+  const audit = (
+    itemId: string,
+    kind: AuditKind,
+    at: number,
+    inputs: unknown,
+    details: { readonly eventId?: string } & Record<string, unknown>,
+  ) =>
     deps.audit.append(
       auditRecord({
         itemId,
         kind,
         at,
+        ...(details.eventId === undefined ? {} : { eventId: details.eventId }),
         actor: ACTOR,
         inputs: pseudonymiseInputs(inputs, deps.pseudonymise),
         details,
@@ -197,7 +204,10 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         return done('early', itemId);
       }
       if (current.stage === 'CANCELLED') {
-        await audit(itemId, 'LATE_COMPLETION', at, completion, { note: 'the item was already cancelled' });
+        await audit(itemId, 'LATE_COMPLETION', at, completion, {
+          eventId,
+          note: 'the item was already cancelled',
+        });
         return done('late', itemId);
       }
       if (current.pendingHandover !== undefined && current.stage !== 'COMPLETED') {
@@ -325,7 +335,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         });
         return done('rejected');
       }
-      const validation = validateDetail(detailType, detail);
+      const validation = validateDetail(detailType, detail, { now });
       if (!validation.ok) {
         await recordRejection(deps, {
           receivedId,

@@ -31,7 +31,7 @@ import {
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
-import { activePolicyOrDefault } from '../shared/policy';
+import { lastGoodPolicyReader } from '../shared/policy';
 import {
   type AuditLog,
   type Clock,
@@ -139,6 +139,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   const { logger, metrics } = telemetry;
   /** One per container: counts split rounds (the arms alternate first pick) and caches routings by version. */
   const planner = createRoundPlanner({ routingFor });
+  // A policy that turns unreadable must not stop dispatch: the last good one keeps running.
+  const readPolicy = lastGoodPolicyReader(deps.features, telemetry);
 
   /**
    * How the round is reshaped for the queues the allocation job moved agents to (identity when
@@ -305,7 +307,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     const [roster, features, policy, experiment, preferQueues] = await Promise.all([
       deps.features.listAgents(),
       deps.features.readHandlingFeatures(),
-      activePolicyOrDefault(deps.features, telemetry),
+      readPolicy(),
       runningExperiment(),
       queuePreference(),
     ]);

@@ -190,6 +190,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
         itemId,
         kind,
         at: at.at,
+        eventId: at.eventId,
         actor: ACTOR,
         inputs: pseudonymisedDetail,
         details: {

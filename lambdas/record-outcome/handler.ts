@@ -104,7 +104,10 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
       const createdAt = toEpochMs(item.createdAt);
       const routedAt = toEpochMs(assignment.routedAt);
       const completedAt = toEpochMs(completion.completedAt);
-      const startedAt = completion.startedAt === undefined ? routedAt : toEpochMs(completion.startedAt);
+      // Work cannot start before the item existed: an earlier startedAt (a producer's clock or a
+      // stale start of another attempt) is measured from the creation instead, and noted.
+      const reportedStart = completion.startedAt === undefined ? routedAt : toEpochMs(completion.startedAt);
+      const startedAt = Math.max(reportedStart, createdAt);
       const enqueuedAt = instance?.enqueuedAt ?? routedAt;
       const seconds = (from: number, to: number) => round3(Math.max(0, (to - from) / 1000));
       const waitSeconds = seconds(enqueuedAt, routedAt);
@@ -122,11 +125,18 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
       const closed = await deps.instances.markOutcomeRecorded(itemId, now, instanceExpiresAt(now));
       const firstRecording = closed.ok || closed.current === undefined;
       const statsUpdated = firstRecording && !OUTCOMES_WITHOUT_HANDLING_TIME.has(completion.outcome);
+      // The rule for a completion whose handledBy is not the assignee: the item is done either way,
+      // but the per-agent statistics are fed only for the agent Flowtune assigned and who reports
+      // having handled it; a mismatch (another agent, even one never registered) feeds only the
+      // global and category statistics, and is recorded on the COMPLETED record and counted.
+      const handledByAssignee = completion.handledBy === assignment.agentId;
       if (statsUpdated) {
         const keys: StatsKey[] = [
           { scope: 'global' },
           { scope: 'category', category: item.category },
-          { scope: 'category-agent', category: item.category, agentId: completion.handledBy },
+          ...(handledByAssignee
+            ? [{ scope: 'category-agent' as const, category: item.category, agentId: assignment.agentId }]
+            : []),
         ];
         const observe = (current: HandlingStats | undefined) => updateHandlingStats(current, handleSeconds);
         await Promise.all(keys.map((key) => deps.features.updateHandlingStats(key, observe)));
@@ -158,15 +168,33 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
           attempt,
           actor: ACTOR,
           inputs: { completion, assignment: { agentId: assignment.agentId, routedAt: assignment.routedAt } },
-          details: { ...summary, path: scoring.decision.path },
+          details: {
+            ...summary,
+            path: scoring.decision.path,
+            ...(handledByAssignee
+              ? {}
+              : {
+                  handledByMismatch: {
+                    assignee: assignment.agentId,
+                    handledBy: completion.handledBy,
+                    rule: 'per-agent statistics not fed; global and category statistics fed',
+                  },
+                }),
+            ...(reportedStart < createdAt
+              ? { startedAtClamped: { reported: completion.startedAt ?? null, measuredFrom: item.createdAt } }
+              : {}),
+          },
           policyVersion: assignment.policyVersion,
           modelVersion: assignment.modelVersion,
         }),
+        // A retry after a lost reply says capacityReleased: false; the first record stands.
+        { keyIdentifiesFact: true },
       );
       if (capacityReleased) await deps.dispatch.tick(`completion:${itemId}`, now);
 
       if (firstRecording) {
         emitMetric(metrics, METRICS.outcomesRecorded, 1);
+        if (!handledByAssignee) emitMetric(metrics, METRICS.completionHandlerMismatch, 1);
         emitMetric(metrics, METRICS.cycleTime, cycleSeconds);
         emitMetric(metrics, METRICS.waitTime, waitSeconds);
         emitMetric(metrics, METRICS.handleTime, handleSeconds);

@@ -241,6 +241,14 @@ export class DynamoDbInstanceStore implements InstanceStore {
     });
   }
 
+  async markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({ stage: 'REJECTED', stageEnteredAt: at }, ['taskToken', 'waitingFor']),
+      condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)} AND ${expression.name('taskToken')} = ${expression.value(expectedToken)}`,
+    });
+  }
+
   async markCancelled(
     itemId: string,
     cancellation: { reason: string; cancelledAt: string },

@@ -19,3 +19,32 @@ export async function activePolicyOrDefault(features: FeatureStore, telemetry: T
     return DEFAULT_POLICY;
   }
 }
+
+/**
+ * Reads the active policy for a long-lived function (the dispatcher): when the stored document
+ * turns invalid, the last policy this function read successfully keeps running — not the default,
+ * which may route quite differently — with the same error log and InvalidStoredPolicy metric (the
+ * InvalidPolicyAlarm watches it). The default applies only when no good policy was ever read.
+ *
+ * @example
+ * const readPolicy = lastGoodPolicyReader(features, telemetry);
+ * const policy = await readPolicy(); // every round
+ */
+export function lastGoodPolicyReader(features: FeatureStore, telemetry: Telemetry): () => Promise<Policy> {
+  let lastGood: Policy | undefined;
+  return async () => {
+    try {
+      lastGood = await features.getActivePolicy();
+      return lastGood;
+    } catch (error) {
+      if (!(error instanceof InvalidStoredPolicyError)) throw error;
+      const fallback = lastGood ?? DEFAULT_POLICY;
+      telemetry.logger.error(`stored policy is invalid; using the last good policy ${fallback.version}`, {
+        error,
+        fallbackVersion: fallback.version,
+      });
+      emitMetric(telemetry.metrics, METRICS.invalidStoredPolicy, 1);
+      return fallback;
+    }
+  };
+}

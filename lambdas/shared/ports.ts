@@ -400,6 +400,12 @@ export interface InstanceStore {
     expectedToken: string | undefined,
     at: number,
   ): Promise<InstanceWrite>;
+  /**
+   * A person rejected the item in its wait: REJECTED, token removed, so it leaves the task list and
+   * the bottleneck view and no later action can take it. Condition: not terminal, and the stored
+   * token equals `expectedToken` (the wait the rejection resumed).
+   */
+  markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite>;
   /** Moves the item to COMPLETED once. Condition: outcomeRecordedAt is not set. */
   markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite>;
 }
@@ -467,9 +473,42 @@ export interface AuditRecord {
   readonly expiresAt: number;
 }
 
+/**
+ * How many records may share one base key before append gives up; far above what one second of
+ * one item's events produces once keys carry the event id.
+ */
+export const MAX_AUDIT_KEY_SEQUENCE = 100;
+
+/** True when two audit records say the same thing (a retried write), whatever their key order. */
+export function sameAuditRecord(stored: Readonly<Record<string, unknown>>, record: AuditRecord): boolean {
+  const fields = new Set([...Object.keys(stored), ...Object.keys(record)]);
+  for (const field of fields) {
+    if (field === 'recordKey') continue;
+    if (
+      JSON.stringify(stored[field]) !== JSON.stringify((record as unknown as Record<string, unknown>)[field])
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export interface AppendOptions {
+  /**
+   * The key alone names the fact (a task's record keyed by its item, attempt and the fact's own
+   * time, whose retry may word the details differently): a taken key means "already recorded".
+   * @default false
+   */
+  readonly keyIdentifiesFact?: boolean;
+}
+
 export interface AuditLog {
-  /** Appends a record; writing the same (itemId, recordKey) again is a no-op ('exists'). */
-  append(record: AuditRecord): Promise<'appended' | 'exists'>;
+  /**
+   * Appends a record. Writing the same record again (a retry) is a no-op ('exists'); a different
+   * record whose key is taken is appended under the next sequenced key (`<key>#s2`, `#s3`…), never
+   * dropped, unless `keyIdentifiesFact`.
+   */
+  append(record: AuditRecord, options?: AppendOptions): Promise<'appended' | 'exists'>;
   /** The item's trail in time order. */
   listForItem(itemId: string): Promise<AuditRecord[]>;
 }

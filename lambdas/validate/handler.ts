@@ -52,7 +52,7 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
       if (input.data.detailType !== 'WorkItemCreated') {
         return rejected('detailType', `expected "WorkItemCreated", got "${input.data.detailType}"`);
       }
-      const result = validateDetail('WorkItemCreated', input.data.detail);
+      const result = validateDetail('WorkItemCreated', input.data.detail, { now: clock.now() });
       if (!result.ok) return rejected(result.field, result.reason, result.issues);
 
       const detail = result.value;

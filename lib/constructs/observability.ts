@@ -305,6 +305,16 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // The dispatcher found the stored policy unreadable and kept routing with the last good one.
+    const invalidPolicyAlarm = new Alarm(this, 'InvalidPolicyAlarm', {
+      alarmDescription:
+        'The stored active policy does not parse (an unknown strategy, an out-of-range number): the dispatcher keeps routing with the last good policy and Score with the default. Propose and approve a corrected version (flowtune ops policies).',
+      metric: kpi(METRICS.invalidStoredPolicy, { service: 'dispatcher', statistic: 'Sum', period }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     // Quality: each KPI's rate over the finished items, against its threshold.
     const quality = { ...DEFAULT_QUALITY_THRESHOLDS, ...(props.qualityThresholds ?? {}) };
     for (const [name, value] of Object.entries(quality)) {
@@ -391,6 +401,7 @@ export class Observability extends Construct {
       ...(this.predictionErrorAlarm === undefined ? [] : [this.predictionErrorAlarm]),
       this.staffingApprovalAlarm,
       this.forecastErrorAlarm,
+      invalidPolicyAlarm,
       ...this.qualityAlarms,
     ];
     for (const alarm of alarms) alarm.addAlarmAction(notify);

@@ -143,7 +143,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         const result = await handler({ detailType: 'WorkItemCreated', detail });
 
         // Assess
-        const oracle = validateDetail('WorkItemCreated', detail);
+        const oracle = validateDetail('WorkItemCreated', detail, { now: T0 });
         expect(result.ok).toBe(oracle.ok);
         if (!result.ok && !oracle.ok) {
           expect({ field: result.field, reason: result.reason }).toEqual({
@@ -186,7 +186,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         }
         const input = ProcessInput.parse(ports.executions.executions.get(String(id)));
         const result = await validate({ detailType: input.detailType, detail: input.detail });
-        const oracle = validateDetail('WorkItemCreated', detail);
+        const oracle = validateDetail('WorkItemCreated', detail, { now: T0 });
         expect(result.ok).toBe(oracle.ok);
         if (!result.ok && !oracle.ok)
           expect([result.field, result.reason]).toEqual([oracle.field, oracle.reason]);
@@ -258,7 +258,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         const response = await handler(envelope(detailType, detail, time));
 
         // Assess
-        const oracle = validateDetail(detailType, detail);
+        const oracle = validateDetail(detailType, detail, { now: T0 });
         if (oracle.ok && known) {
           expect(response.status).toBe(detailType === 'WorkItemCompleted' ? 'early' : 'cancelled');
           return;
@@ -284,7 +284,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         const response = await handler(envelope('AgentStatusChanged', detail, time));
 
         // Assess
-        const oracle = validateDetail('AgentStatusChanged', detail);
+        const oracle = validateDetail('AgentStatusChanged', detail, { now: T0 });
         if (oracle.ok) {
           expect(response.status).toBe('created');
           expect(ports.dispatch.ticks).toHaveLength(1);

@@ -132,7 +132,11 @@ describe('the local runtime, end to end through the real handlers and the real A
 
     // Assess
     expect(rejected.detail).toMatchObject({ id: itemId, field: 'priority' });
-    expect(execution).toMatchObject({ status: 'FAILED', error: 'WorkItemRejected' });
+    // An answered outcome, not a failed release: the execution succeeds with outcome 'rejected'.
+    expect(execution).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: 'rejected', field: 'priority' },
+    });
     expect((await runtime.auditTrail(itemId)).map((record) => record.kind)).toContain('REJECTED');
   });
 
