@@ -60,7 +60,12 @@ export const Policy = z.object({
     })
     // Unknown strategies and weight names are errors at every edge (store, proposal, dispatcher).
     .superRefine((routing, context) => {
-      for (const message of routingSectionProblems(routing)) context.addIssue({ code: 'custom', message });
+      for (const message of routingSectionProblems(routing)) {
+        // Name the field: the strategy, or the one weight the message is about.
+        const weight = /weight "([^"]+)"/.exec(message)?.[1];
+        const path = weight !== undefined ? ['weights', weight] : ['strategy'];
+        context.addIssue({ code: 'custom', path, message });
+      }
     }),
 });
 export type Policy = z.infer<typeof Policy>;

@@ -35,6 +35,8 @@ export function lastGoodPolicyReader(features: FeatureStore, telemetry: Telemetr
   return async () => {
     try {
       lastGood = await features.getActivePolicy();
+      // A zero each read keeps the alarm's series continuous (and shows the metric is emitted).
+      emitMetric(telemetry.metrics, METRICS.invalidStoredPolicy, 0);
       return lastGood;
     } catch (error) {
       if (!(error instanceof InvalidStoredPolicyError)) throw error;
