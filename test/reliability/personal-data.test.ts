@@ -129,7 +129,9 @@ describe('personal data', { timeout: 120_000 }, () => {
     expect(text.audit).toContain(pseudonymise(customer(0)));
     expect(text.audit).toContain(pseudonymise(email(0)));
     expect(text.audit).toContain(pseudonymise(customer(7)));
-    expect(text.audit).toContain(pseudonymise(customer(9)));
+    // customerId is not a WorkItemCompleted field: inbound events are forward compatible, so it is
+    // dropped on arrival and reaches the audit trail neither in clear nor as a pseudonym.
+    expect(text.audit).not.toContain(pseudonymise(customer(9)));
     expect(text.executions).toContain(pseudonymise(customer(1)));
     expect(logLines.length).toBeGreaterThan(20);
     expect(text.logs).toContain('PII-1');
