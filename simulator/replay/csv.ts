@@ -202,6 +202,18 @@ export async function readCsvJobs(path: string, mapping: CsvMapping): Promise<Lo
   return mapping.layout === 'events' ? readEventRows(path, mapping) : readItemRows(path, mapping);
 }
 
+/** The header row gives both layouts their row reader (the mapped columns) and time reader. */
+function readHeader(path: string, header: readonly string[], mapping: CsvMapping) {
+  const wanted = [
+    ...Object.values(mapping.columns).flatMap((value: string | readonly string[] | undefined) =>
+      value === undefined ? [] : typeof value === 'string' ? [value] : value,
+    ),
+    ...(mapping.dateColumn === undefined ? [] : [mapping.dateColumn]),
+  ];
+  const reader = new RowReader(path, header, wanted, mapping.missingValues);
+  return { reader, time: timeReader(mapping, reader, mapping.onBadRow === 'skip') };
+}
+
 function keyColumns(columns: string | readonly string[]): readonly string[] {
   return typeof columns === 'string' ? [columns] : columns;
 }
@@ -222,12 +234,7 @@ async function readItemRows(path: string, mapping: CsvItemsMapping): Promise<Log
   let time: ((column: string | undefined) => number | undefined) | undefined;
   for await (const row of csvRows(path, mapping.delimiter)) {
     if (reader === undefined || time === undefined) {
-      const wanted = [
-        ...Object.values(columns).flatMap((value) => (typeof value === 'string' ? [value] : value)),
-        ...(mapping.dateColumn === undefined ? [] : [mapping.dateColumn]),
-      ];
-      reader = new RowReader(path, row.fields, wanted, mapping.missingValues);
-      time = timeReader(mapping, reader, mapping.onBadRow === 'skip');
+      ({ reader, time } = readHeader(path, row.fields, mapping));
       continue;
     }
     reader.load(row);
@@ -315,12 +322,7 @@ async function readEventRows(path: string, mapping: CsvEventsMapping): Promise<L
   let time: ((column: string | undefined) => number | undefined) | undefined;
   for await (const row of csvRows(path, mapping.delimiter)) {
     if (reader === undefined || time === undefined) {
-      const wanted = [
-        ...Object.values(columns).flatMap((value) => (typeof value === 'string' ? [value] : value)),
-        ...(mapping.dateColumn === undefined ? [] : [mapping.dateColumn]),
-      ];
-      reader = new RowReader(path, row.fields, wanted, mapping.missingValues);
-      time = timeReader(mapping, reader, mapping.onBadRow === 'skip');
+      ({ reader, time } = readHeader(path, row.fields, mapping));
       continue;
     }
     reader.load(row);
