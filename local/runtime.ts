@@ -209,6 +209,12 @@ export interface LocalRuntime {
   /** True on a virtual clock: time moves only when nothing is in flight. */
   readonly virtual: boolean;
   readonly documentClient: DynamoDBDocumentClient;
+  /**
+   * The raw client the state machine's DynamoDB tasks go through: `dynamoDb.client` on wall time,
+   * the runtime's own (its requests counted as in flight) on a virtual clock. Fault plans attach
+   * their SDK-level faults here (FaultPlan.attachToDynamoDbClient).
+   */
+  readonly runnerDynamoDb: DynamoDBClient;
   readonly tables: LocalRuntimeTables;
   readonly router: LocalEventRouter;
   readonly runner: AslRunner;
@@ -735,6 +741,7 @@ function assemble(
     timeScale,
     virtual,
     documentClient,
+    runnerDynamoDb,
     tables,
     router,
     runner,

@@ -4,10 +4,11 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { type Command, parseOptions, runCommandLine, UsageError } from '../../simulator/cli/command';
 import { percent, table } from '../../simulator/cli/format';
-import { defaultSoakFaults, runSoak, SOAK_TROUBLE, type SoakResult } from './soak';
+import { CAPACITY_SAMPLE_MS, defaultSoakFaults, runSoak, SOAK_TROUBLE, type SoakResult } from './soak';
 
 const HELP = `
-Usage: npm run soak -- [--items N] [--seed S] [--rate R] [--scale X] [--agents A] [--no-faults] [--json]
+Usage: npm run soak -- [--items N] [--seed S] [--rate R] [--agents A] [--wall-clock [--scale X]]
+                       [--no-faults] [--faults X] [--json] [--out FILE]
 
 Drives N work items through Flowtune's local runtime (DynamoDB Local, the real handlers, the
 real state machine) with ${percent(SOAK_TROUBLE.duplicateCreated, 0)} duplicate WorkItemCreated, ${percent(SOAK_TROUBLE.malformed, 0)} malformed, ${percent(SOAK_TROUBLE.earlyCompletion, 0)} completions racing
@@ -16,14 +17,20 @@ fault plan of local/faults.ts (AWS calls throttled and failing, every function c
 timing out after its work at 1%), redriving dead letters as an operator would. Then it checks:
   - 0 lost: every item completed, rejected with a reason, cancelled, or in the exception queue
   - exactly one routing decision per (item, attempt): ASSIGNED, ROUTED and WorkItemRouted once
-  - capacity never exceeded (sampled every 0.5 s) and no slot leaked at the end
+  - capacity never exceeded (sampled every ${CAPACITY_SAMPLE_MS / 1000} simulated s) and no slot leaked at the end
+
+Time is virtual (as in \`npm run demo\`): the runtime's clock stands still while anything is in
+flight and jumps to the next timer once nothing is, so the same seed gives the same figures on
+any machine, however busy, and no wall second the machine spends counts as simulated time.
+--wall-clock runs on scaled wall time instead; its figures then depend on the machine's speed.
 
 Options:
   --items N      work items (default 10000)
   --seed S       workload and fault seed (default 1)
-  --rate R       arrivals per wall second (default 15)
-  --scale X      simulated seconds per wall second (default 60)
+  --rate R       arrivals per simulated minute (default 15)
   --agents A     agents (default 40)
+  --wall-clock   scaled wall time instead of virtual time (figures vary with machine load)
+  --scale X      with --wall-clock: simulated seconds per wall second (default 60)
   --no-faults    run without injected faults
   --faults X     multiply every fault rate by X (default 1)
   --json         print one JSON object instead of the table
@@ -37,7 +44,8 @@ const Options = z.object({
   items: z.coerce.number().int().min(10).max(100_000).default(10_000),
   seed: z.coerce.number().int().min(0).default(1),
   rate: z.coerce.number().positive().max(500).default(15),
-  scale: z.coerce.number().min(1).max(3600).default(60),
+  'wall-clock': z.boolean().default(false),
+  scale: z.coerce.number().min(1).max(3600).optional(),
   agents: z.coerce.number().int().min(4).max(500).default(40),
   'no-faults': z.boolean().default(false),
   faults: z.coerce.number().min(0).max(50).default(1),
@@ -51,7 +59,7 @@ const mark = (ok: boolean) => (ok ? 'ok' : 'FAIL');
 export function formatSoakSummary(result: SoakResult): string {
   const { kpis, session, capacity } = result;
   const byState = kpis.byState;
-  const arrivalSeconds = result.options.items / result.options.ratePerSecond;
+  const arrivalMinutes = result.options.items / result.options.arrivalsPerMinute;
   const valid = session.outcomes.filter((outcome) => outcome.plannedFate !== 'malformed').length;
   const sent = {
     created: session.log.counts.duplicateCreatedSent,
@@ -116,7 +124,7 @@ export function formatSoakSummary(result: SoakResult): string {
     [
       'settled before the timeout',
       session.settled ? 'yes' : 'no',
-      `${result.wallSeconds.toFixed(0)} s wall: start ${session.wallSeconds.startup.toFixed(0)} s, arrivals ${arrivalSeconds.toFixed(0)} s (${(kpis.items / arrivalSeconds).toFixed(1)} items/s), settled ${session.wallSeconds.drive.toFixed(0)} s, ledger ${session.wallSeconds.ledger.toFixed(0)} s`,
+      `${result.simulatedHours.toFixed(1)} h simulated (arrivals over ${(arrivalMinutes / 60).toFixed(1)} h, ${result.options.arrivalsPerMinute}/min); ${result.wallSeconds.toFixed(0)} s wall: start ${session.wallSeconds.startup.toFixed(0)} s, run ${session.wallSeconds.drive.toFixed(0)} s, ledger ${session.wallSeconds.ledger.toFixed(0)} s`,
       mark(session.settled),
     ],
   ];
@@ -134,6 +142,7 @@ const soakCommand: Command = {
         items: { type: 'string' },
         seed: { type: 'string' },
         rate: { type: 'string' },
+        'wall-clock': { type: 'boolean' },
         scale: { type: 'string' },
         agents: { type: 'string' },
         'no-faults': { type: 'boolean' },
@@ -149,9 +158,13 @@ const soakCommand: Command = {
       throw new UsageError(`--${issue?.path.join('.') ?? '?'} ${issue?.message ?? 'is invalid'}`);
     }
     const options = parsed.data;
+    if (options.scale !== undefined && !options['wall-clock']) {
+      throw new UsageError('--scale applies to --wall-clock runs only: virtual time needs no scale');
+    }
+    const timeScale = options['wall-clock'] ? (options.scale ?? 60) : undefined;
     const bar = new SingleBar({
       stream: process.stderr,
-      format: 'soak |{bar}| {value}/{total} settled | {created} created | {wall} s',
+      format: 'soak |{bar}| {value}/{total} settled | {created} created | {simulated} h simulated | {wall} s',
       // Without a terminal (CI logs, a pipe), a line every few seconds instead of a redrawn bar.
       noTTYOutput: true,
       notTTYSchedule: 5_000,
@@ -162,12 +175,16 @@ const soakCommand: Command = {
     const result = await runSoak({
       items: options.items,
       seed: options.seed,
-      ratePerSecond: options.rate,
-      timeScale: options.scale,
+      arrivalsPerMinute: options.rate,
+      ...(timeScale === undefined ? {} : { timeScale }),
       agents: options.agents,
       faults: options['no-faults'] ? false : defaultSoakFaults(options.seed, options.faults),
       onProgress: (progress) => {
-        const payload = { created: progress.created, wall: Math.round((Date.now() - started) / 1000) };
+        const payload = {
+          created: progress.created,
+          simulated: (progress.simulatedSeconds / 3600).toFixed(1),
+          wall: Math.round((Date.now() - started) / 1000),
+        };
         if (!barStarted) {
           bar.start(progress.total, progress.settled, payload);
           barStarted = true;
@@ -196,7 +213,7 @@ const soakCommand: Command = {
       process.stdout.write(json);
     } else {
       process.stdout.write(
-        `Flowtune soak: ${options.items} items at ${options.rate}/s, ${options.agents} agents, seed ${options.seed}, 1 wall s = ${options.scale} simulated s, faults ${options['no-faults'] ? 'off' : `×${options.faults}`}\n\n`,
+        `Flowtune soak: ${options.items} items at ${options.rate} per simulated minute, ${options.agents} agents, seed ${options.seed}, ${timeScale === undefined ? 'virtual time' : `1 wall s = ${timeScale} simulated s`}, faults ${options['no-faults'] ? 'off' : `×${options.faults}`}\n\n`,
       );
       process.stdout.write(`${formatSoakSummary(result)}\n`);
       const lost = result.kpis.lost.slice(0, 10);

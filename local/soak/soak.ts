@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { FaultPlan, type FaultPlanOptions } from '../faults';
 import { LOCAL_EVENT_BUS_NAME } from '../local-names';
 import type { LocalRuntime } from '../runtime';
+import { every } from '../virtual-clock';
 import type { LostItemDiagnosis } from '../workload/diagnose';
 import type { DriverProgress } from '../workload/driver';
 import { computeKpis, type DemoKpis } from '../workload/kpis';
@@ -64,16 +65,21 @@ export function defaultSoakFaults(seed: number, intensity = 1): FaultPlanOptions
 export interface SoakOptions {
   readonly items: number;
   readonly seed: number;
-  /** Arrivals per wall second. */
-  readonly ratePerSecond: number;
-  /** Simulated seconds per wall second. */
-  readonly timeScale: number;
+  /** Arrivals per simulated minute. */
+  readonly arrivalsPerMinute: number;
+  /**
+   * Simulated seconds per wall second, for a run on scaled wall time (figures then depend on the
+   * machine's speed). Absent: virtual time, the same figures for the same seed on any machine.
+   */
+  readonly timeScale?: number;
   readonly agents: number;
   /** The fault plan; `false` for none. */
   readonly faults: FaultPlanOptions | false;
   readonly onProgress?: (progress: DriverProgress) => void;
-  /** @default 180_000 */
+  /** Simulated ms to wait, after the last arrival, for every item to settle. @default 12 hours */
   readonly settleTimeoutMs?: number;
+  /** Wall ms after which the run gives up (a guard, never a figure). @default 30 min + 1 s per item */
+  readonly wallGuardMs?: number;
 }
 
 export interface CapacityCheck {
@@ -99,6 +105,8 @@ export interface SoakResult {
   /** Valid items that reached an agent (at least one routing decision). */
   readonly routedItems: number;
   readonly wallSeconds: number;
+  /** Simulated hours from the first arrival to the end of the run. */
+  readonly simulatedHours: number;
   readonly passed: boolean;
   /** For the first lost items: what the runtime holds about them, to find out why. */
   readonly lost: readonly LostItemDiagnosis[];
@@ -114,7 +122,8 @@ export async function redriveDeadLetters(runtime: LocalRuntime): Promise<number>
         body,
         ...(groupId === undefined
           ? {}
-          : { groupId, deduplicationId: `${messageId}-redriven-${moved}-${Date.now()}` }),
+          : // Unique per redrive: the operator's polls fall at distinct instants of the runtime's clock.
+            { groupId, deduplicationId: `${messageId}-redriven-${moved}-${runtime.clock.now()}` }),
       });
       moved += 1;
     }
@@ -154,16 +163,17 @@ async function slotsHeld(runtime: LocalRuntime): Promise<Map<string, number>> {
   return held;
 }
 
-/** Samples every agent's activeCount against its capacity while the soak runs. */
+/**
+ * Samples every agent's activeCount against its capacity while the soak runs, every `intervalMs`
+ * of the runtime's clock: on virtual time each sample falls at the same simulated instant in
+ * every run (a wall-time sampler would read, and draw SDK faults, at random points of the run).
+ */
 function sampleCapacity(runtime: LocalRuntime, intervalMs: number) {
   let samples = 0;
   let peakUtilisation = 0;
   const violations: string[] = [];
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void runtime.ports.features
+  const timer = every(runtime.clock, intervalMs, () =>
+    runtime.ports.features
       .listAgents()
       .then((agents) => {
         samples += 1;
@@ -174,25 +184,26 @@ function sampleCapacity(runtime: LocalRuntime, intervalMs: number) {
             violations.push(`${agent.agentId} held ${agent.activeCount} with capacity ${agent.capacity}`);
         }
       })
-      .catch(() => {})
-      .finally(() => {
-        busy = false;
-      });
-  }, intervalMs);
+      // A sample refused by an injected fault is skipped; the next one looks again.
+      .catch(() => {}),
+  );
   return {
-    stop: () => clearInterval(timer),
+    stop: () => timer.cancel(),
     result: () => ({ samples, violations: [...violations], peakUtilisation }),
   };
 }
 
-/** The plan the soak drives: `items` arrivals at `ratePerSecond` wall, `agents` agents. */
+/** Simulated ms between two capacity samples. */
+export const CAPACITY_SAMPLE_MS = 30_000;
+
+/** The plan the soak drives: `items` arrivals at `arrivalsPerMinute` simulated, `agents` agents. */
 export function soakPlan(
-  options: Pick<SoakOptions, 'items' | 'seed' | 'ratePerSecond' | 'timeScale' | 'agents'>,
+  options: Pick<SoakOptions, 'items' | 'seed' | 'arrivalsPerMinute' | 'agents'>,
 ): WorkloadPlan {
   return planWorkload({
     seed: options.seed,
     items: options.items,
-    horizonSeconds: (options.items / options.ratePerSecond) * options.timeScale,
+    horizonSeconds: (options.items / options.arrivalsPerMinute) * 60,
     agents: options.agents,
     trouble: SOAK_TROUBLE,
   });
@@ -202,7 +213,7 @@ export function soakPlan(
  * Runs the soak and checks the invariants.
  *
  * @example
- * const result = await runSoak({ items: 300, seed: 1, ratePerSecond: 30, timeScale: 120, agents: 16, faults: defaultSoakFaults(1) });
+ * const result = await runSoak({ items: 300, seed: 1, arrivalsPerMinute: 4, agents: 16, faults: defaultSoakFaults(1) });
  * result.passed; // true
  */
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -213,16 +224,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let sampler: ReturnType<typeof sampleCapacity> | undefined;
   const detach: (() => void)[] = [];
   let leaks: string[] = [];
+  let endedAt: number | undefined;
+  const wall = options.timeScale;
   const session = await runSession({
     plan,
-    timeScale: options.timeScale,
-    // The soak's timeout is wall ms; the session counts simulated ms.
-    settleTimeoutMs: (options.settleTimeoutMs ?? 180_000) * options.timeScale,
+    ...(wall === undefined ? {} : { timeScale: wall }),
+    ...(options.settleTimeoutMs === undefined ? {} : { settleTimeoutMs: options.settleTimeoutMs }),
+    wallGuardMs: options.wallGuardMs ?? 30 * 60_000 + options.items * 1_000,
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     runtime: {
-      dispatchTickMs: 250,
-      retryIntervalMs: 50,
-      queueRedeliveryDelayMs: 50,
+      // On scaled wall time, short wall periods (a dispatch round every 250 ms); on virtual time
+      // the deployed defaults, in simulated time.
+      ...(wall === undefined ? {} : { dispatchTickMs: 250, retryIntervalMs: 50, queueRedeliveryDelayMs: 50 }),
       executionHistoryLimit: 4,
       ...(faults === undefined
         ? {}
@@ -233,10 +246,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     },
     onRuntime: (runtime) => {
       if (faults !== undefined) {
+        // The clients the handlers and the state machine really use (on virtual time the runner
+        // has its own, counted in flight).
         detach.push(faults.attachToDynamoDbClient(runtime.documentClient, 'handlers-sdk'));
-        detach.push(faults.attachToDynamoDbClient(runtime.dynamoDb.client, 'asl-sdk'));
+        detach.push(faults.attachToDynamoDbClient(runtime.runnerDynamoDb, 'asl-sdk'));
       }
-      sampler = sampleCapacity(runtime, 500);
+      sampler = sampleCapacity(runtime, wall === undefined ? CAPACITY_SAMPLE_MS : 500 * wall);
       return () => {
         sampler?.stop();
         for (const remove of detach.splice(0)) remove();
@@ -246,6 +261,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       redriven += await redriveDeadLetters(runtime);
     },
     beforeStop: async (runtime) => {
+      endedAt = runtime.clock.now();
       const held = await slotsHeld(runtime);
       const agents = await runtime.ports.features.listAgents();
       leaks = agents
@@ -287,6 +303,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     routingViolations,
     routedItems,
     wallSeconds: (Date.now() - started) / 1000,
+    simulatedHours: ((endedAt ?? session.log.startedAt) - session.log.startedAt) / 3_600_000,
     passed,
     lost: session.lostDiagnoses,
   };

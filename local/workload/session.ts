@@ -57,6 +57,11 @@ export interface SessionOptions {
    * declaring the rest lost. @default 12 hours
    */
   readonly settleTimeoutMs?: number;
+  /**
+   * Wall ms after which the run gives up whatever the simulated time (a guard against a hung
+   * runtime; the figures never depend on it). @default 30 minutes
+   */
+  readonly wallGuardMs?: number;
   /** Runs once everything settled and the ledger is read, before the runtime stops (final checks). */
   readonly beforeStop?: (runtime: LocalRuntime, outcomes: readonly ItemOutcome[]) => Promise<void>;
   /** Runs at each settlement poll (e.g. an operator redriving dead letters). */
@@ -170,7 +175,10 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const driveStarted = Date.now();
     driver.start();
     if (options.reviewer ?? true) reviewer.start();
-    const { complete } = await driver.finished(options.settleTimeoutMs ?? 12 * 3_600_000);
+    const { complete } = await driver.finished(
+      options.settleTimeoutMs ?? 12 * 3_600_000,
+      options.wallGuardMs ?? 30 * 60_000,
+    );
     driver.stop();
     reviewer.stop();
     stopSampling?.();

@@ -58,7 +58,7 @@ async function runWithFaults(
   const detach = options.sdkFaults
     ? [
         plan.attachToDynamoDbClient(runtime.documentClient, 'handlers-sdk'),
-        plan.attachToDynamoDbClient(runtime.dynamoDb.client, 'asl-sdk'),
+        plan.attachToDynamoDbClient(runtime.runnerDynamoDb, 'asl-sdk'),
       ]
     : [];
   const stopCompleting = completeEveryRoutedItem(runtime, { seed: 9, duplicateRate: 0.3 });
