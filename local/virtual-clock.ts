@@ -46,6 +46,9 @@ export class VirtualClock implements TimerClock {
   private readonly pollMs: number;
   private idleWaiters: (() => void)[] = [];
   private loop: Promise<void> | undefined;
+  /** While set, time does not pass this instant (see `hold`). */
+  private limit: number | undefined;
+  private limitWaiters: (() => void)[] = [];
   /** Timers run so far (for progress and tests). */
   fired = 0;
 
@@ -122,11 +125,40 @@ export class VirtualClock implements TimerClock {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Stops time at the current instant: work and timers due now still run, later timers wait.
+   * For a test that acts on the runtime between two instants (a cancellation while an item is
+   * assigned) without the clock jumping past what it wants to see. `advanceBy` moves it on.
+   */
+  hold(): void {
+    this.limit = this.current;
+  }
+
+  /**
+   * Lets `ms` of virtual time pass (every timer due by then runs, with the work it starts), then
+   * holds again at that instant. Resolves once nothing due by then is left and nothing is in flight.
+   */
+  advanceBy(ms: number): Promise<void> {
+    this.limit = Math.max(this.limit ?? this.current, this.current) + Math.max(0, ms);
+    this.start();
+    const reached = new Promise<void>((resolve) => this.limitWaiters.push(resolve));
+    this.wake?.();
+    return reached;
+  }
+
+  /** Ends a `hold`: time runs freely again. */
+  release(): void {
+    this.limit = undefined;
+    this.start();
+    this.wake?.();
+  }
+
   /** Stops advancing; pending timers never run. Idempotent. */
   stop(): void {
     this.stopped = true;
     this.wake?.();
     this.notifyIdle();
+    this.notifyLimit();
   }
 
   private start(): void {
@@ -137,15 +169,23 @@ export class VirtualClock implements TimerClock {
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (!(await this.quiescent())) continue;
-      const next = this.popLive();
-      if (next === undefined) {
-        this.notifyIdle();
+      const limit = this.limit;
+      const due = this.peekLive()?.due;
+      if (due === undefined || (limit !== undefined && due > limit)) {
+        // Nothing more to run (by the held instant): time reaches the limit, and whoever waits hears.
+        if (limit !== undefined) {
+          this.current = Math.max(this.current, limit);
+          this.notifyLimit();
+        }
+        if (due === undefined) this.notifyIdle();
         await new Promise<void>((resolve) => {
           this.wake = resolve;
         });
         this.wake = undefined;
         continue;
       }
+      const next = this.popLive();
+      if (next === undefined) continue;
       this.current = Math.max(this.current, next.due);
       this.fired += 1;
       try {
@@ -174,6 +214,12 @@ export class VirtualClock implements TimerClock {
     return !this.busy && !this.stopped;
   }
 
+  private notifyLimit(): void {
+    const waiters = this.limitWaiters;
+    this.limitWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   private notifyIdle(): void {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
@@ -191,6 +237,11 @@ export class VirtualClock implements TimerClock {
       [heap[index], heap[parent]] = [heap[parent] as Pending, heap[index] as Pending];
       index = parent;
     }
+  }
+
+  private peekLive(): Pending | undefined {
+    while (this.heap[0]?.cancelled) this.pop();
+    return this.heap[0];
   }
 
   private popLive(): Pending | undefined {

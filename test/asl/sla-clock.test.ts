@@ -4,22 +4,22 @@ import { DEFAULT_POLICY, type SlaPlan, type WaitBound } from '../../domain/polic
 import type { AuditRecord } from '../../lambdas/shared/ports';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { VirtualClock } from '../../local/virtual-clock';
+import { VIRTUAL_EPOCH } from '../../local/workload/session';
 import { waitUntil } from '../support/wait-until';
 
 /**
  * The item's own clock, run in process-instance.asl.json with every Task bound to the real
- * handlers and DynamoDB Local, on simulated time (the runtime's scaled clock, each SLA class's
- * window lasting 16 wall seconds). Nobody completes: the first assignee's window must
- * end at the policy's re-route point, the second at the due time, then the item escalates; an item
- * nobody can take goes to people at its assign-by time, before its due time.
+ * handlers and DynamoDB Local, on virtual time (local/virtual-clock.ts: each SLA class's real
+ * window, passing as fast as the machine allows). Nobody completes: the first assignee's window
+ * must end at the policy's re-route point, the second at the due time, then the item escalates;
+ * an item nobody can take goes to people at its assign-by time, before its due time.
  *
- * What is asserted does not depend on the machine's speed: the deadlines are fixed at scoring, each
- * wait's timer is set to end at its deadline (to the whole second Step Functions counts in), and
- * nothing fires before its deadline. How long after it the next record is written is load.
+ * Nothing here depends on the machine's speed: the clock stands still while the runtime works,
+ * so each timer fires at its deadline to the millisecond and the records it causes carry that
+ * instant, on an idle laptop as beside a CPU hog.
  */
 
-// Long enough that a loaded machine still assigns well before each deadline.
-const WALL_SECONDS_PER_WINDOW = 16;
 const ASSIGN_BY = 0.95;
 const SECOND = 1000;
 
@@ -72,10 +72,10 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
     await dynamoDb?.stop();
   });
 
-  async function runtimeFor(windowSeconds: number, testCase: Case): Promise<LocalRuntime> {
+  async function runtimeFor(testCase: Case): Promise<LocalRuntime> {
     const runtime = await startLocalRuntime({
       dynamoDb,
-      timeScale: windowSeconds / WALL_SECONDS_PER_WINDOW,
+      clock: new VirtualClock({ start: VIRTUAL_EPOCH }),
       dispatchTickMs: false,
       tuningTickMs: false,
       allocationTickMs: false,
@@ -107,6 +107,11 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
     }
     await runtime.idle();
     return runtime;
+  }
+
+  async function stop(runtime: LocalRuntime): Promise<void> {
+    await runtime.stop();
+    if (runtime.clock instanceof VirtualClock) runtime.clock.stop();
   }
 
   async function create(runtime: LocalRuntime, itemId: string, slaClass: string, skill = 'billing') {
@@ -144,7 +149,7 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
       // Prepare
       const windowSeconds = SLA_CLASS_TARGET_SECONDS[testCase.slaClass];
       const window = windowSeconds * SECOND;
-      const runtime = await runtimeFor(windowSeconds, testCase);
+      const runtime = await runtimeFor(testCase);
       const itemId = `TCK-clock-${testCase.slaClass}`;
       try {
         // Act
@@ -175,11 +180,15 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
           Date.parse(sla.assignBy),
         );
 
-        // Nothing fires early: each re-route after its point, the escalation after the due time.
+        // Each re-route happens when its timer ends, the escalation when the last one does: on
+        // virtual time to the millisecond (never early, and no wall time added).
         const reroutedAt = recordAt(trail, 'REROUTED');
         expect(reroutedAt).toHaveLength(testCase.maxReroutes);
+        const timerEnds = completionTimers.map((bound) => Date.parse(bound.until ?? ''));
+        expect(reroutedAt).toEqual(timerEnds.slice(0, -1));
         for (const [k, at] of reroutedAt.entries())
           expect(at).toBeGreaterThanOrEqual(reroutePoints[k] as number);
+        expect(recordAt(trail, 'ESCALATED')).toEqual([timerEnds.at(-1)]);
         expect(recordAt(trail, 'ESCALATED')[0]).toBeGreaterThanOrEqual(dueAt);
 
         // Every attempt went to a different agent: each re-route excluded all who timed out before.
@@ -202,7 +211,7 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
           testCase.agents.map(() => 0),
         );
       } finally {
-        await runtime.stop();
+        await stop(runtime);
       }
     },
   );
@@ -210,8 +219,7 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
   it('sends an item nobody can take to people at its assign-by time, before its due time: "no eligible agent"', async () => {
     // Prepare
     const testCase: Case = { slaClass: 'P2', maxReroutes: 1, rerouteAt: 0.75, agents: ['agent-ana'] };
-    const windowSeconds = SLA_CLASS_TARGET_SECONDS.P2;
-    const runtime = await runtimeFor(windowSeconds, testCase);
+    const runtime = await runtimeFor(testCase);
     const itemId = 'TCK-clock-nobody';
     try {
       // Act: nobody on the roster has the skill.
@@ -224,6 +232,7 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
       const [timer] = boundsOf(runtime, itemId, 'Wait For Assignment', 'assignment');
       expectTimerAt(timer, assignBy);
       expect(Date.parse(timer?.until ?? '')).toBeLessThan(Date.parse(sla.dueAt));
+      expect(recordAt(trail, 'ESCALATED')).toEqual([Date.parse(timer?.until ?? '')]);
       expect(recordAt(trail, 'ESCALATED')[0]).toBeGreaterThanOrEqual(assignBy);
       expect(kinds(trail)).not.toContain('ROUTED');
       const escalated = runtime
@@ -234,7 +243,7 @@ describe('the item clock in the process instance', { timeout: 240_000 }, () => {
       expect(record).toMatchObject({ Error: 'no eligible agent' });
       expect(record.Cause).toContain(`not assigned by ${timer?.until}`);
     } finally {
-      await runtime.stop();
+      await stop(runtime);
     }
   });
 });

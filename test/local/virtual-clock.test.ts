@@ -104,4 +104,38 @@ describe('the virtual clock', () => {
     // Assess
     expect(ticks).toEqual([1, 2, 3]);
   });
+
+  it('holds at an instant, runs what is due then, and advances only as far as asked', async () => {
+    // Prepare
+    const clock = new VirtualClock({ start: START });
+    clock.hold();
+    const seen: string[] = [];
+    const note = (name: string) => () => seen.push(`${name}@${(clock.now() - START) / 1000}`);
+    clock.setTimer(0, async () => {
+      await wallWork(20);
+      note('now')();
+      // Work started now schedules more, a little later.
+      clock.setTimer(500, note('half-second'));
+    });
+    clock.setTimer(60_000, note('minute'));
+
+    // Act
+    await wallWork(40);
+    const held = [...seen];
+    await clock.advanceBy(1_000);
+    const afterSecond = [...seen];
+    const at = clock.now();
+    await clock.advanceBy(59_000);
+    const afterMinute = [...seen];
+    clock.release();
+    await clock.whenIdle();
+    clock.stop();
+
+    // Assess: held, only the work due at the instant ran; each advance stops where it was told.
+    expect(held).toEqual(['now@0']);
+    expect(afterSecond).toEqual(['now@0', 'half-second@0.5']);
+    expect(at).toBe(START + 1_000);
+    expect(afterMinute).toEqual(['now@0', 'half-second@0.5', 'minute@60']);
+    expect(clock.now()).toBe(START + 60_000);
+  });
 });
