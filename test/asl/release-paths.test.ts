@@ -7,6 +7,8 @@ import { DEFAULT_POLICY } from '../../domain/policy';
 import { FEATURES_TABLE, PROJECT_ROOT } from '../../lib/definitions';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { VirtualClock } from '../../local/virtual-clock';
+import { VIRTUAL_EPOCH } from '../../local/workload/session';
 import { ReleaseFaults } from './release-faults';
 
 /**
@@ -15,6 +17,10 @@ import { ReleaseFaults } from './release-faults';
  * driven through the whole local runtime (real handlers, real ASL, DynamoDB Local) with the
  * release's reply lost once, so Step Functions' Retry runs it again: the agent gets exactly one
  * slot back either way.
+ *
+ * On virtual time, held between steps (VirtualClock.hold / advanceBy): the test lets exactly as
+ * much simulated time pass as each step needs, so an item is assigned, cancelled or re-routed at
+ * the same instant on any machine, and no window depends on how fast the machine assigns.
  */
 
 const AGENT = 'agent-ana';
@@ -24,17 +30,15 @@ function fixtureDetail(name: string): Record<string, unknown> {
   return EventEnvelope.parse(JSON.parse(readFileSync(path, 'utf8'))).detail as Record<string, unknown>;
 }
 
+const clock = new VirtualClock({ start: VIRTUAL_EPOCH });
+const iso = (ms: number) => new Date(ms).toISOString();
+
 function workItem(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...fixtureDetail('work-item-created'), id, createdAt: new Date().toISOString(), ...overrides };
+  return { ...fixtureDetail('work-item-created'), id, createdAt: iso(clock.now()), ...overrides };
 }
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** One simulated second: enough for a whole cascade, Step Functions' retries included. */
+const STEP_MS = 1_000;
 
 describe('each path out of an assignment releases the slot once, even when the reply is lost', {
   timeout: 120_000,
@@ -52,20 +56,26 @@ describe('each path out of an assignment releases the slot once, even when the r
     return (await runtime.auditTrail(itemId)).some((record) => record.kind === kind);
   }
 
-  /** Creates an item and waits until it is assigned to the agent and waiting for completion. */
+  /** Creates an item and lets it be assigned to the agent; it is then waiting for completion. */
   async function assigned(itemId: string, overrides: Record<string, unknown> = {}): Promise<void> {
     await runtime.putEvent('WorkItemCreated', workItem(itemId, overrides), 'helpdesk');
-    await waitUntil(
-      async () => (await runtime.instance(itemId))?.waitingFor === 'completion',
-      `${itemId} waiting for completion`,
+    await clock.advanceBy(STEP_MS);
+    expect((await runtime.instance(itemId))?.waitingFor, `${itemId} waiting for completion`).toBe(
+      'completion',
     );
   }
 
   beforeAll(async () => {
+    clock.hold();
     dynamo = await startDynamoDbLocal();
-    runtime = await startLocalRuntime({ dynamoDb: dynamo, dispatchTickMs: false, retryIntervalMs: 10 });
+    runtime = await startLocalRuntime({
+      dynamoDb: dynamo,
+      clock,
+      dispatchTickMs: false,
+      retryIntervalMs: 10,
+    });
     // The state machine's DynamoDB tasks use this client (the handlers have their own).
-    faults = new ReleaseFaults(dynamo.client, runtime.tables.featuresTable);
+    faults = new ReleaseFaults(runtime.runnerDynamoDb, runtime.tables.featuresTable);
     expect(runtime.tables.featuresTable).toContain(FEATURES_TABLE.id);
     await runtime.ports.features.putActivePolicy({
       ...DEFAULT_POLICY,
@@ -81,18 +91,20 @@ describe('each path out of an assignment releases the slot once, even when the r
       {
         ...fixtureDetail('agent-status-changed'),
         agentId: AGENT,
-        changedAt: new Date().toISOString(),
-        shiftEndsAt: new Date(Date.now() + 8 * 3_600_000).toISOString(),
+        changedAt: iso(clock.now()),
+        shiftEndsAt: iso(clock.now() + 8 * 3_600_000),
       },
       'workforce',
     );
-    await runtime.idle();
+    await clock.advanceBy(STEP_MS);
     // Ballast: one slot stays taken throughout, so a second decrement would show (it cannot hide at 0).
     await assigned('TCK-release-ballast');
   });
 
   afterAll(async () => {
+    clock.release();
     await runtime?.stop();
+    clock.stop();
     await dynamo?.stop();
   });
 
@@ -104,14 +116,12 @@ describe('each path out of an assignment releases the slot once, even when the r
     const lostBefore = faults.lostReplies;
 
     // Act
-    await runtime.putEvent(
-      'WorkItemCreated',
-      { ...detail, slaDueAt: new Date(Date.now() + 20_000).toISOString() },
-      'helpdesk',
-    );
-    await waitUntil(() => hasAudit(itemId, 'REROUTED'), `${itemId} re-routed`, 90_000);
+    await runtime.putEvent('WorkItemCreated', { ...detail, slaDueAt: iso(clock.now() + 20_000) }, 'helpdesk');
+    // The first assignee's window ends at half the SLA (10 s); the due time (20 s) is not reached.
+    await clock.advanceBy(15_000);
 
     // Assess
+    expect(await hasAudit(itemId, 'REROUTED')).toBe(true);
     const routed = await runtime.waitForEmitted('WorkItemRouted', itemId, 1_000);
     expect(routed.detail).toMatchObject({ assignee: { agentId: AGENT } });
     expect(faults.lostReplies - lostBefore).toBe(1);
@@ -130,10 +140,11 @@ describe('each path out of an assignment releases the slot once, even when the r
     // Act
     await runtime.putEvent(
       'WorkItemCancelled',
-      { ...fixtureDetail('work-item-cancelled'), id: itemId, cancelledAt: new Date().toISOString() },
+      { ...fixtureDetail('work-item-cancelled'), id: itemId, cancelledAt: iso(clock.now()) },
       'helpdesk',
     );
-    const execution = await runtime.waitForExecution(itemId, 30_000);
+    await clock.advanceBy(STEP_MS);
+    const execution = runtime.runner.describeExecution(itemId);
 
     // Assess
     expect(execution.status).toBe('SUCCEEDED');
@@ -163,12 +174,13 @@ describe('each path out of an assignment releases the slot once, even when the r
     try {
       // Act
       await runtime.putEvent('WorkItemCreated', workItem(itemId), 'helpdesk');
-      await waitUntil(() => hasAudit(itemId, 'EXCEPTION'), `${itemId} in the exception queue`);
+      await clock.advanceBy(STEP_MS);
     } finally {
       bus.mockRestore();
     }
 
     // Assess
+    expect(await hasAudit(itemId, 'EXCEPTION')).toBe(true);
     expect(faults.lostReplies - lostBefore).toBe(1);
     expect(await activeCount()).toBe(1);
     expect((await runtime.instance(itemId))?.capacityHeldBy).toBeUndefined();
