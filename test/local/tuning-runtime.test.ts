@@ -9,6 +9,8 @@ import { PROJECT_ROOT } from '../../lib/definitions';
 import { TUNING_RULES } from '../../lib/definitions/tuning';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { VirtualClock } from '../../local/virtual-clock';
+import { VIRTUAL_EPOCH } from '../../local/workload/session';
 import { waitUntil } from '../support/wait-until';
 
 const MINUTE = 60_000;
@@ -149,34 +151,44 @@ describe('the tuning loop in the local runtime', { timeout: 60_000 }, () => {
   });
 });
 
-describe('the tuning schedule in the local runtime', { timeout: 30_000 }, () => {
+describe('the tuning schedule in the local runtime', { timeout: 120_000 }, () => {
+  // On virtual time: the schedule's period is simulated, so the machine's speed changes nothing.
   it('starts tuning executions on its timer', async () => {
     // Prepare
-    const runtime = await startLocalRuntime({ dynamoDb, dispatchTickMs: false, tuningTickMs: 100 });
+    const clock = new VirtualClock({ start: VIRTUAL_EPOCH });
+    clock.hold();
+    const runtime = await startLocalRuntime({ dynamoDb, clock, dispatchTickMs: false, tuningTickMs: 60_000 });
 
     try {
-      // Act
-      await waitUntil(() => runtime.tuning.executions({ status: 'SUCCEEDED' }).length >= 2, 20_000);
+      // Act: two and a half periods.
+      await clock.advanceBy(150_000);
 
       // Assess
+      expect(runtime.tuning.executions({ status: 'SUCCEEDED' })).toHaveLength(2);
       expect(runtime.tuning.executions({ status: 'FAILED' })).toEqual([]);
     } finally {
+      clock.release();
       await runtime.stop();
+      clock.stop();
     }
   });
 
   it('keeps the timer off when the caller drives the dispatch rounds itself', async () => {
-    // Prepare: at this scale the default period would be 200 ms.
-    const runtime = await startLocalRuntime({ dynamoDb, dispatchTickMs: false, timeScale: 600 });
+    // Prepare
+    const clock = new VirtualClock({ start: VIRTUAL_EPOCH });
+    clock.hold();
+    const runtime = await startLocalRuntime({ dynamoDb, clock, dispatchTickMs: false });
 
     try {
-      // Act
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Act: a simulated day, in which the default schedule would have run many times.
+      await clock.advanceBy(24 * 60 * MINUTE);
 
       // Assess
       expect(runtime.tuning.executions()).toEqual([]);
     } finally {
+      clock.release();
       await runtime.stop();
+      clock.stop();
     }
   });
 });
