@@ -9,6 +9,7 @@ import { type LocalExecutingSystem, startExecutingSystem } from '../../local/exe
 import { LOCAL_EVENT_BUS_NAME } from '../../local/local-names';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../local/runtime';
 import { fixtureDetail, newWorkItem, redriveLocally } from '../reliability/support';
+import { waitUntil } from '../support/wait-until';
 
 /**
  * The connector in the local runtime: routing decisions for an automation agent on the roster go
@@ -278,7 +279,8 @@ describe('the stand-in executing system', { timeout: 30_000 }, () => {
     const failing = await patient.deliver(delivery('SYS-1')).catch((error: unknown) => error);
     system.setBehaviour({ kind: 'slow', delayMs: 100 });
     const tooLate = await hasty.deliver(delivery('SYS-1')).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The system acts on the abandoned call once its delay is over, however long that takes here.
+    await waitUntil(() => system.deliveries.length === 1);
     system.setBehaviour({ kind: 'up' });
     const retried = await patient.deliver(delivery('SYS-1'));
     const missingKey = await fetch(system.url, { method: 'POST', body: JSON.stringify(delivery('SYS-2')) });
