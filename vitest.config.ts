@@ -4,9 +4,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup/polyfills.ts'],
-    // Generous: DynamoDB Local (a JVM) and synth share 2 cores with the other test files.
-    testTimeout: 90_000,
-    hookTimeout: 120_000,
+    // Guards against a hung test, never figures: DynamoDB Local (a JVM) and synth share 2 cores
+    // with the other test files and whatever else runs; a hook may wait 180 s for the JVM to start.
+    testTimeout: 300_000,
+    hookTimeout: 400_000,
     // infra synth and DynamoDB Local are CPU-heavy; 2 workers match the CI machine.
     maxWorkers: 2,
     env: {

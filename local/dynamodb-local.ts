@@ -36,7 +36,10 @@ export interface DynamoDbLocal {
 export interface StartDynamoDbLocalOptions {
   /** @default a free port chosen by the OS */
   readonly port?: number;
-  /** How long to wait for the first successful ListTables. @default 60_000 (2 shared cores can be slow) */
+  /**
+   * How long to wait for the first successful ListTables: a guard against a JVM that will never
+   * answer, not a speed requirement. @default 180_000 (a JVM start beside busy cores took over 60 s)
+   */
   readonly startTimeoutMs?: number;
   /** @default 'java' */
   readonly javaCommand?: string;
@@ -168,7 +171,7 @@ async function startOnce(
   heapMb: number,
 ): Promise<DynamoDbLocal> {
   const { jar, libraryPath } = locateDynamoDbLocalJar();
-  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 180_000;
   const endpoint = `http://127.0.0.1:${port}`;
 
   installExitHooks();
