@@ -159,7 +159,9 @@ const soakCommand: Command = {
     }
     const options = parsed.data;
     if (options.scale !== undefined && !options['wall-clock']) {
-      throw new UsageError('--scale applies to --wall-clock runs only (virtual time needs no scale): add --wall-clock, or drop --scale');
+      throw new UsageError(
+        '--scale applies to --wall-clock runs only (virtual time needs no scale): add --wall-clock, or drop --scale',
+      );
     }
     const timeScale = options['wall-clock'] ? (options.scale ?? 60) : undefined;
     const bar = new SingleBar({
