@@ -8,6 +8,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/cost-model';
+import type { PersonalDataRules } from '../domain/personal-data';
 import { Allocation } from './constructs/allocation';
 import { Connector, type ConnectorProps } from './constructs/connector';
 import { EventIngest } from './constructs/event-ingest';
@@ -62,6 +63,16 @@ export interface FlowtuneProps {
    * @default Duration.days(365)
    */
   readonly archiveRetention?: Duration;
+  /**
+   * What in a producer's event detail is personal data, as JSON paths (`$..customerId` at any
+   * depth, `$.attributes.Email` exactly, `$.attributes.*` every child): `fields` are replaced by
+   * their pseudonyms as a whole, strings under `scanned` lose their email- and phone-shaped parts
+   * to pseudonyms. Given to every function that pseudonymises (docs/reliability.md, "Personal data").
+   *
+   * @default DEFAULT_PERSONAL_DATA: customerId, email, phone and customerName anywhere, and every
+   * string of the detail scanned
+   */
+  readonly personalData?: PersonalDataRules;
   /**
    * Where every Flowtune alarm notifies (an existing operations topic, for instance).
    *
@@ -183,6 +194,7 @@ export class Flowtune extends Construct {
       definitionFile: props.processDefinitionFile,
       logRetention: props.logRetention,
       scheduledFunctions: ['opsApi'],
+      personalData: props.personalData,
     });
     this.ingest.bindFunctions((name) => this.orchestration.functions[name]);
 

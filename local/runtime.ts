@@ -3,6 +3,7 @@ import type { PutEventsRequestEntry, PutEventsResponse } from '@aws-sdk/client-e
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { FLOWTUNE_SOURCE, type OutboundDetailType } from '../domain/events';
+import { DEFAULT_PERSONAL_DATA, PersonalData, type PersonalDataRules } from '../domain/personal-data';
 import { DispatchMessage, type ProcessInput } from '../domain/process';
 import { createAgentStatusHandler } from '../lambdas/agent-status/handler';
 import { createCompletionHandler } from '../lambdas/completion/handler';
@@ -142,6 +143,8 @@ export interface LocalRuntimeOptions {
   readonly queueRedeliveryDelayMs?: number;
   /** @default the published local-only key (never valid in a deployed function) */
   readonly pseudonymKey?: string;
+  /** What in an event detail is personal data (the CDK prop `personalData`). @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalDataRules;
   /** Newest events kept per execution history (see AslRunnerOptions.historyLimit). @default all */
   readonly executionHistoryLimit?: number;
   /** Told what each dispatch round did. */
@@ -475,6 +478,7 @@ function assemble(
     featuresTable: tables.featuresTable,
   });
   const pseudonymise = createPseudonymiser(options.pseudonymKey ?? LOCAL_PSEUDONYM_KEY);
+  const personalData = new PersonalData(options.personalData ?? DEFAULT_PERSONAL_DATA);
 
   const functionStats = Object.fromEntries(
     (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => [name, { invocations: 0, errors: 0 }]),
@@ -539,15 +543,31 @@ function assemble(
       score: createScoreHandler({ features, instances, audit, clock }),
       park: createParkHandler({ instances, audit, executions, clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
-      completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
-      agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
+      completion: createCompletionHandler({
+        instances,
+        audit,
+        events,
+        executions,
+        pseudonymise,
+        personalData,
+        clock,
+      }),
+      agentStatus: createAgentStatusHandler({
+        features,
+        audit,
+        events,
+        dispatch,
+        pseudonymise,
+        personalData,
+        clock,
+      }),
     };
     for (const [name, handler] of Object.entries(built) as [FunctionName, EventHandler][]) {
       eventHandlers[name] = decorate(name, handler);
     }
     queueHandlers.intake = decorate(
       'intake',
-      createIntakeHandler({ executions, audit, events, pseudonymise, clock }),
+      createIntakeHandler({ executions, audit, events, pseudonymise, personalData, clock }),
     );
     queueHandlers.dispatcher = decorate(
       'dispatcher',

@@ -1,4 +1,5 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
+import type { PersonalData } from '../../domain/personal-data';
 import { loadEnv } from '../shared/env';
 import {
   liveAuditLog,
@@ -22,7 +23,12 @@ import {
   type PutAgentOutcome,
   systemClock,
 } from '../shared/ports';
-import { builtWithPseudonymKey, type Pseudonymiser } from '../shared/pseudonymise';
+import {
+  builtWithPseudonymKey,
+  type Pseudonymiser,
+  personalDataFromEnv,
+  withPseudonymisedDetail,
+} from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -38,6 +44,8 @@ export interface AgentStatusDeps {
   readonly events: EventPublisher;
   readonly dispatch: DispatchTrigger;
   readonly pseudonymise: Pseudonymiser;
+  /** What in a detail is personal data. @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalData;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -69,8 +77,10 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
   return (event, context) =>
     withInvocation(telemetry, context, async () => {
       const now = clock.now();
-      const envelope = EventEnvelope.safeParse(event);
-      const detail = envelope.success ? envelope.data.detail : event;
+      // Pseudonymised before anything reads it (an agent id that is an email address too).
+      const pseudonymised = withPseudonymisedDetail(event, deps.pseudonymise, deps.personalData);
+      const envelope = EventEnvelope.safeParse(pseudonymised);
+      const detail = envelope.success ? envelope.data.detail : pseudonymised;
       const detailType = envelope.success ? envelope.data['detail-type'] : '(unknown)';
       const eventId =
         envelope.success && envelope.data.id !== undefined ? envelope.data.id : `agent-${now.toString(36)}`;
@@ -158,6 +168,7 @@ export const handler: AgentStatusHandler = builtWithPseudonymKey(FUNCTION, (pseu
     events: liveEventPublisher(env, telemetry.tracer),
     dispatch: liveDispatchTrigger(env, telemetry.tracer),
     pseudonymise,
+    personalData: personalDataFromEnv(),
     telemetry,
   });
 });

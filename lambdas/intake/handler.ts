@@ -7,6 +7,7 @@ import {
   MAX_DETAIL_BYTES,
   unknownDetailTypeReason,
 } from '../../domain/events';
+import type { PersonalData } from '../../domain/personal-data';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
@@ -28,6 +29,7 @@ import {
 import {
   builtWithPseudonymKey,
   type Pseudonymiser,
+  personalDataFromEnv,
   pseudonymiseForValidation,
   pseudonymiseInputs,
 } from '../shared/pseudonymise';
@@ -54,6 +56,8 @@ export interface IntakeDeps {
   readonly audit: AuditLog;
   readonly events: EventPublisher;
   readonly pseudonymise: Pseudonymiser;
+  /** What in a detail is personal data. @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalData;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -174,12 +178,12 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       source: event.source,
       eventId: at.eventId,
       receivedAt: new Date(at.at).toISOString(),
-      detail: pseudonymiseForValidation(detail, deps.pseudonymise),
+      detail: pseudonymiseForValidation(detail, deps.pseudonymise, deps.personalData),
       auditExpiresAt: String(auditExpiresAt(at.at)),
       routing: { attempt: 1, excludedAgents: [] },
     });
     const outcome = await deps.executions.startExecution(itemId, input);
-    const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise);
+    const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise, deps.personalData);
     // A redelivery of the event that started the execution writes RECEIVED again: the same key,
     // so a no-op, unless the first delivery's write failed (completions and cancellations that
     // race Score rely on it).
@@ -254,6 +258,7 @@ export const handler: IntakeHandler = builtWithPseudonymKey(FUNCTION, (pseudonym
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     pseudonymise,
+    personalData: personalDataFromEnv(),
     telemetry,
   });
 });

@@ -19,6 +19,7 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PersonalDataRules } from '../../domain/personal-data';
 import {
   AUDIT_TABLE,
   dynamoDbActionsByPlaceholder,
@@ -28,6 +29,7 @@ import {
   type FunctionDefinition,
   type FunctionName,
   INSTANCES_TABLE,
+  PERSONAL_DATA_ENV,
   PROCESS_INSTANCE,
   PROJECT_ROOT,
   QUEUES,
@@ -79,6 +81,12 @@ export interface ProcessOrchestrationProps {
    * @default - none
    */
   readonly scheduledFunctions?: readonly FunctionName[];
+  /**
+   * What in an event detail is personal data, for the functions that pseudonymise.
+   *
+   * @default DEFAULT_PERSONAL_DATA (the functions' own default: no variable is set)
+   */
+  readonly personalData?: PersonalDataRules;
 }
 
 export interface SafeRolloutProps {
@@ -129,12 +137,23 @@ export class ProcessOrchestration extends Construct {
   /** The alias executions start through (after `publishBehindAlias`). */
   alias?: CfnStateMachineAlias;
   private readonly scheduledFunctions: readonly FunctionName[];
+  private readonly personalData?: PersonalDataRules;
 
   constructor(scope: Construct, id: string, props: ProcessOrchestrationProps) {
     super(scope, id);
     const { storage, ingest } = props;
     const factory = props.functionFactory ?? new BundledFunctionFactory();
     this.scheduledFunctions = props.scheduledFunctions ?? [];
+    if (props.personalData !== undefined) {
+      const parsed = PersonalDataRules.safeParse(props.personalData);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(
+          `personalData.${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}; see DEFAULT_PERSONAL_DATA in domain/personal-data.ts`,
+        );
+      }
+      this.personalData = parsed.data;
+    }
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.logsKey = new Key(this, 'LogsKey', {
@@ -415,6 +434,7 @@ export class ProcessOrchestration extends Construct {
     if (definition.pseudonymises && this.pseudonymKey !== undefined) {
       // Only where to find it: the handler reads the key at run time (lambdas/shared/pseudonymise.ts).
       environment[ENV.pseudonymKeySecretId] = this.pseudonymKey.secretArn;
+      if (this.personalData !== undefined) environment[PERSONAL_DATA_ENV] = JSON.stringify(this.personalData);
     }
     // STATE_MACHINE_ARN is added once the state machine exists (constructor).
     return environment;

@@ -187,6 +187,9 @@ export const FUNCTIONS = {
 
 export type FunctionName = keyof typeof FUNCTIONS;
 
+/** Carries a deployment's personal-data rules (JSON) to the functions that pseudonymise; absent: the default. */
+export const PERSONAL_DATA_ENV = 'PERSONAL_DATA_RULES';
+
 /** Environment variable names shared by the CDK wiring and the handlers' env parsing. */
 export const ENV = {
   eventBusName: 'EVENT_BUS_NAME',

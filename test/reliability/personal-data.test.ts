@@ -16,6 +16,12 @@ import { bringAgentsOnline, completeEveryRoutedItem, newWorkItem, settle } from 
 const pseudonymise = createPseudonymiser(LOCAL_PSEUDONYM_KEY);
 const customer = (n: number) => `cust-secret-${n}-4471`;
 const email = (n: number) => `person${n}@example.org`;
+/** Personal data under names Flowtune does not know: only its shape gives it away. */
+const workEmail = (n: number) => `ana.probe${n}@corp.example.com`;
+const phone = (n: number) => `+44 20 7946 09${10 + n}`;
+const callBack = (n: number) => `(212) 555-01${10 + n}`;
+const agentEmail = 'carla.agent@helpdesk.example.net';
+const cancelEmail = 'zoe.cancel@example.net';
 
 let runtime: LocalRuntime | undefined;
 const logLines: string[] = [];
@@ -76,11 +82,40 @@ describe('personal data', { timeout: 120_000 }, () => {
     for (const [index, itemId] of itemIds.entries()) {
       const detail = newWorkItem(itemId, {
         customerId: customer(index),
-        attributes: { email: email(index), language: 'en' },
+        attributes: {
+          email: email(index),
+          language: 'en',
+          Email: workEmail(index),
+          customer_email: workEmail(index + 10),
+          mobile: phone(index),
+          note: `customer asked to be called back on ${callBack(index)} before noon`,
+        },
       });
       await local.putEvent('WorkItemCreated', detail, 'helpdesk');
       await local.putEvent('WorkItemCreated', detail, 'helpdesk');
     }
+    // An agent whose id is an email address, and an item cancelled with personal data in its reason.
+    await bringAgentsOnline(local, [agentEmail]);
+    await local.putEvent(
+      'WorkItemCreated',
+      newWorkItem('PII-cancel', { customerId: customer(5) }),
+      'helpdesk',
+    );
+    await local.putEvent(
+      'WorkItemCancelled',
+      {
+        id: 'PII-cancel',
+        reason: `duplicate of a ticket by ${cancelEmail}, call ${phone(9)}`,
+        cancelledAt: new Date().toISOString(),
+      },
+      'helpdesk',
+    );
+    // An unknown field carrying an email: rejected, and its inputs recorded pseudonymised.
+    await local.putEvent(
+      'WorkItemCreated',
+      newWorkItem('PII-unknown', { customerId: customer(6), customerEmail: workEmail(20) }),
+      'helpdesk',
+    );
     // Malformed: a bad field elsewhere, a customer id of the wrong type, an unknown detail-type,
     // and a completion that carries a field it must not (rejected with its inputs recorded).
     await local.putEvent(
@@ -101,12 +136,21 @@ describe('personal data', { timeout: 120_000 }, () => {
       },
       'helpdesk',
     );
-    await settle(local, [...itemIds, 'PII-bad', 'PII-num']);
+    await settle(local, [...itemIds, 'PII-bad', 'PII-num', 'PII-cancel', 'PII-unknown']);
     stopCompleting();
     await local.idle();
 
     // Assess
-    const raw = [...[0, 1, 2, 3, 7, 8, 9].map(customer), ...[0, 1, 2, 3].map(email), '740012559'];
+    const raw = [
+      ...[0, 1, 2, 3, 5, 6, 7, 8, 9].map(customer),
+      ...[0, 1, 2, 3].map(email),
+      '740012559',
+      ...[0, 1, 2, 3, 10, 11, 12, 13, 20].map(workEmail),
+      ...[0, 1, 2, 3, 9].map(phone),
+      ...[0, 1, 2, 3].map(callBack),
+      agentEmail,
+      cancelEmail,
+    ];
     const kept = {
       audit: await scanTable(local.tables.auditTable),
       instances: await scanTable(local.tables.instancesTable),
@@ -131,6 +175,12 @@ describe('personal data', { timeout: 120_000 }, () => {
     expect(text.audit).toContain(pseudonymise(customer(7)));
     expect(text.audit).toContain(pseudonymise(customer(9)));
     expect(text.executions).toContain(pseudonymise(customer(1)));
+    expect(text.audit).toContain(pseudonymise(workEmail(0)));
+    expect(text.audit).toContain(pseudonymise(phone(0)));
+    expect(text.audit).toContain(pseudonymise(callBack(0)));
+    expect(text.audit).toContain(pseudonymise(cancelEmail));
+    expect(text.audit).toContain(pseudonymise(workEmail(20)));
+    expect(text.features).toContain(pseudonymise(agentEmail));
     expect(logLines.length).toBeGreaterThan(20);
     expect(text.logs).toContain('PII-1');
     expect(kept.executions.filter((execution) => execution.status === 'SUCCEEDED')).toHaveLength(
