@@ -37,6 +37,8 @@ export interface WaitingItem {
   readonly slaDueAt: number;
   /** Agents this item must not go to again (e.g. after a re-route on timeout). */
   readonly excludedAgents: readonly string[];
+  /** The customer's tier (standard, silver, gold, platinum); absent = standard. */
+  readonly customerTier?: string;
 }
 
 /** Running statistics of handling time (seconds), kept with Welford's update. */

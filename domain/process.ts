@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentId, ExperimentArm, Explanation, IsoTimestamp, ItemId, WorkItemCompleted } from './events';
+import { SlaPlan, WaitBound } from './policy/sla-clock';
 
 /**
  * The contract between the process-instance state machine and its tasks: the execution input
@@ -17,7 +18,7 @@ export const ProcessInput = z.object({
   detail: z.unknown(),
   /** Epoch seconds (a string, for DynamoDB N) at which this item's audit records expire (TTL). */
   auditExpiresAt: z.string().regex(/^\d+$/),
-  /** Routing attempt state; a re-route replaces it (attempt + 1, the last agent excluded). */
+  /** Routing attempt state; a re-route replaces it (attempt + 1, every agent who timed out excluded). */
   routing: z.object({
     attempt: z.literal(1),
     excludedAgents: z.array(z.string()).length(0),
@@ -71,11 +72,45 @@ export interface ScoringResult {
   };
   readonly decision: { readonly path: 'automation' | 'routing' | 'human-review'; readonly reason: string };
   readonly policyVersion: string;
-  /** Seconds Wait For Completion waits before re-routing (TimeoutSecondsPath). */
-  readonly completionTimeoutSeconds: number;
-  /** Re-routes allowed before escalation; the Choice compares `$.attempt` with it. */
-  readonly maxAttempts: number;
+  /** The item's deadlines under the policy's SLA clock; every later wait is planned from them. */
+  readonly sla: SlaPlan;
+  /**
+   * The current bound of each wait (TimeoutSecondsPath `$.scoring.waits.<wait>.seconds`). Score
+   * plans the first assignment and review waits; Plan Wait replaces each before a later wait
+   * (`completion` before every completion wait).
+   */
+  readonly waits: {
+    readonly assignment: WaitBound;
+    readonly review: WaitBound;
+    readonly completion?: WaitBound;
+  };
 }
+
+/**
+ * What the Plan Wait task is asked (the waits after the first, and the re-route decision). Pure:
+ * it reads the item's SLA plan from the state and the clock, nothing else.
+ */
+export const PlanWaitRequest = z.discriminatedUnion('wait', [
+  z.object({ wait: z.literal('assignment'), sla: SlaPlan }),
+  z.object({ wait: z.literal('review'), sla: SlaPlan }),
+  z.object({ wait: z.literal('completion'), sla: SlaPlan, attempt: z.number().int().min(1) }),
+  z.object({
+    wait: z.literal('reroute'),
+    sla: SlaPlan,
+    routing: z.object({ attempt: z.number().int().min(1), excludedAgents: z.array(z.string()) }),
+    agentId: AgentId,
+  }),
+]);
+export type PlanWaitRequest = z.infer<typeof PlanWaitRequest>;
+
+/** Plan Wait's answer: a wait's bound, or for `reroute` the decision and the next routing state. */
+export const RerouteResult = z.object({
+  reroute: z.boolean(),
+  routing: z.object({ attempt: z.number().int().min(2), excludedAgents: z.array(AgentId) }),
+  reason: z.string(),
+});
+export type RerouteResult = z.infer<typeof RerouteResult>;
+export { SlaPlan, WaitBound };
 
 /** Sent by the dispatcher with SendTaskSuccess into `$.assignment`. */
 export const AssignmentResult = z.object({
@@ -141,6 +176,8 @@ export const DispatchMessage = z.discriminatedUnion('kind', [
     slaDueAt: IsoTimestamp,
     attempt: z.number().int().min(1),
     excludedAgents: z.array(z.string()),
+    /** Weighs into the routing cost per the policy (absent in messages sent before it was added). */
+    customerTier: z.string().optional(),
     enqueuedAt: IsoTimestamp,
   }),
   z.object({ kind: z.literal('tick'), reason: z.string(), at: IsoTimestamp }),

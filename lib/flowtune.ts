@@ -11,7 +11,7 @@ import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/
 import type { PersonalDataRules } from '../domain/personal-data';
 import { Allocation } from './constructs/allocation';
 import { Connector, type ConnectorProps } from './constructs/connector';
-import { EventIngest } from './constructs/event-ingest';
+import { EventIngest, type ProducerAccess } from './constructs/event-ingest';
 import type { FunctionFactory } from './constructs/function-factory';
 import { Observability } from './constructs/observability';
 import { OpsApi } from './constructs/ops-api';
@@ -98,6 +98,13 @@ export interface FlowtuneProps {
    * `flowtune:connectorAuthHeader`); none when the context names no endpoint
    */
   readonly connector?: FlowtuneConnectorProps;
+  /**
+   * Producers in other AWS accounts (account ids, or an AWS Organization id) allowed to put the
+   * inbound detail-types on the bus, through its resource policy.
+   *
+   * @default - none: only principals of this account granted with `grantPutEvents`
+   */
+  readonly producers?: ProducerAccess;
   /**
    * A LocalStack-compatible emulator the stack is deployed to: resource types it cannot
    * provision are left out (see EMULATOR_GAPS).
@@ -186,6 +193,7 @@ export class Flowtune extends Construct {
       archive: supported?.archive ?? true,
       schemaRegistry: supported?.schemaRegistry ?? true,
       archiveRetention: props.archiveRetention,
+      producers: props.producers,
     });
     this.orchestration = new ProcessOrchestration(this, 'ProcessOrchestration', {
       storage: this.storage,
@@ -324,6 +332,7 @@ export class Flowtune extends Construct {
       this.output('StateMachineAliasArn', { value: this.orchestration.alias.ref });
     }
     this.output('TuningStateMachineArn', { value: this.tuning.stateMachine.stateMachineArn });
+    this.output('TuningAsyncFailureQueueUrl', { value: this.tuning.asyncFailureQueue.queueUrl });
     for (const { label, fn } of this.tuning.functionList()) {
       this.output(`${label}FunctionName`, { value: fn.functionName });
     }

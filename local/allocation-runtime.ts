@@ -2,8 +2,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AllocationRunOutput, createAllocationHandler } from '../lambdas/allocation/handler';
 import { DynamoDbAllocationStore } from '../lambdas/shared/dynamodb-allocation-store';
 import type { PolicyStore } from '../lambdas/shared/policy-store';
-import type { AuditLog, Clock, EventPublisher, FeatureStore } from '../lambdas/shared/ports';
+import type { AuditLog, EventPublisher, FeatureStore, TimerClock } from '../lambdas/shared/ports';
 import type { TuningStore } from '../lambdas/shared/tuning-store';
+import { every } from './virtual-clock';
 
 /**
  * The allocation job in the local runtime: the real handler (lambdas/allocation/handler.ts) on
@@ -20,7 +21,8 @@ export interface LocalAllocationOptions {
   readonly policies: PolicyStore;
   readonly audit: AuditLog;
   readonly events: EventPublisher;
-  readonly clock: Clock;
+  /** The runtime's clock; the schedule runs on it. */
+  readonly clock: TimerClock;
   /** Wall ms between runs; `false`: no timer (runs only through `runOnce`). */
   readonly tickMs: number | false;
 }
@@ -78,16 +80,16 @@ export function startLocalAllocation(options: LocalAllocationOptions): LocalAllo
   const timer =
     options.tickMs === false
       ? undefined
-      : setInterval(() => {
-          if (!stopped && inFlight === undefined) void runOnce().catch(() => {});
-        }, options.tickMs);
+      : every(options.clock, options.tickMs, () => {
+          if (!stopped && inFlight === undefined) return runOnce().catch(() => {});
+        });
 
   return {
     runOnce,
     stats,
     stop: async () => {
       stopped = true;
-      if (timer) clearInterval(timer);
+      timer?.cancel();
       await inFlight?.catch(() => {});
     },
   };

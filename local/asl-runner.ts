@@ -25,6 +25,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { z } from 'zod';
+import { systemClock, type Timer, type TimerClock } from '../lambdas/shared/ports';
 import { LOCAL_ACCOUNT, localExecutionArn, localStateMachineArn } from './local-names';
 import type { SendMessageInput, SendMessageResult } from './local-queue';
 import { type JsonValue, TaskTokenRegistry } from './task-tokens';
@@ -104,8 +105,18 @@ export interface AslRunnerOptions {
    * wall time (see retryIntervalMs). @default 1
    */
   readonly timeScale?: number;
-  /** Clock for `$$.State.EnteredTime` and execution dates. @default Date.now */
+  /** Clock for `$$.State.EnteredTime` and execution dates. @default clock.now, else Date.now */
   readonly now?: () => number;
+  /**
+   * The clock the runner keeps every timer on: Task timeouts (TimeoutSeconds, TimeoutSecondsPath,
+   * and no timeout at all where the library would impose its 60 s), token-wait timeouts and the
+   * execution's TimeoutSeconds all run on it, in its ms; Wait states are refused (none of
+   * Flowtune's machines has one). Each task's own work counts as in flight on it, and so does a
+   * failed task's retry back-off (retryIntervalMs of wall time, held on the clock so it costs no
+   * simulated time). Not with a timeScale other than 1: the clock carries the scale.
+   * @default none: the library's wall-time timers (divided by timeScale)
+   */
+  readonly clock?: TimerClock;
   /**
    * Events kept per execution history (the newest); a long soak keeps memory flat with a few.
    * @default all of them
@@ -218,6 +229,8 @@ interface ExecutionScope {
 
 interface ExecutionRecord {
   description: ExecutionDescription;
+  /** Set when the runner-kept execution timeout ended it (clock mode). */
+  timedOut?: boolean;
   readonly history: ExecutionHistoryEvent[];
   readonly done: Promise<void>;
   readonly abort: () => void;
@@ -314,6 +327,7 @@ function bindingKind(state: string, resource: string): TaskBindingKind {
 function prepareDefinition(
   definition: string | StateMachineDefinition,
   timeScale: number,
+  clockMode: boolean,
 ): StateMachineDefinition {
   const text = typeof definition === 'string' ? definition : JSON.stringify(definition);
   const leftover = text.match(/\$\{[A-Za-z0-9]+\}/g);
@@ -336,7 +350,10 @@ function prepareDefinition(
       return MAX_TIMER_SECONDS;
     return value;
   }) as StateMachineDefinition;
-  if (timeScale !== 1 && typeof parsed.TimeoutSeconds === 'number') {
+  if (clockMode) {
+    // The runner keeps the execution timeout on its clock (see AslRunner.executionTimeoutMs).
+    delete parsed.TimeoutSeconds;
+  } else if (timeScale !== 1 && typeof parsed.TimeoutSeconds === 'number') {
     // The library's validator wants whole seconds here: an execution guard, so rounding up is fine.
     parsed.TimeoutSeconds = Math.max(1, Math.ceil(parsed.TimeoutSeconds / timeScale));
   }
@@ -397,6 +414,20 @@ function moveTimeoutPathIntoParameters(name: string, state: StateNode): void {
   }
   state.Parameters = { ...state.Parameters, [`${LOCAL_TIMEOUT_KEY}.$`]: path };
   state.TimeoutSecondsPath = `$.${LOCAL_TIMEOUT_KEY}`;
+}
+
+/**
+ * A TimeoutSecondsPath value beyond Node's timer limit (2³¹−1 ms, about 24.8 days) would fire at
+ * once, as a literal one would without the clamp in prepareDefinition: clamp it the same way, in
+ * the carrier the library reads after this call. (Step Functions itself accepts up to 99,999,999 s;
+ * the planner never asks for more.)
+ */
+function clampCarriedTimeout(input: JsonValue): void {
+  if (!isRecord(input)) return;
+  const carried = input[LOCAL_TIMEOUT_KEY];
+  if (typeof carried === 'number' && carried > MAX_TIMER_SECONDS) {
+    (input as Record<string, JsonValue>)[LOCAL_TIMEOUT_KEY] = MAX_TIMER_SECONDS;
+  }
 }
 
 /** The parameters as the state defined them, without the runner's timeout carrier. */
@@ -473,14 +504,23 @@ function untilEnded(task: Promise<JsonValue>, ended: AbortSignal): Promise<JsonV
   });
 }
 
+/** A pause in wall time (the library's own retry sleep is one). */
+function wallPause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Races a task against the runner's timeout (none when undefined). */
-function withTimeout(task: Promise<JsonValue>, timeoutMs: number | undefined): Promise<JsonValue> {
+function withTimeout(
+  task: Promise<JsonValue>,
+  timeoutMs: number | undefined,
+  timers: TimerClock,
+): Promise<JsonValue> {
   if (timeoutMs === undefined) return task;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ScaledTimeoutError()), timeoutMs);
+    timer = timers.setTimer(timeoutMs, () => reject(new ScaledTimeoutError()));
   });
-  return Promise.race([task, timedOut]).finally(() => clearTimeout(timer));
+  return Promise.race([task, timedOut]).finally(() => timer?.cancel());
 }
 
 function parseParameters<T>(schema: z.ZodType<T>, state: string, input: JsonValue): T {
@@ -506,6 +546,11 @@ export class AslRunner {
   private readonly options: AslRunnerOptions;
   private readonly now: () => number;
   private readonly timeScale: number;
+  /** Where the runner's own timers run: the given clock, or wall time. */
+  private readonly timers: TimerClock;
+  private readonly clockMode: boolean;
+  /** The definition's execution TimeoutSeconds in clock ms (clock mode only). */
+  private readonly executionTimeoutMs: number | undefined;
   /** Tasks whose timeout the runner keeps (time scale): seconds, or 'path' for the carried value. */
   private readonly scaledTimeouts = new Map<string, number | 'path'>();
   private readonly scaledWaitsMs: Record<string, number> = {};
@@ -515,7 +560,10 @@ export class AslRunner {
   constructor(options: AslRunnerOptions) {
     this.options = options;
     this.bindings = options.bindings;
-    this.now = options.now ?? Date.now;
+    this.clockMode = options.clock !== undefined;
+    this.timers = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.now = options.now ?? (clock ? () => clock.now() : Date.now);
     this.tokens = options.tokens ?? new TaskTokenRegistry({ now: this.now });
     this.stateMachineArn = localStateMachineArn(options.stateMachineName ?? 'ProcessInstance');
 
@@ -523,7 +571,17 @@ export class AslRunner {
     if (!(this.timeScale > 0 && Number.isFinite(this.timeScale))) {
       throw new RangeError(`timeScale must be a positive number, got ${this.timeScale}`);
     }
-    const definition = prepareDefinition(options.definition, this.timeScale);
+    if (this.clockMode && this.timeScale !== 1) {
+      throw new RangeError('give the runner a clock or a timeScale, not both: the clock carries the scale');
+    }
+    const definition = prepareDefinition(options.definition, this.timeScale, this.clockMode);
+    const topTimeout = (
+      typeof options.definition === 'string' ? JSON.parse(options.definition) : options.definition
+    ).TimeoutSeconds as unknown;
+    this.executionTimeoutMs =
+      this.clockMode && typeof topTimeout === 'number'
+        ? Math.min(topTimeout, MAX_TIMER_SECONDS) * 1000
+        : undefined;
     const states = new Map<string, StateNode>();
     collectStates(definition.States, states);
     this.tasks = [...states]
@@ -536,7 +594,21 @@ export class AslRunner {
       .filter(([, state]) => Array.isArray(state.Retry))
       .map(([name]) => name);
     for (const [name, state] of states) if (state.Type === 'Task') moveTimeoutPathIntoParameters(name, state);
-    if (this.timeScale !== 1) {
+    if (this.clockMode) {
+      for (const [name, state] of states) {
+        if (state.Type === 'Wait') {
+          throw new UnsupportedDefinitionError(
+            `Wait "${name}": the runner on a clock does not run Wait states (the library would wait in wall time). ` +
+              'Use a Task with TimeoutSeconds(Path), or run without a clock.',
+          );
+        }
+        if (state.Type !== 'Task') continue;
+        const timeout = takeOverTimeout(name, state);
+        if (timeout !== undefined) this.scaledTimeouts.set(name, timeout);
+        // No timeout: none on AWS either, where the library would impose 60 s of wall time.
+        else state.TimeoutSeconds = MAX_TIMER_SECONDS;
+      }
+    } else if (this.timeScale !== 1) {
       for (const [name, state] of states) {
         const timeout = state.Type === 'Task' ? takeOverTimeout(name, state) : undefined;
         if (timeout !== undefined) this.scaledTimeouts.set(name, timeout);
@@ -762,18 +834,28 @@ export class AslRunner {
       const handler = this.handlerFor(task, scope);
       // A copy: the library reads the timeout carrier from the same input after calling us.
       overrides[task.name] = (input) => {
+        clampCarriedTimeout(input);
         let timeoutMs: number | undefined;
         try {
           timeoutMs = this.scaledTimeoutMs(task.name, input);
         } catch (error) {
           return Promise.reject(error);
         }
-        return untilEnded(handler(withoutLocalKeys(input), timeoutMs), scope.ended);
+        const running = untilEnded(handler(withoutLocalKeys(input), timeoutMs), scope.ended);
+        if (!this.clockMode) return running;
+        // A token wait is not work in flight (its action is, see waitWhile): it waits on the clock.
+        const tracked = task.kind.endsWith('.waitForTaskToken') ? running : this.timers.track(running);
+        return tracked.catch((error: unknown) => {
+          // The library sleeps retryIntervalMs of wall time before a retry: hold the clock meanwhile.
+          if (this.retryableStates.includes(task.name)) void this.timers.track(wallPause(this.retryHoldMs()));
+          throw error;
+        });
       };
     }
     const retryIntervalOverrides: Record<string, number> = {};
-    if (this.options.retryIntervalMs !== undefined) {
-      for (const state of this.retryableStates) retryIntervalOverrides[state] = this.options.retryIntervalMs;
+    const retryIntervalMs = this.retryIntervalMs();
+    if (retryIntervalMs !== undefined) {
+      for (const state of this.retryableStates) retryIntervalOverrides[state] = retryIntervalMs;
     }
 
     const execution = this.machine.run(input, {
@@ -801,6 +883,14 @@ export class AslRunner {
       dropPendingTasks: () => ended.abort(),
       done: settled.promise,
     };
+    if (this.executionTimeoutMs !== undefined) {
+      const timer = this.timers.setTimer(this.executionTimeoutMs, () => {
+        if (record.description.status !== 'RUNNING') return;
+        record.timedOut = true;
+        execution.abort();
+      });
+      ended.signal.addEventListener('abort', () => timer.cancel(), { once: true });
+    }
     const history = this.followHistory(execution.eventLogs, record, executionArn);
     const finished = execution.result.then(
       (output) => this.close(record, { status: 'SUCCEEDED', output: toJson(output) }),
@@ -832,10 +922,27 @@ export class AslRunner {
     }
   }
 
+  /** Wall ms to hold the clock after a failed task: the library's retry sleep, and a little more. */
+  private retryHoldMs(): number {
+    return (this.retryIntervalMs() ?? 1000) + 5;
+  }
+
+  /** On a clock, a fixed interval always: the definition's FULL jitter would draw a random one. */
+  private retryIntervalMs(): number | undefined {
+    return this.options.retryIntervalMs ?? (this.clockMode ? 10 : undefined);
+  }
+
   private failure(
     record: ExecutionRecord,
     error: unknown,
   ): Pick<ExecutionDescription, 'status' | 'error' | 'cause'> {
+    if (error instanceof ExecutionAbortedError && record.timedOut) {
+      return {
+        status: 'TIMED_OUT',
+        error: 'States.Timeout',
+        cause: 'The execution exceeded its TimeoutSeconds.',
+      };
+    }
     if (error instanceof ExecutionAbortedError) {
       return {
         status: 'ABORTED',
@@ -879,13 +986,14 @@ export class AslRunner {
         `Task "${state}": TimeoutSecondsPath must point to a positive integer, got ${JSON.stringify(carried)}`,
       );
     }
-    return (carried * 1000) / this.timeScale;
+    // Under a time scale the runner's own timer has the same 2³¹−1 ms limit.
+    return Math.min((carried * 1000) / this.timeScale, MAX_TIMER_SECONDS * 1000);
   }
 
   private handlerFor(task: TaskState, scope: ExecutionScope): TaskHandler {
     const untimed = this.untimedHandlerFor(task, scope);
     if (task.kind.endsWith('.waitForTaskToken')) return untimed;
-    return (input, timeoutMs) => withTimeout(untimed(input, undefined), timeoutMs);
+    return (input, timeoutMs) => withTimeout(untimed(input, undefined), timeoutMs, this.timers);
   }
 
   private untimedHandlerFor(task: TaskState, scope: ExecutionScope): TaskHandler {
@@ -968,11 +1076,11 @@ export class AslRunner {
       const timer =
         timeoutMs === undefined
           ? undefined
-          : setTimeout(() => {
+          : this.timers.setTimer(timeoutMs, () => {
               this.tokens.expire(token);
               reject(new ScaledTimeoutError());
-            }, timeoutMs);
-      const settle = () => clearTimeout(timer);
+            });
+      const settle = () => timer?.cancel();
       scope.ended.addEventListener('abort', settle, { once: true });
       answered.then(
         (output) => {
@@ -984,7 +1092,7 @@ export class AslRunner {
           reject(error);
         },
       );
-      action().catch((error: unknown) => {
+      this.timers.track(action()).catch((error: unknown) => {
         settle();
         this.tokens.abandon(token, 'failed');
         reject(error);

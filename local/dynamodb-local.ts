@@ -318,6 +318,13 @@ export async function createTables(
   client: DynamoDBClient,
   tables: readonly TableDefinition[] = TABLES,
   prefix = '',
+  options: {
+    /**
+     * Turn on each definition's TTL. Off for a runtime on virtual time: DynamoDB Local deletes
+     * expired rows by the wall clock, which knows nothing of virtual time. @default true
+     */
+    readonly timeToLive?: boolean;
+  } = {},
 ): Promise<TableNames> {
   const names: Record<string, string> = {};
   for (const table of tables) {
@@ -336,7 +343,7 @@ export async function createTables(
         ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
       }),
     );
-    if (table.timeToLiveAttribute) {
+    if (table.timeToLiveAttribute && (options.timeToLive ?? true)) {
       await client.send(
         new UpdateTimeToLiveCommand({
           TableName,

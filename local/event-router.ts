@@ -6,6 +6,7 @@ import type {
 } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { FLOWTUNE_SOURCE } from '../domain/events';
+import { systemClock, type Timer, type TimerClock } from '../lambdas/shared/ports';
 import {
   type FunctionName,
   type QueueName,
@@ -89,8 +90,10 @@ export interface EventRouterOptions {
   readonly queues?: Partial<Record<QueueName, Pick<LocalQueue, 'send'>>>;
   /** @default LOCAL_EVENT_BUS_NAME */
   readonly busName?: string;
-  /** Clock for event times (epoch ms). @default Date.now */
+  /** Clock for event times (epoch ms). @default clock.now */
   readonly now?: () => number;
+  /** Clock of deliveries and their retry delays (in its ms); a delivery counts as work in flight on it. @default systemClock */
+  readonly clock?: TimerClock;
   /** Invocations of a function target before it is a delivery failure (Lambda async: 1 + 2 retries). @default 3 */
   readonly functionMaxAttempts?: number;
   /** First retry delay, doubled each time. @default 10 */
@@ -155,7 +158,9 @@ export class LocalEventRouter {
   private readonly queues: Partial<Record<QueueName, Pick<LocalQueue, 'send'>>>;
   private readonly functions = new Map<FunctionName, EventTargetHandler>();
   private readonly listeners = new Set<(recorded: RecordedEvent) => void>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
+  private readonly timerClock: TimerClock;
+  private activeDeliveries = 0;
   private readonly busName: string;
   private readonly now: () => number;
   private readonly functionMaxAttempts: number;
@@ -175,7 +180,8 @@ export class LocalEventRouter {
     });
     this.queues = options.queues ?? {};
     this.busName = options.busName ?? LOCAL_EVENT_BUS_NAME;
-    this.now = options.now ?? Date.now;
+    this.timerClock = options.clock ?? systemClock;
+    this.now = options.now ?? (() => this.timerClock.now());
     this.functionMaxAttempts = Math.max(1, options.functionMaxAttempts ?? 3);
     this.retryDelayMs = options.retryDelayMs ?? 10;
     this.keepSources = new Set(options.history?.keepSources ?? [FLOWTUNE_SOURCE]);
@@ -266,6 +272,11 @@ export class LocalEventRouter {
     return this.pendingDeliveries > 0;
   }
 
+  /** True while a delivery runs (a retry waiting for its delay does not count: it waits on the clock). */
+  get delivering(): boolean {
+    return this.activeDeliveries > 0;
+  }
+
   /** Resolves once every delivery started so far has finished (or failed for good). */
   idle(): Promise<void> {
     if (this.pendingDeliveries === 0) return Promise.resolve();
@@ -275,7 +286,7 @@ export class LocalEventRouter {
   /** Refuses new events and cancels pending retries. */
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.cancel();
     this.timers.clear();
     this.pendingDeliveries = 0;
     this.settleIdle();
@@ -362,13 +373,15 @@ export class LocalEventRouter {
 
   private schedule(task: () => Promise<void>, delayMs: number): void {
     this.pendingDeliveries += 1;
-    const timer = setTimeout(() => {
+    const timer = this.timerClock.setTimer(delayMs, () => {
       this.timers.delete(timer);
-      void task().finally(() => {
+      this.activeDeliveries += 1;
+      return task().finally(() => {
+        this.activeDeliveries -= 1;
         this.pendingDeliveries = Math.max(0, this.pendingDeliveries - 1);
         if (this.pendingDeliveries === 0) this.settleIdle();
       });
-    }, delayMs);
+    });
     this.timers.add(timer);
   }
 

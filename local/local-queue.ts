@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { systemClock, type Timer, type TimerClock } from '../lambdas/shared/ports';
 import type { QueueDefinition } from '../lib/definitions/events';
 import { LOCAL_ACCOUNT, LOCAL_REGION, localQueueArn, localQueueName, localQueueUrl } from './local-names';
 
@@ -59,6 +60,11 @@ export interface LocalQueueOptions {
   readonly maxConcurrency?: number;
   /** @default 300_000 (SQS's five minutes) */
   readonly deduplicationWindowMs?: number;
+  /**
+   * The clock of message times, redelivery delays and the deduplication window (all in its ms);
+   * deliveries count as work in flight on it. @default systemClock
+   */
+  readonly clock?: TimerClock;
 }
 
 /** Raised by `send` for input SQS would refuse; the message names the fix. */
@@ -105,7 +111,8 @@ export class LocalQueue {
   private consumer: QueueConsumer | undefined;
   private inFlightBatches = 0;
   private sequence = 0;
-  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: Timer | undefined;
+  private readonly clock: TimerClock;
   private wakeAt = 0;
   private pumpScheduled = false;
   private stopped = false;
@@ -121,6 +128,7 @@ export class LocalQueue {
     this.redeliveryDelayMs = options.redeliveryDelayMs ?? 50;
     this.maxConcurrency = Math.max(1, options.maxConcurrency ?? 1);
     this.deduplicationWindowMs = options.deduplicationWindowMs ?? 300_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -134,7 +142,7 @@ export class LocalQueue {
     if (Buffer.byteLength(input.body) > MAX_BODY_BYTES) {
       throw new InvalidQueueMessageError(`message body exceeds ${MAX_BODY_BYTES} bytes on ${this.name}`);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     let deduplicationId: string | undefined;
     let sequenceNumber: string | undefined;
     if (this.definition.fifo) {
@@ -187,6 +195,11 @@ export class LocalQueue {
     return this.waiting.length;
   }
 
+  /** True while a batch is being delivered or a delivery is about to start (delayed messages wait on the clock). */
+  get busy(): boolean {
+    return this.inFlightBatches > 0 || this.pumpScheduled;
+  }
+
   /** Resolves once nothing waits or is in flight (dead letters excluded). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -196,7 +209,7 @@ export class LocalQueue {
   /** Stops delivering; in-flight batches finish, nothing new starts. */
   stop(): void {
     this.stopped = true;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer?.cancel();
     this.wakeTimer = undefined;
     this.notifyIdle(true);
   }
@@ -231,9 +244,9 @@ export class LocalQueue {
     if (this.stopped || !this.consumer) return;
     const consumer = this.consumer;
     while (this.inFlightBatches < this.maxConcurrency) {
-      const batch = this.nextBatch(Date.now());
+      const batch = this.nextBatch(this.clock.now());
       if (batch.length === 0) break;
-      void this.deliver(consumer, batch);
+      void this.clock.track(this.deliver(consumer, batch));
     }
     this.scheduleWakeUp();
   }
@@ -268,27 +281,24 @@ export class LocalQueue {
   private scheduleWakeUp(): void {
     if (this.stopped) return;
     // Visible messages wait for a free slot (the end of a delivery pumps again); only delayed ones need a timer.
-    const now = Date.now();
+    const now = this.clock.now();
     const delayed = this.waiting
       .filter((message) => !message.inFlight && message.visibleAt > now)
       .map((message) => message.visibleAt);
     if (delayed.length === 0) return;
     const wakeAt = Math.min(...delayed);
     if (this.wakeTimer && this.wakeAt <= wakeAt) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer?.cancel();
     this.wakeAt = wakeAt;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = undefined;
-        this.pump();
-      },
-      Math.max(0, wakeAt - Date.now()),
-    );
+    this.wakeTimer = this.clock.setTimer(wakeAt - now, () => {
+      this.wakeTimer = undefined;
+      this.pump();
+    });
   }
 
   private async deliver(consumer: QueueConsumer, batch: StoredMessage[]): Promise<void> {
     this.inFlightBatches += 1;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const message of batch) {
       message.inFlight = true;
       message.receiveCount += 1;
@@ -304,7 +314,7 @@ export class LocalQueue {
       failedIds = new Set(batch.map((message) => message.messageId));
       errorText = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
-    const doneAt = Date.now();
+    const doneAt = this.clock.now();
     if (failedIds.size > 0) this.failures.push({ messageIds: [...failedIds], error: errorText, at: doneAt });
     for (const message of batch) {
       message.inFlight = false;

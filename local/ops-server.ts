@@ -65,6 +65,16 @@ export async function startOpsServer(
     clock: options.clock ?? runtime.clock,
   });
 
+  return serveOpsApi(api, options.port);
+}
+
+/**
+ * Serves an ops API over node:http on 127.0.0.1 (startOpsServer's transport, also used by tests
+ * with in-memory ports). A body over the limit is answered 413 with `connection: close` after the
+ * rest of it was read and discarded, so the client sees the answer and opens a new connection
+ * instead of writing its next request into a half-read one.
+ */
+export async function serveOpsApi(api: OpsApi, port = 0): Promise<OpsServer> {
   const server: Server = createServer((request, response) => {
     void (async () => {
       try {
@@ -90,7 +100,15 @@ export async function startOpsServer(
         response.end(answer.body);
       } catch (error) {
         const tooLarge = error instanceof BodyTooLargeError;
-        response.writeHead(tooLarge ? 413 : 500, { 'content-type': 'application/json' });
+        if (response.headersSent) {
+          response.destroy();
+          return;
+        }
+        response.writeHead(tooLarge ? 413 : 500, {
+          'content-type': 'application/json',
+          // The connection's state is not trusted after a refused body: the client reconnects.
+          ...(tooLarge ? { connection: 'close' } : {}),
+        });
         response.end(
           JSON.stringify({
             error: tooLarge ? 'PayloadTooLarge' : 'InternalError',
@@ -104,12 +122,12 @@ export async function startOpsServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const { port: bound } = server.address() as AddressInfo;
   let closed: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     api,
     close: () => {
       closed ??= new Promise<void>((resolve) => {
@@ -125,14 +143,23 @@ class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError';
 }
 
+/** Past this, an oversized body is not even drained: the connection is cut. */
+const MAX_DRAINED_BYTES = 16 * MAX_BODY_BYTES;
+
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
-    chunks.push(buffer);
+    // Over the limit: keep reading (and discarding) to the end of the body, so the 413 is read by
+    // a client that is still writing; past the drain limit, give up on the connection.
+    if (size > MAX_DRAINED_BYTES) {
+      request.destroy();
+      break;
+    }
+    if (size <= MAX_BODY_BYTES) chunks.push(buffer);
   }
+  if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
   return Buffer.concat(chunks).toString('utf8');
 }

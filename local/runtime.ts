@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PutEventsRequestEntry, PutEventsResponse } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -11,6 +12,7 @@ import { createDispatcherHandler, type RoundReport } from '../lambdas/dispatcher
 import { STUCK_ASSIGNMENT_MS } from '../lambdas/dispatcher/stuck-assignments';
 import { createIntakeHandler } from '../lambdas/intake/handler';
 import { createParkHandler } from '../lambdas/park/handler';
+import { createPlanWaitHandler } from '../lambdas/plan-wait/handler';
 import { createRecordOutcomeHandler } from '../lambdas/record-outcome/handler';
 import { createScoreHandler } from '../lambdas/score/handler';
 import { createDocumentClient } from '../lambdas/shared/aws-clients';
@@ -26,7 +28,6 @@ import { PolicyStore } from '../lambdas/shared/policy-store';
 import type {
   AuditLog,
   AuditRecord,
-  Clock,
   DispatchTrigger,
   EventPublisher,
   ExecutionControl,
@@ -37,7 +38,7 @@ import type {
   ResumeOutcome,
   StartOutcome,
 } from '../lambdas/shared/ports';
-import { systemClock } from '../lambdas/shared/ports';
+import { systemClock, type TimerClock, wallTimerClock } from '../lambdas/shared/ports';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../lambdas/shared/pseudonymise';
 import { createValidateHandler } from '../lambdas/validate/handler';
 import {
@@ -78,6 +79,7 @@ import { LocalQueue, toSqsEvent } from './local-queue';
 import { localProcessDefinition } from './process-definition';
 import { TaskTokenRegistry } from './task-tokens';
 import { type LocalTuning, startLocalTuning } from './tuning-runtime';
+import { every, VirtualClock } from './virtual-clock';
 
 /** Scheduled jobs (tuning, allocation) start at most this often in wall time, whatever the time scale. */
 export const MIN_SCHEDULED_JOB_WALL_MS = 2_000;
@@ -105,10 +107,13 @@ export interface LocalRuntimeOptions {
   /** Table-name prefix, so several runtimes can share one DynamoDB Local. @default a fresh `run<8 hex>-` */
   readonly tablePrefix?: string;
   /**
-   * Injected clock for the handlers, the bus, the task tokens and the state machine's
-   * `$$.State.EnteredTime`. @default the system clock, or a scaled clock when `timeScale` is set
+   * The clock everything reads and waits on: the handlers, the bus and its retries, the queues,
+   * the task tokens, the state machines' timers, the schedules. A {@link VirtualClock} runs the
+   * whole runtime on virtual time (then `timeScale` must stay 1; periods and delays given here
+   * are in simulated ms, and the tables get no TTL, which DynamoDB Local would judge in wall
+   * time). @default the system clock, or a scaled clock when `timeScale` is set
    */
-  readonly clock?: Clock;
+  readonly clock?: TimerClock;
   /**
    * Simulated seconds per wall second (e.g. 120: a 4-hour SLA passes in 2 minutes). The runtime
    * then runs on a {@link createScaledClock} starting now (unless `clock` is given), the ASL's
@@ -200,9 +205,12 @@ export interface FunctionStats {
 
 export interface LocalRuntime {
   readonly dynamoDb: DynamoDbLocal;
-  /** The clock everything in the runtime reads (scaled when `timeScale` was given). */
-  readonly clock: Clock;
+  /** The clock everything in the runtime reads and waits on (scaled when `timeScale` was given). */
+  readonly clock: TimerClock;
+  /** 1 on a virtual clock. */
   readonly timeScale: number;
+  /** True on a virtual clock: time moves only when nothing is in flight. */
+  readonly virtual: boolean;
   readonly documentClient: DynamoDBDocumentClient;
   readonly tables: LocalRuntimeTables;
   readonly router: LocalEventRouter;
@@ -258,7 +266,7 @@ export interface LocalRuntime {
 }
 
 /** A clock on which `scale` seconds pass per wall second, with its origin and a wall-time converter. */
-export interface ScaledClock extends Clock {
+export interface ScaledClock extends TimerClock {
   readonly scale: number;
   /** Wall epoch ms at which simulated and wall time agreed. */
   readonly origin: number;
@@ -284,10 +292,12 @@ export function createScaledClock(options: {
     throw new RangeError(`scale must be a positive number, got ${scale}`);
   const wallNow = options.wallNow ?? Date.now;
   const origin = options.origin ?? wallNow();
+  const now = () => Math.round(origin + (wallNow() - origin) * scale);
   return {
+    ...wallTimerClock(now, scale),
     scale,
     origin,
-    now: () => Math.round(origin + (wallNow() - origin) * scale),
+    now,
     toWallMs: (simulatedMs) => simulatedMs / scale,
   };
 }
@@ -422,6 +432,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamoDb.client,
       [...TABLES, ...connectorTables(options.connector)],
       options.tablePrefix ?? `run${randomUUID().slice(0, 8)}-`,
+      // DynamoDB Local's TTL job deletes by wall time: rows stamped in virtual time would go at random.
+      { timeToLive: !(options.clock instanceof VirtualClock) },
     );
     documentClient = createDocumentClient({
       endpoint: dynamoDb.endpoint,
@@ -444,23 +456,60 @@ function assemble(
   tableNames: TableNames,
 ): LocalRuntime {
   const timeScale = options.timeScale ?? 1;
-  const clock = options.clock ?? (timeScale === 1 ? systemClock : createScaledClock({ scale: timeScale }));
+  const clock: TimerClock =
+    options.clock ?? (timeScale === 1 ? systemClock : createScaledClock({ scale: timeScale }));
+  const virtual = clock instanceof VirtualClock;
+  if (virtual && timeScale !== 1) throw new RangeError('a virtual clock takes no timeScale');
+  // Periods and delays in the clock's ms: wall ms times the scale on a scaled clock (its timers
+  // divide again), simulated ms as they are on a virtual one.
+  const clockMs = (wallMs: number): number => (virtual ? wallMs : wallMs * timeScale);
+  // Requests out to DynamoDB Local: work in flight for the virtual clock.
+  let requestsInFlight = 0;
+  const countRequests = (stack: DynamoDBDocumentClient['middlewareStack']) =>
+    stack.add(
+      (next) => async (args) => {
+        requestsInFlight += 1;
+        try {
+          return await next(args);
+        } finally {
+          requestsInFlight -= 1;
+        }
+      },
+      { step: 'initialize', name: 'flowtuneLocalInFlight' },
+    );
+  if (virtual) countRequests(documentClient.middlewareStack);
+  const runnerDynamoDb = virtual
+    ? new DynamoDBClient({
+        endpoint: dynamoDb.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      })
+    : dynamoDb.client;
+  if (virtual)
+    countRequests(runnerDynamoDb.middlewareStack as unknown as DynamoDBDocumentClient['middlewareStack']);
   const tables: LocalRuntimeTables = {
     featuresTable: requireTable(tableNames, FEATURES_TABLE.id),
     instancesTable: requireTable(tableNames, INSTANCES_TABLE.id),
     auditTable: requireTable(tableNames, AUDIT_TABLE.id),
   };
-  const redeliveryDelayMs = options.queueRedeliveryDelayMs ?? 100;
+  const redeliveryDelayMs = clockMs(options.queueRedeliveryDelayMs ?? 100);
   const queues: Record<QueueName, LocalQueue> = {
     intake: new LocalQueue(QUEUES.intake, {
       redeliveryDelayMs,
       maxConcurrency: options.intakeConcurrency ?? 2,
+      deduplicationWindowMs: clockMs(300_000),
+      clock,
     }),
-    dispatch: new LocalQueue(QUEUES.dispatch, { redeliveryDelayMs }),
+    dispatch: new LocalQueue(QUEUES.dispatch, {
+      redeliveryDelayMs,
+      deduplicationWindowMs: clockMs(300_000),
+      clock,
+    }),
   };
   const router = new LocalEventRouter({
     queues,
-    now: () => clock.now(),
+    clock,
+    retryDelayMs: clockMs(10),
     rules: [...Object.values(RULES), ...connectorRules(options.connector)],
   });
   const tokens = new TaskTokenRegistry({ now: () => clock.now() });
@@ -477,6 +526,7 @@ function assemble(
     client: documentClient,
     featuresTable: tables.featuresTable,
   });
+  const sdkClients = { runnerDynamoDb };
   const pseudonymise = createPseudonymiser(options.pseudonymKey ?? LOCAL_PSEUDONYM_KEY);
   const personalData = new PersonalData(options.personalData ?? DEFAULT_PERSONAL_DATA);
 
@@ -521,12 +571,12 @@ function assemble(
     stateMachineName: 'ProcessInstance',
     tokens,
     now: () => clock.now(),
-    retryIntervalMs: options.retryIntervalMs ?? 100,
-    timeScale,
+    retryIntervalMs: options.retryIntervalMs ?? (virtual ? 10 : 100),
+    ...(virtual ? { clock } : { timeScale }),
     ...(options.executionHistoryLimit === undefined ? {} : { historyLimit: options.executionHistoryLimit }),
     bindings: {
       functions,
-      dynamodb: dynamoDb.client,
+      dynamodb: sdkClients.runnerDynamoDb,
       events: router,
       queues: { [queues.dispatch.url]: queues.dispatch },
     },
@@ -542,6 +592,7 @@ function assemble(
       validate: createValidateHandler({ pseudonymise, clock }),
       score: createScoreHandler({ features, instances, audit, clock }),
       park: createParkHandler({ instances, audit, executions, clock }),
+      planWait: createPlanWaitHandler({ clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
       completion: createCompletionHandler({
         instances,
@@ -580,7 +631,9 @@ function assemble(
         experiments: tuningStore,
         queues: new DynamoDbAllocationStore({ client: documentClient, featuresTable: tables.featuresTable }),
         // In simulated time the park's few wall seconds become minutes: judge "stuck" in wall time.
-        stuckAssignmentMs: Math.max(STUCK_ASSIGNMENT_MS, STUCK_ASSIGNMENT_WALL_MS * timeScale),
+        stuckAssignmentMs: virtual
+          ? STUCK_ASSIGNMENT_MS
+          : Math.max(STUCK_ASSIGNMENT_MS, STUCK_ASSIGNMENT_WALL_MS * timeScale),
         ...(options.onRound === undefined ? {} : { onRound: options.onRound }),
       }),
     );
@@ -605,11 +658,24 @@ function assemble(
     );
   }
 
-  const tickMs = options.dispatchTickMs ?? (DISPATCH_TICK_MINUTES * 60_000) / timeScale;
+  const tickMs =
+    options.dispatchTickMs === undefined
+      ? DISPATCH_TICK_MINUTES * 60_000
+      : options.dispatchTickMs === false
+        ? false
+        : clockMs(options.dispatchTickMs);
   const ticker =
     tickMs === false
       ? undefined
-      : setInterval(() => void dispatch.tick('periodic', clock.now()).catch(() => {}), tickMs);
+      : every(clock, tickMs, () => dispatch.tick('periodic', clock.now()).catch(() => {}));
+  const unregisterProbes: (() => void)[] = [];
+  /** A schedule's period in clock ms: given (wall ms, or simulated on a virtual clock), or its rate. */
+  const scheduleMs = (given: number | false | undefined, rateMinutes: number): number | false => {
+    if (given !== undefined) return given === false ? false : clockMs(given);
+    // A caller that drives the rounds itself wants no loop changing the policy under it.
+    if (options.dispatchTickMs === false) return false;
+    return virtual ? rateMinutes * 60_000 : clockMs(scheduledJobTickMs(rateMinutes, timeScale));
+  };
   // The one way the active policy changes, on the undecorated ports (as the tuning loop runs).
   const policies = new PolicyStore({ versions: tuningStore, features, audit, events, clock });
   const tuning = startLocalTuning({
@@ -621,10 +687,9 @@ function assemble(
     tokens,
     clock,
     timeScale,
-    retryIntervalMs: options.retryIntervalMs ?? 100,
-    tickMs:
-      options.tuningTickMs ??
-      (options.dispatchTickMs === false ? false : scheduledJobTickMs(TUNING_SCHEDULE.rateMinutes, timeScale)),
+    runnerOnClock: virtual,
+    retryIntervalMs: options.retryIntervalMs ?? (virtual ? 10 : 100),
+    tickMs: scheduleMs(options.tuningTickMs, TUNING_SCHEDULE.rateMinutes),
     ...(options.executionHistoryLimit === undefined
       ? {}
       : { executionHistoryLimit: options.executionHistoryLimit }),
@@ -639,12 +704,20 @@ function assemble(
     audit,
     events,
     clock,
-    tickMs:
-      options.allocationTickMs ??
-      (options.dispatchTickMs === false
-        ? false
-        : scheduledJobTickMs(ALLOCATION_SCHEDULE.rateMinutes, timeScale)),
+    tickMs: scheduleMs(options.allocationTickMs, ALLOCATION_SCHEDULE.rateMinutes),
   });
+  if (clock instanceof VirtualClock) {
+    unregisterProbes.push(
+      clock.addProbe(
+        () =>
+          invocationsInFlight > 0 ||
+          requestsInFlight > 0 ||
+          router.delivering ||
+          tuning.delivering ||
+          Object.values(queues).some((queue) => queue.busy),
+      ),
+    );
+  }
   const connector =
     options.connector === undefined
       ? undefined
@@ -653,7 +726,7 @@ function assemble(
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      if (ticker) clearInterval(ticker);
+      ticker?.cancel();
       try {
         await allocation.stop();
         await tuning.stop();
@@ -661,6 +734,8 @@ function assemble(
         for (const queue of Object.values(queues)) queue.stop();
         await runner.stopAll();
       } finally {
+        for (const unregister of unregisterProbes) unregister();
+        if (runnerDynamoDb !== dynamoDb.client) runnerDynamoDb.destroy();
         documentClient.destroy();
         if (ownsDynamoDb) await dynamoDb.stop();
       }
@@ -678,6 +753,7 @@ function assemble(
     dynamoDb,
     clock,
     timeScale,
+    virtual,
     documentClient,
     tables,
     router,

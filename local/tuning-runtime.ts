@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDbTuningStore } from '../lambdas/shared/dynamodb-tuning-store';
 import type { InvocationContext } from '../lambdas/shared/observability';
 import type { PolicyStore } from '../lambdas/shared/policy-store';
-import type { Clock, FeatureStore, InstanceStore } from '../lambdas/shared/ports';
+import type { FeatureStore, InstanceStore, Timer, TimerClock } from '../lambdas/shared/ports';
 import { createApplyHandler } from '../lambdas/tuning/apply/handler';
 import { createApprovalHandler } from '../lambdas/tuning/approval/handler';
 import { createCycleHandler } from '../lambdas/tuning/cycle/handler';
@@ -19,6 +19,7 @@ import { compileEventPattern } from './event-pattern';
 import type { LocalEvent, LocalEventRouter } from './event-router';
 import { LOCAL_EVENT_BUS_NAME, localFunctionArn } from './local-names';
 import type { TaskTokenRegistry } from './task-tokens';
+import { every } from './virtual-clock';
 
 /**
  * The tuning loop in the local runtime, wired from lib/definitions/tuning.ts as the Tuning
@@ -59,6 +60,8 @@ export interface LocalTuning {
   waitForExecution(name: string, timeoutMs?: number): Promise<ExecutionDescription>;
   /** True while an observation is being delivered (or waits for a retry). */
   readonly busy: boolean;
+  /** True while an observation is being taken (one waiting to be retried waits on the clock). */
+  readonly delivering: boolean;
   /** Resolves once every observation delivered so far has been taken (or failed for good). */
   idle(): Promise<void>;
   /** Stops the timer and aborts running tuning executions; idempotent. */
@@ -74,10 +77,13 @@ export interface LocalTuningOptions {
   readonly features: FeatureStore;
   readonly instances: InstanceStore;
   readonly tokens: TaskTokenRegistry;
-  readonly clock: Clock;
+  /** The runtime's clock: observation deliveries, their retries and the schedule wait on it. */
+  readonly clock: TimerClock;
   readonly timeScale: number;
+  /** Run the state machine's timers on `clock` (a virtual clock) rather than scaled wall time. */
+  readonly runnerOnClock?: boolean;
   readonly retryIntervalMs: number;
-  /** Wall ms between scheduled cycles; `false`: only `startCycle()` starts one. */
+  /** Clock ms between scheduled cycles; `false`: only `startCycle()` starts one. */
   readonly tickMs: number | false;
   readonly executionHistoryLimit?: number;
 }
@@ -109,7 +115,7 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
     TuningFunctionName,
     (event: unknown, context?: InvocationContext) => Promise<unknown>
   > = {
-    tuningObserve: createObserveHandler({ tuning: store, instances: options.instances }),
+    tuningObserve: createObserveHandler({ tuning: store, instances: options.instances, clock }),
     tuningCycle: createCycleHandler({ tuning: store, features: options.features, clock }),
     tuningApproval: createApprovalHandler({ tuning: store, clock }),
     tuningApply: createApplyHandler({ tuning: store, policies: options.policies, clock }),
@@ -146,7 +152,7 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
     tokens: options.tokens,
     now: () => clock.now(),
     retryIntervalMs: options.retryIntervalMs,
-    timeScale: options.timeScale,
+    ...(options.runnerOnClock ? { clock } : { timeScale: options.timeScale }),
     ...(options.executionHistoryLimit === undefined ? {} : { historyLimit: options.executionHistoryLimit }),
     bindings: { functions, events: options.router },
   });
@@ -154,8 +160,9 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
   // The observation rule: matching events go to the observe function, retried like an async invoke.
   const deliveryFailures: ObservationDeliveryFailure[] = [];
   const matches = compileEventPattern(TUNING_RULES.observations.pattern);
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Set<Timer>();
   let pending = 0;
+  let running = 0;
   let idleWaiters: (() => void)[] = [];
   let stopped = false;
   const settle = () => {
@@ -166,9 +173,10 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
   };
   const deliver = (event: LocalEvent, attempt: number, delayMs: number) => {
     pending += 1;
-    const timer = setTimeout(() => {
+    const timer = clock.setTimer(delayMs, () => {
       timers.delete(timer);
-      void invoke('tuningObserve', structuredClone(event))
+      running += 1;
+      return invoke('tuningObserve', structuredClone(event))
         .catch((error: unknown) => {
           if (attempt >= OBSERVE_MAX_ATTEMPTS || stopped) {
             deliveryFailures.push({ event, error: describeError(error), attempts: attempt });
@@ -177,10 +185,11 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
           deliver(event, attempt + 1, OBSERVE_RETRY_DELAY_MS * 2 ** (attempt - 1));
         })
         .finally(() => {
+          running -= 1;
           pending -= 1;
           settle();
         });
-    }, delayMs);
+    });
     timers.add(timer);
   };
   const unsubscribe = options.router.onEvent(({ event }) => {
@@ -204,10 +213,10 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
   const ticker =
     options.tickMs === false
       ? undefined
-      : setInterval(() => {
+      : every(clock, options.tickMs, () => {
           if (computing()) skippedTicks += 1;
           else startCycle();
-        }, options.tickMs);
+        });
 
   let stoppedPromise: Promise<void> | undefined;
   return {
@@ -224,13 +233,16 @@ export function startLocalTuning(options: LocalTuningOptions): LocalTuning {
     get busy() {
       return pending > 0;
     },
+    get delivering() {
+      return running > 0;
+    },
     idle: () => (pending === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
     stop: () => {
       stoppedPromise ??= (async () => {
         stopped = true;
-        if (ticker) clearInterval(ticker);
+        ticker?.cancel();
         unsubscribe();
-        for (const timer of timers) clearTimeout(timer);
+        for (const timer of timers) timer.cancel();
         pending -= timers.size;
         timers.clear();
         settle();

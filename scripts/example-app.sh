@@ -4,23 +4,32 @@
 # the installed declarations and synthesizes it with the cdk-nag packs (any unacknowledged
 # finding fails the synth). Run by `npm run test:example` and `.ci/run`.
 #
-#   scripts/example-app.sh [--keep]    --keep leaves the fresh folder (.build/example-app) for a look
+#   scripts/example-app.sh [--keep] [--tarball FILE]
+#     --keep          leave the fresh folder (.build/example-app) for a look
+#     --tarball FILE  install FILE instead of packing afresh (to iterate on the example only)
 #
 # Offline-safe: the install takes packages from npm's cache first (--prefer-offline), which
 # `npm ci` has filled; only what the cache lacks comes from the registry.
 set -euo pipefail
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 KEEP=0
-for arg in "$@"; do
-  case "$arg" in
+GIVEN_TARBALL=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
     -h | --help) usage; exit 0 ;;
     --keep) KEEP=1 ;;
-    *) echo "example-app: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
+    --tarball)
+      [[ $# -ge 2 && -f "$2" ]] || { echo "example-app: --tarball needs an existing .tgz file" >&2; exit 2; }
+      GIVEN_TARBALL="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+      shift
+      ;;
+    *) echo "example-app: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
+  shift
 done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,8 +42,12 @@ log() { printf '== example-app: %s\n' "$*" >&2; }
 rm -rf "$WORK"
 mkdir -p "$WORK/pack" "$WORK/app"
 
-log "npm pack (prepack builds dist/)"
-(cd "$ROOT" && npm pack --silent --pack-destination "$WORK/pack" >/dev/null)
+if [[ -n "$GIVEN_TARBALL" ]]; then
+  cp "$GIVEN_TARBALL" "$WORK/pack/"
+else
+  log "npm pack (prepack builds dist/)"
+  (cd "$ROOT" && npm pack --silent --pack-destination "$WORK/pack" >/dev/null)
+fi
 TARBALL="$(ls "$WORK"/pack/flowtune-*.tgz)"
 log "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) KiB, $(tar -tzf "$TARBALL" | wc -l) files)"
 

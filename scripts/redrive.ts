@@ -35,9 +35,10 @@ Moves the messages of a dead-letter queue back to where they failed, once the ca
 Which queue
   --queue <url|arn|name>   the dead-letter queue
   --outputs <file>         stack outputs (cdk deploy --outputs-file), with --dlq:
-  --dlq <name>             intake | dispatch | delivery | async | connector (the DLQ of the intake
-                           queue, of the dispatch queue, of EventBridge rule targets, of Lambda async
-                           invocations, of the optional connector's undelivered decisions)
+  --dlq <name>             intake | dispatch | delivery | async | tuning-async | connector (the DLQ
+                           of the intake queue, of the dispatch queue, of EventBridge rule targets,
+                           of Lambda async invocations, of the tuning loop's observe function, of the
+                           optional connector's undelivered decisions)
   --stack <name>           stack in the outputs file (default: the only one, or Flowtune)
 
 How
@@ -68,6 +69,7 @@ export const DLQ_OUTPUTS = {
   dispatch: 'DispatchQueueDeadLetterQueueUrl',
   delivery: 'DeliveryDeadLetterQueueUrl',
   async: 'AsyncFailureQueueUrl',
+  'tuning-async': 'TuningAsyncFailureQueueUrl',
   connector: 'ConnectorDeadLetterQueueUrl',
 } as const;
 
@@ -90,7 +92,7 @@ export const RedriveOptions = z
     (options) => options.queue !== undefined || (options.outputs !== undefined && options.dlq !== undefined),
     {
       message:
-        'name the queue: --queue <url|arn|name>, or --outputs <file> with --dlq <intake|dispatch|delivery|async|connector>',
+        'name the queue: --queue <url|arn|name>, or --outputs <file> with --dlq <intake|dispatch|delivery|async|tuning-async|connector>',
       path: ['queue'],
     },
   );

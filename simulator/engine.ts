@@ -30,6 +30,8 @@ export interface SimJob {
   readonly patienceSeconds: number;
   /** Item-level predicted handling seconds shown to policies (when hints are on). */
   readonly hintSeconds?: number;
+  /** The customer's tier, which the routing cost may weigh in (absent = standard). */
+  readonly customerTier?: string;
 }
 
 export interface EngineInput {
@@ -62,8 +64,22 @@ export interface EngineResult {
   readonly outcomes?: readonly (ItemOutcome & { readonly agentId?: string; readonly itemId: string })[];
 }
 
+/**
+ * A simulated time as the domain sees it: epoch milliseconds, whole, as production's timestamps
+ * are (ISO strings carry milliseconds), so a round the simulator routes is the round the
+ * dispatcher would see, to the millisecond.
+ */
+export function simulatedEpochMs(epochMs: number, seconds: number): number {
+  return Math.round(epochMs + seconds * 1000);
+}
+
 export class PolicyViolationError extends Error {
   override readonly name = 'PolicyViolationError';
+}
+
+/** Two agents or two items under one id in an engine input. */
+export class DuplicateIdError extends Error {
+  override readonly name = 'DuplicateIdError';
 }
 
 type Event =
@@ -123,6 +139,15 @@ export function runEngine(input: EngineInput): EngineResult {
   const abandonedAt = new Float64Array(jobs.length).fill(Number.NaN);
   const assignedAgent = new Int32Array(jobs.length).fill(-1);
   const agentIndexById = new Map(agents.map((agent, index) => [agent.agentId, index]));
+  // One id, one agent: two agents under one id would make the engine's index and the policy's
+  // view disagree (the first would be invisible), so say so instead of misrouting.
+  if (agentIndexById.size !== agents.length) {
+    const seen = new Set<string>();
+    const twice = agents.find((agent) => seen.has(agent.agentId) || !seen.add(agent.agentId));
+    throw new DuplicateIdError(
+      `agent id "${twice?.agentId}" is used by two agents; agent ids must be unique`,
+    );
+  }
   const waiting = new Map<string, { jobIndex: number; item: WaitingItem }>();
   const hints: Record<string, number> = {};
   let completionsInWindow = 0;
@@ -138,7 +163,7 @@ export function runEngine(input: EngineInput): EngineResult {
     }
   }
   if (input.dispatchIntervalSeconds > 0) queue.push(input.dispatchIntervalSeconds, { kind: 'tick' });
-  const toMs = (seconds: number) => input.epochMs + seconds * 1000;
+  const toMs = (seconds: number) => simulatedEpochMs(input.epochMs, seconds);
   const onShift = shiftTracker(agents);
 
   const agentStates = (): AgentState[] =>
@@ -233,7 +258,10 @@ export function runEngine(input: EngineInput): EngineResult {
         enqueuedAt: toMs(job.arrivalAt),
         slaDueAt: toMs(job.slaDueAt),
         excludedAgents: [],
+        ...(job.customerTier === undefined ? {} : { customerTier: job.customerTier }),
       };
+      if (waiting.has(job.itemId))
+        throw new DuplicateIdError(`item id "${job.itemId}" arrives twice; item ids must be unique`);
       waiting.set(job.itemId, { jobIndex: nextJob, item });
       if (job.hintSeconds !== undefined) hints[job.itemId] = job.hintSeconds;
       if (Number.isFinite(job.patienceSeconds))

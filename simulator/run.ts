@@ -6,7 +6,7 @@ import {
   type RunMetrics,
   summariseReplications,
 } from '../domain/metrics';
-import { createPolicy } from '../domain/routing';
+import { plannedRouting, policyDocumentFor } from '../domain/tuning/round-plan';
 import { type EngineResult, runEngine } from './engine';
 import type { Scenario } from './scenario';
 import { buildWorkload, trueHandlingSeconds, type Workload } from './workload';
@@ -78,7 +78,7 @@ export function runReplication(workload: Workload, policyName: string): EngineRe
   return runEngine({
     agents: workload.workforce.agents,
     jobs: workload.jobs,
-    policy: createPolicy(policyName),
+    policy: plannedRouting(policyDocumentFor(policyName)),
     handlingSeconds: trueHandlingSeconds(workload),
     features: workload.features,
     learnOnline: !absent,

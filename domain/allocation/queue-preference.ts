@@ -1,5 +1,5 @@
 import type { DispatchRound } from '../routing/types';
-import { hasRequiredSkills } from '../scoring';
+import { freeSlots, hasRequiredSkills } from '../scoring';
 import { type AllocationQueue, categoriesOfQueue } from './job';
 
 /**
@@ -33,6 +33,8 @@ export function preferAssignedQueues(
     for (const category of categoriesOfQueue(queue)) queueOfCategory.set(category, queue.queueId);
   const keptFor = new Map<string, string>();
   for (const agent of round.agents) {
+    // Only agents who can take work this round are kept for their queue (the round holds busy ones too).
+    if (freeSlots(agent, round.now) === 0) continue;
     const queueId = assignments[agent.agentId];
     if (queueId === undefined) continue;
     const hasWork = round.waiting.some(

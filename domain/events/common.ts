@@ -54,4 +54,25 @@ export const Attributes = z.record(
 /** Version stamped on every event detail so consumers can evolve without guessing. */
 export const SchemaVersion = z.literal('1');
 
+/** The major version of the inbound contracts this deployment reads. */
+export const INBOUND_SCHEMA_MAJOR = '1';
+
+/**
+ * How inbound details evolve, stated once for the schemas, the registry and the README: a producer
+ * may add fields (a newer minor version, or its own), and Flowtune ignores them; only a missing or
+ * invalid known field, or another major version, rejects the event.
+ */
+export const FORWARD_COMPATIBILITY_RULE =
+  'Forward compatible: fields this schema does not name are accepted and ignored (dropped from the validated detail; the event archive keeps the event as sent; put data Flowtune should keep in attributes). schemaVersion "1" or "1.<minor>" is accepted (a minor version only adds optional fields); another major version is rejected, as is a missing or invalid required field.';
+
+/**
+ * schemaVersion of an inbound detail: "1" or "1.<minor>". A minor version only adds optional
+ * fields, which this deployment ignores; another major version may change what a field means, so
+ * it is rejected rather than half-understood.
+ */
+export const InboundSchemaVersion = z.string().regex(/^1(\.[0-9]{1,4})?$/, {
+  error: (issue) =>
+    `must be "${INBOUND_SCHEMA_MAJOR}" or "${INBOUND_SCHEMA_MAJOR}.<minor>": this deployment reads major version ${INBOUND_SCHEMA_MAJOR}, and fields added by a minor version are ignored; got ${JSON.stringify(issue.input)}. Send a ${INBOUND_SCHEMA_MAJOR}.x detail, or upgrade Flowtune before producing another major version.`,
+});
+
 export const Tenant = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);

@@ -2,12 +2,14 @@ import { z } from 'zod';
 import { AgentStatusChanged, WorkItemCancelled, WorkItemCompleted, WorkItemCreated } from './inbound';
 import { WorkItemEscalated, WorkItemRejected, WorkItemRouted } from './outbound';
 import { StaffingRecommended } from './staffing';
+import { timestampIssues } from './time-bounds';
 import { DriftDetected, PolicyChanged } from './tuning';
 
 export * from './common';
 export * from './inbound';
 export * from './outbound';
 export * from './staffing';
+export * from './time-bounds';
 export * from './tuning';
 
 /** `source` of every event Flowtune itself emits. */
@@ -70,17 +72,26 @@ function toIssues(error: z.ZodError): FieldIssue[] {
   }));
 }
 
+export interface ValidateOptions {
+  /**
+   * Flowtune's clock (epoch ms): when given, producers' timestamps must also lie within
+   * TIME_BOUNDS of it (see time-bounds.ts). Inbound edges pass it; schema-only checks leave it out.
+   */
+  readonly now?: number;
+}
+
 /**
  * Validates an event detail against its detail-type's schema and names the first bad field,
  * so a rejection tells the producer exactly what to fix.
  *
  * @example
- * const result = validateDetail('WorkItemCreated', event.detail);
+ * const result = validateDetail('WorkItemCreated', event.detail, { now: Date.now() });
  * if (!result.ok) console.log(`${result.field}: ${result.reason}`);
  */
 export function validateDetail<K extends DetailType>(
   detailType: K,
   detail: unknown,
+  options: ValidateOptions = {},
 ): Validation<z.infer<(typeof ALL_EVENTS)[K]>> {
   const schema: z.ZodType = ALL_EVENTS[detailType];
   const size = JSON.stringify(detail ?? null).length;
@@ -89,8 +100,14 @@ export function validateDetail<K extends DetailType>(
     return { ok: false, field: '(detail)', reason, issues: [{ field: '(detail)', reason }] };
   }
   const parsed = schema.safeParse(detail);
-  if (parsed.success) return { ok: true, value: parsed.data as z.infer<(typeof ALL_EVENTS)[K]> };
-  const issues = toIssues(parsed.error);
+  const issues = parsed.success
+    ? options.now === undefined
+      ? []
+      : timestampIssues(detailType, parsed.data as Record<string, unknown>, options.now)
+    : toIssues(parsed.error);
+  if (parsed.success && issues.length === 0) {
+    return { ok: true, value: parsed.data as z.infer<(typeof ALL_EVENTS)[K]> };
+  }
   const first = issues[0] ?? { field: '(detail)', reason: 'invalid' };
   return { ok: false, field: first.field, reason: first.reason, issues };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentId, ItemId } from '../events';
-import { Policy } from '../policy';
+import { MAX_PROPOSED_VERSION_LENGTH, Policy, PolicyVersion } from '../policy';
 
 /**
  * The operations API contract, in one place: its routes and the zod schemas of its request
@@ -24,7 +24,10 @@ export type OverrideBody = z.infer<typeof OverrideBody>;
 
 export const PolicyProposalBody = z
   .object({
-    policy: Policy,
+    policy: Policy.refine((policy) => policy.version.length <= MAX_PROPOSED_VERSION_LENGTH, {
+      message: `a proposed version has at most ${MAX_PROPOSED_VERSION_LENGTH} characters (automatic changes append a suffix)`,
+      path: ['version'],
+    }),
     rationale: z.string().trim().min(3, 'must say why, in at least 3 characters').max(2000),
   })
   .strict();
@@ -50,9 +53,8 @@ export function requestBodyJsonSchema(name: RequestBodyName): Record<string, unk
 export const BacklogSnapshotRequest = z.object({ kind: z.literal('backlog-snapshot') });
 export const BACKLOG_SNAPSHOT_REQUEST: z.infer<typeof BacklogSnapshotRequest> = { kind: 'backlog-snapshot' };
 
-export const PolicyVersion = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of letters, digits, ".", "_" or "-"');
+/** The one policy version format, shared with the Policy schema so a proposal's version is always routable. */
+export { PolicyVersion };
 
 /**
  * A stored policy version as the history shows it: an operator's (`v2`), the tuning loop's
@@ -288,12 +290,25 @@ export function matchRoute(
       const segment = segments[index] as string;
       const parameter = /^\{(\w+)\}$/.exec(part)?.[1];
       if (parameter === undefined) return part === segment;
-      pathParameters[parameter] = decodeURIComponent(segment);
+      pathParameters[parameter] = decodedSegment(segment);
       return true;
     });
     if (matches) return { route, pathParameters };
   }
   return undefined;
+}
+
+/**
+ * A path segment percent-decoded, or as sent when its encoding is malformed (`%E0%A4%A`): the
+ * parameter's schema then refuses it with a 400 naming the parameter, where decodeURIComponent
+ * would throw (a 500).
+ */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** True when some route has this resource template but another method (a 405, not a 404). */

@@ -37,6 +37,13 @@ export function serviceDimension(service: string): string {
   return `flowtune-${service}`;
 }
 
+/** The `service` dimension of a metric's first (or only) emitting function. */
+export function emittingService(definition: MetricDefinition): string {
+  const service = definition.services[0];
+  if (service === undefined) throw new Error(`metric ${definition.name} names no emitting service`);
+  return serviceDimension(service);
+}
+
 const metric = (
   name: string,
   unit: MetricUnitName,
@@ -87,7 +94,7 @@ export const METRICS = {
     'InvalidStoredPolicy',
     'Count',
     // Emitted through lambdas/shared/policy.ts by every function that reads the active policy.
-    ['score', 'dispatcher', 'tuning', 'allocation', 'ops-api'],
+    ['score', 'dispatcher', 'tuning-cycle', 'allocation', 'ops-api'],
     'The stored active policy did not parse; the default applied.',
   ),
   // Dispatch
@@ -166,11 +173,56 @@ export const METRICS = {
     ['record-outcome'],
     '1 when the item completed by its SLA due time, else 0.',
   ),
+  // Quality, one 0/1 value per finished item (the average is the rate); the ByQueue copies carry the
+  // item's queue (its category), for the per-queue widgets, the plain ones feed the alarms.
+  slaMetByQueue: metric(
+    'SlaMetByQueue',
+    'Count',
+    ['record-outcome'],
+    'SlaMet by queue: the average is the queue’s SLA attainment.',
+    ['queue'],
+  ),
+  firstTimeResolved: metric(
+    'FirstTimeResolved',
+    'Count',
+    ['record-outcome'],
+    '1 when the item was resolved the first time (no reopen, no hand-back), else 0.',
+  ),
+  firstTimeResolvedByQueue: metric(
+    'FirstTimeResolvedByQueue',
+    'Count',
+    ['record-outcome'],
+    'FirstTimeResolved by queue.',
+    ['queue'],
+  ),
+  reworked: metric('Reworked', 'Count', ['record-outcome'], '1 when the item needed rework, else 0.'),
+  reworkedByQueue: metric('ReworkedByQueue', 'Count', ['record-outcome'], 'Reworked by queue.', ['queue']),
+  reopened: metric('Reopened', 'Count', ['record-outcome'], '1 when the item was reopened, else 0.'),
+  reopenedByQueue: metric('ReopenedByQueue', 'Count', ['record-outcome'], 'Reopened by queue.', ['queue']),
+  erroredOutcomes: metric(
+    'ErroredOutcomes',
+    'Count',
+    ['record-outcome'],
+    '1 when the item ended escalated, rejected or abandoned rather than resolved or converted, else 0.',
+  ),
+  erroredOutcomesByQueue: metric(
+    'ErroredOutcomesByQueue',
+    'Count',
+    ['record-outcome'],
+    'ErroredOutcomes by queue.',
+    ['queue'],
+  ),
   predictionAbsError: metric(
     'PredictionAbsError',
     'Seconds',
     ['record-outcome'],
     '|actual − predicted| handling time: the residual that drift detection watches.',
+  ),
+  completionHandlerMismatch: metric(
+    'CompletionHandlerMismatch',
+    'Count',
+    ['record-outcome'],
+    'Completions whose handledBy is not the assignee (per-agent statistics not fed).',
   ),
   // Agents
   agentStatusChanges: metric(
@@ -209,62 +261,68 @@ export const METRICS = {
     ['action'],
   ),
   policyProposals: metric('PolicyProposals', 'Count', ['ops-api'], 'Policy versions proposed by operators.'),
-  // Continuous tuning (the tuning workflow emits these; the dashboard and the drift alarm read them)
+  // Continuous tuning: each tuning function is its own service (flowtune-tuning-<handler folder>,
+  // as the Tuning construct names it); the dashboard and the drift alarm read them by it.
   driftDetected: metric(
     'DriftDetected',
     'Count',
-    ['tuning'],
+    ['tuning-cycle'],
     'Drift tests that flagged a change in a tuning cycle (the kind goes in the DriftDetected event).',
   ),
   driftRatio: metric(
     'DriftRatio',
     'None',
-    ['tuning'],
+    ['tuning-cycle'],
     "A drift test's statistic divided by the threshold it must exceed: above 1 is drift.",
     ['kind'],
   ),
   driftDetectedByKind: metric(
     'DriftDetectedByKind',
     'Count',
-    ['tuning'],
+    ['tuning-cycle'],
     'Drift findings of a tuning cycle, one per finding, by the kind of test that flagged it.',
     ['kind'],
   ),
   tuningObservations: metric(
     'TuningObservations',
     'Count',
-    ['tuning'],
+    ['tuning-observe'],
     "Arrivals and completions recorded into the tuning loop's minute buckets.",
   ),
-  tuningCycles: metric('TuningCycles', 'Count', ['tuning'], 'Tuning cycles run (one every two minutes).'),
+  tuningCycles: metric(
+    'TuningCycles',
+    'Count',
+    ['tuning-cycle'],
+    'Tuning cycles run (one every two minutes).',
+  ),
   occupancy: metric(
     'Occupancy',
     'Percent',
-    ['tuning'],
+    ['tuning-cycle'],
     'Share of agent capacity in use over the tuning window.',
   ),
   tuningApprovalsRequested: metric(
     'TuningApprovalsRequested',
     'Count',
-    ['tuning'],
+    ['tuning-approval'],
     'High-impact policy changes waiting for a person to approve them.',
   ),
   policyChangesApplied: metric(
     'PolicyChangesApplied',
     'Count',
-    ['tuning'],
+    ['tuning-apply'],
     'Policy versions the tuning loop activated (within guardrails or approved).',
   ),
   policyChangesRejected: metric(
     'PolicyChangesRejected',
     'Count',
-    ['tuning'],
+    ['tuning-apply'],
     'Proposed policy changes refused by a guardrail or a person.',
   ),
   policyRollbacks: metric(
     'PolicyRollbacks',
     'Count',
-    ['tuning'],
+    ['tuning-apply'],
     'Experiments rolled back because a guardrail metric degraded.',
   ),
   // Resource allocation (lambdas/allocation: the scheduled job, one run per forecast interval)
@@ -379,6 +437,21 @@ export type MetricKey = keyof typeof METRICS;
 
 /** What the tuning workflow's drift tests watch (as its DriftDetected event names them). */
 export const DRIFT_KINDS = ['arrival-rate', 'category-mix', 'residual', 'confidence', 'capacity'] as const;
+
+/** Completion outcomes that count as errors in the quality KPIs (ErroredOutcomes). */
+export const ERRORED_OUTCOMES: readonly string[] = ['escalated', 'rejected', 'abandoned'];
+
+/** The quality KPIs, each a 0/1 metric averaged into a rate, with its per-queue copy. */
+export const QUALITY_KPIS = [
+  {
+    label: 'first-time resolution',
+    overall: METRICS.firstTimeResolved,
+    byQueue: METRICS.firstTimeResolvedByQueue,
+  },
+  { label: 'rework', overall: METRICS.reworked, byQueue: METRICS.reworkedByQueue },
+  { label: 'reopen', overall: METRICS.reopened, byQueue: METRICS.reopenedByQueue },
+  { label: 'error', overall: METRICS.erroredOutcomes, byQueue: METRICS.erroredOutcomesByQueue },
+] as const;
 
 /** DriftRatio above this is drift: the test statistic exceeded its threshold. */
 export const DRIFT_RATIO_THRESHOLD = 1;

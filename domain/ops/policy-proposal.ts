@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Policy } from '../policy';
+import { Policy, PolicyVersion } from '../policy';
 
 /**
  * Policy proposals: an operator proposes a new version of the decision policy (validated by the
@@ -10,7 +10,7 @@ import { Policy } from '../policy';
 export const PolicyProposalStatus = z.enum(['proposed', 'approved']);
 
 export const PolicyProposal = z.object({
-  version: z.string().min(1),
+  version: PolicyVersion,
   policy: Policy,
   rationale: z.string().min(1),
   proposedBy: z.string().min(1),

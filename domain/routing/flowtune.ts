@@ -1,5 +1,5 @@
 import type { CostTerm } from '../events';
-import { hasRequiredSkills, lognormalSurvival } from '../scoring';
+import { hasRequiredSkills, lognormalSurvival, TIER_PRIORITY_BOOST } from '../scoring';
 import type { ShrinkagePrior } from '../scoring/types';
 import { type AssignmentProblem, solveAssignment } from './assignment';
 import {
@@ -25,15 +25,23 @@ export const FLOWTUNE_POLICY_VERSION = 'flowtune-assignment-v1';
  * i.e. minus the log of a cμ-style index (urgency per second of agent time) plus fairness terms:
  * h_ia predicted handling seconds, h_i* the fastest eligible agent's, h̄ the global mean, w_i the
  * priority weight, τ_i the aging window, gain_ia how much serving now rather than later lowers
- * the SLA-breach probability.
+ * the SLA-breach probability. The customer's value enters the priority weight as extra priority
+ * points, w_i = 1 + (priority − 1 + customer·tierPoints_i) / 2, shown as its own `customer` term
+ * (the part of −priority·ln(w_i) the tier adds).
  */
 export interface FlowtuneWeights {
   /** Exponent on the predicted handling time h_ia; 1 = value per second of agent time (cμ). */
   readonly handling: number;
   /** Weight on ln(h_ia / fastest on-shift eligible agent): keeps agents on what they do comparatively best. */
   readonly advantage: number;
-  /** Exponent on the priority weight w_i = 1 + (priority − 1) / 2. */
+  /** Exponent on the priority weight w_i = 1 + (priority − 1 + customer·tierPoints) / 2. */
   readonly priority: number;
+  /**
+   * Priority points per point of the customer's tier (TIER_PRIORITY_BOOST, the scorer's table for effectivePriority:
+   * gold +1, platinum +1.5): 0 ignores the customer; the default 2 counts a gold customer's item as
+   * two priority levels higher (measured with `npm run customer-value`).
+   */
+  readonly customer: number;
   /** Waiting this fraction of the item's SLA window doubles its urgency (used when agingHandlingMultiple is 0). */
   readonly agingWindowFraction: number;
   /** Waiting this many mean handling times doubles an item's urgency, the same clock for every item. */
@@ -57,6 +65,7 @@ export const DEFAULT_FLOWTUNE_WEIGHTS: FlowtuneWeights = {
   handling: 1.25,
   advantage: 1,
   priority: 0.5,
+  customer: 2,
   agingWindowFraction: 0.5,
   agingHandlingMultiple: 2,
   sla: 4,
@@ -71,7 +80,16 @@ export interface FlowtuneOptions {
   readonly name?: string;
 }
 
-const TERM_NAMES = ['handling', 'advantage', 'priority', 'waiting', 'sla', 'balance', 'load'] as const;
+const TERM_NAMES = [
+  'handling',
+  'advantage',
+  'priority',
+  'customer',
+  'waiting',
+  'sla',
+  'balance',
+  'load',
+] as const;
 
 /** SLA gain is only evaluated when the deadline is within this many predicted handling times. */
 const SLA_HORIZON_MULTIPLE = 6;
@@ -88,7 +106,11 @@ const SLA_TERM_TOLERANCE = 0.02;
 interface ItemView {
   readonly itemIndex: number;
   readonly group: number;
+  /** w_i with the customer's points. */
   readonly priorityWeight: number;
+  /** w_i without them: the `priority` term; the difference is the `customer` term. */
+  readonly basePriorityWeight: number;
+  readonly customerTier: string;
   readonly waitSeconds: number;
   readonly agingSeconds: number;
   readonly secondsToDue: number;
@@ -146,12 +168,13 @@ export function flowtunePolicy(options: FlowtuneOptions = {}): RoutingPolicy {
         const aged = 1 + view.waitSeconds / view.agingSeconds;
         scratch[0] = weights.handling * (logSeconds + view.logRatio - logReference);
         scratch[1] = weights.advantage * (logSeconds - (group?.logFastest ?? logSeconds));
-        scratch[2] = -weights.priority * Math.log(view.priorityWeight);
-        scratch[3] = -Math.log(aged);
-        scratch[4] =
+        scratch[2] = -weights.priority * Math.log(view.basePriorityWeight);
+        scratch[3] = -weights.priority * (Math.log(view.priorityWeight) - Math.log(view.basePriorityWeight));
+        scratch[4] = -Math.log(aged);
+        scratch[5] =
           view.slaConstant ?? -Math.log(1 + (weights.sla * (view.slaGain?.[agentIndex] ?? 0)) / aged);
-        scratch[5] = agentTerms[agentIndex] ?? 0;
-        scratch[6] =
+        scratch[6] = agentTerms[agentIndex] ?? 0;
+        scratch[7] =
           agent === undefined
             ? 0
             : (weights.load * (agent.activeCount + slotIndex)) / Math.max(agent.capacity, 1);
@@ -357,7 +380,14 @@ function describeItems(
     const view: ItemView = {
       itemIndex,
       group,
-      priorityWeight: 1 + (Math.max(1, item.priority) - 1) / 2,
+      priorityWeight:
+        1 +
+        (Math.max(1, item.priority) -
+          1 +
+          weights.customer * (TIER_PRIORITY_BOOST[item.customerTier ?? ''] ?? 0)) /
+          2,
+      basePriorityWeight: 1 + (Math.max(1, item.priority) - 1) / 2,
+      customerTier: item.customerTier ?? 'standard',
       waitSeconds: Math.max(0, (now - item.enqueuedAt) / 1000),
       agingSeconds: Math.max(
         weights.agingHandlingMultiple > 0
@@ -420,7 +450,11 @@ function summarise(input: {
   readonly priority: number;
 }): string {
   const { chosen, runnerUp, handlingSeconds, runnerUpSeconds, view } = input;
-  const context = `waited ${formatSeconds(view.waitSeconds)}, SLA due in ${formatSeconds(view.secondsToDue)}, priority ${input.priority}`;
+  const customer =
+    view.priorityWeight === view.basePriorityWeight
+      ? ''
+      : ` (${view.customerTier} customer: priority weight ×${(view.priorityWeight / view.basePriorityWeight).toFixed(2)})`;
+  const context = `waited ${formatSeconds(view.waitSeconds)}, SLA due in ${formatSeconds(view.secondsToDue)}, priority ${input.priority}${customer}`;
   if (runnerUp === undefined || runnerUpSeconds === undefined) {
     return `Routed to ${chosen.agentId}, the only eligible agent with a free slot: expected ${formatSeconds(handlingSeconds)}; ${context}.`;
   }

@@ -7,6 +7,7 @@ export * from './loop';
 export * from './math';
 export * from './observations';
 export * from './reestimation';
+export * from './round-plan';
 export * from './routing';
 export * from './thresholds';
 export * from './versions';

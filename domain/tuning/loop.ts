@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DriftAction, DriftDetected } from '../events/tuning';
+import type { DriftAction, DriftDetected, DriftKind } from '../events/tuning';
 import type { AgentState, HandlingFeatures } from '../model';
 import type { Policy } from '../policy';
 import { buildHandlingModel } from '../scoring';
@@ -219,6 +219,11 @@ export interface TuningCycleResult {
   readonly experimentDecision?: ExperimentDecision & { readonly experimentId: string };
   readonly policyChange?: PolicyChangeProposal;
   readonly capacity: CapacityCheck;
+  /**
+   * Each drift test that ran this cycle: its largest statistic ÷ the threshold it must exceed
+   * (above 1 is drift), over its categories and buckets — what the dashboard's Drift widget plots.
+   */
+  readonly driftRatios: Readonly<Partial<Record<DriftKind, number>>>;
 }
 
 const MINUTE = 60_000;
@@ -350,6 +355,11 @@ function driftEvent(
 export function runTuningCycle(state: TuningState, input: TuningCycleInput): TuningCycleResult {
   const { config, now } = input;
   const drift: DriftDetected[] = [];
+  const driftRatios: Partial<Record<DriftKind, number>> = {};
+  const tested = (kind: DriftKind, statistic: number, threshold: number) => {
+    const ratio = statistic / threshold;
+    if (Number.isFinite(ratio)) driftRatios[kind] = Math.max(driftRatios[kind] ?? 0, round(ratio));
+  };
   const reestimations: Reestimation[] = [];
   const fresh = [...input.buckets]
     .filter((bucket) => bucket.start >= state.processedUntil && bucket.start + bucket.seconds * 1000 <= now)
@@ -398,6 +408,7 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
         bucket.start,
       );
       next = { ...next, rateCusum: cusum };
+      tested('arrival-rate', Math.max(cusum.up, cusum.down), config.drift.arrivalThreshold);
       const signal = rateCusumSignal(cusum, config.drift.arrivalThreshold, end);
       if (signal !== undefined) {
         const since = signal.since;
@@ -522,6 +533,7 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
       residualsFrom[category] ?? next.processedUntil,
       snapshot === undefined ? undefined : (running[category] ?? []),
     );
+    tested('residual', Math.max(updated.up, updated.down), residualSettings.threshold);
     const signal = residualCusumSignal(updated, residualSettings.threshold, next.processedUntil);
     if (signal === undefined) {
       residuals[category] = updated;
@@ -568,6 +580,7 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
       alpha: config.drift.psiAlpha,
       floor: config.drift.psiFloor,
     });
+    tested('category-mix', psi.psi, psi.threshold);
     if (psi.drift) {
       const top = psi.contributions[0];
       drift.push(
@@ -609,6 +622,7 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
       alpha: config.drift.psiAlpha,
       floor: config.drift.psiFloor,
     });
+    tested('confidence', result.psi.psi, result.psi.threshold);
     if (result.drift) {
       drift.push(
         driftEvent(context(), {
@@ -699,6 +713,9 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
   const pending = input.standby.filter((agent) => pendingIds.has(agent.agentId));
   const onDuty = [...input.roster, ...pending.map((agent) => ({ ...agent, status: 'available' as const }))];
   let capacity = capacityShortfall(demands, onDuty, targetOf);
+  // Capacity: each group's demand over supply against the occupancy it may reach.
+  for (const [key, occupancy] of Object.entries(capacity.groups))
+    tested('capacity', occupancy, targetOf(key.split('+')));
   const ratesWarm =
     next.ratesSince !== undefined && now - next.ratesSince >= config.capacity.warmupMinutes * MINUTE;
   if (ratesWarm && capacity.worst === undefined) {
@@ -907,6 +924,7 @@ export function runTuningCycle(state: TuningState, input: TuningCycleInput): Tun
     ...(experimentDecision === undefined ? {} : { experimentDecision }),
     ...(policyChange === undefined ? {} : { policyChange }),
     capacity,
+    driftRatios,
   };
 }
 

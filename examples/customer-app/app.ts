@@ -29,6 +29,8 @@ const flowtune = new Flowtune(stack, 'Flowtune', {
   logRetention: RetentionDays.SIX_MONTHS,
   archiveRetention: Duration.days(90),
   tuningCycleMinutes: 10,
+  // The helpdesk runs in another account of the customer: its producer may put the inbound events.
+  producers: { accountIds: ['111122223333'] },
 });
 
 // The helpdesk integration's role may put events on Flowtune's bus, and nothing else of it.

@@ -7,9 +7,9 @@ import {
   liveEventPublisher,
   liveFeatureStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -104,7 +104,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           idSchema: AgentId,
           auditItemId: agentAuditId,
         });
-        metrics.addMetric('AgentEventsRejected', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.agentEventsRejected, 1);
         logger.warn('agent status event rejected', { field, reason });
         return { status: 'rejected' as const };
       };
@@ -113,7 +113,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
       if (detailType !== 'AgentStatusChanged') {
         return reject('detail-type', `"${detailType}" is not an AgentStatusChanged event`);
       }
-      const validation = validateDetail('AgentStatusChanged', detail);
+      const validation = validateDetail('AgentStatusChanged', detail, { now });
       if (!validation.ok) return reject(validation.field, validation.reason, validation.issues);
 
       const change = validation.value;
@@ -130,7 +130,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
       });
       if (outcome === 'stale') {
         logger.info('agent status change older than the stored one; ignored');
-        metrics.addMetric('StaleAgentEvents', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.staleAgentEvents, 1);
         return { status: outcome, agentId: change.agentId };
       }
       await deps.audit.append(
@@ -138,13 +138,14 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           itemId: agentAuditId(change.agentId),
           kind: 'AGENT_STATUS_CHANGED',
           at: changedAt,
+          eventId,
           actor: ACTOR,
           inputs: change,
           details: { outcome, eventId, source: envelope.data.source },
         }),
       );
       await deps.dispatch.tick(`agent-status:${change.agentId}:${change.status}`, now);
-      metrics.addMetric('AgentStatusChanges', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.agentStatusChanges, 1);
       logger.info('agent profile stored; dispatch round requested', { status: change.status, outcome });
       return { status: outcome, agentId: change.agentId };
     });

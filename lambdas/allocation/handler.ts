@@ -25,9 +25,9 @@ import { DynamoDbAllocationStore } from '../shared/dynamodb-allocation-store';
 import { loadEnv } from '../shared/env';
 import { InvalidStoredPolicyError } from '../shared/errors';
 import { builtOnFirstCall, liveAuditLog, liveEventPublisher, liveFeatureStore } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -180,7 +180,7 @@ export function createAllocationHandler(deps: AllocationDeps): AllocationHandler
         logger.info('not enough arrival history yet: a forecast needs one complete local day', {
           observedFrom: observedFrom === undefined ? undefined : iso(observedFrom),
         });
-        metrics.addMetric('AllocationRunsWithoutHistory', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.allocationRunsWithoutHistory, 1);
         return idle('insufficient-history');
       }
       const series = queueSeries(settings, history.days, historyStart, settledUntil);
@@ -480,11 +480,11 @@ export function createAllocationHandler(deps: AllocationDeps): AllocationHandler
       const awaitingApproval = outcomes.length - autoApplied;
       const approvalsApplied = approvalChanges.filter((entry) => entry.status === 'applied').length;
       const approvalsExpired = approvalChanges.filter((entry) => entry.status === 'expired').length;
-      metrics.addMetric('AllocationRuns', MetricUnit.Count, 1);
-      metrics.addMetric('StaffingRecommendations', MetricUnit.Count, outcomes.length);
-      metrics.addMetric('StaffingMovesApplied', MetricUnit.Count, autoApplied + approvalsApplied);
-      metrics.addMetric('StaffingAwaitingApproval', MetricUnit.Count, awaitingApproval);
-      if (forecastWape !== null) metrics.addMetric('ForecastWape', MetricUnit.Percent, forecastWape * 100);
+      emitMetric(metrics, METRICS.allocationRuns, 1);
+      emitMetric(metrics, METRICS.staffingRecommendations, outcomes.length);
+      emitMetric(metrics, METRICS.staffingMovesApplied, autoApplied + approvalsApplied);
+      emitMetric(metrics, METRICS.staffingAwaitingApproval, awaitingApproval);
+      if (forecastWape !== null) emitMetric(metrics, METRICS.forecastWape, forecastWape * 100);
       logger.info('allocation run', {
         runId,
         recommendations: outcomes.length,

@@ -14,10 +14,10 @@ import {
   liveExecutionControl,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -94,12 +94,19 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const { logger, metrics } = telemetry;
 
-  const audit = (itemId: string, kind: AuditKind, at: number, inputs: unknown, details: unknown) =>
+  const audit = (
+    itemId: string,
+    kind: AuditKind,
+    at: number,
+    inputs: unknown,
+    details: { readonly eventId?: string } & Record<string, unknown>,
+  ) =>
     deps.audit.append(
       auditRecord({
         itemId,
         kind,
         at,
+        ...(details.eventId === undefined ? {} : { eventId: details.eventId }),
         actor: ACTOR,
         inputs: pseudonymiseInputs(inputs, deps.pseudonymise),
         details,
@@ -107,8 +114,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
     );
 
   const done = (status: CompletionStatus, itemId?: string): CompletionResponse => {
-    metrics.addDimension('status', status);
-    metrics.addMetric('CompletionEvents', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.completionEvents, 1, { status });
     logger.info('completion event handled', { status });
     return itemId === undefined ? { status } : { status, itemId };
   };
@@ -207,7 +213,10 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         return done('early', itemId);
       }
       if (current.stage === 'CANCELLED') {
-        await audit(itemId, 'LATE_COMPLETION', at, completion, { note: 'the item was already cancelled' });
+        await audit(itemId, 'LATE_COMPLETION', at, completion, {
+          eventId,
+          note: 'the item was already cancelled',
+        });
         return done('late', itemId);
       }
       if (current.pendingHandover !== undefined && current.stage !== 'COMPLETED') {
@@ -338,7 +347,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         });
         return done('rejected');
       }
-      const validation = validateDetail(detailType, detail);
+      const validation = validateDetail(detailType, detail, { now });
       if (!validation.ok) {
         await recordRejection(deps, {
           receivedId,

@@ -19,10 +19,10 @@ import {
 import { EnvironmentError } from '../shared/env';
 import { idempotent } from '../shared/idempotency';
 import { builtOnFirstCall } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -105,7 +105,7 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
     const routed = event.detail;
     const outcome = await deps.connector.deliver(deliveryFromRouted(routed));
     if (outcome.status === 'delivered') {
-      metrics.addMetric('ConnectorDeliveries', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.connectorDeliveries, 1);
       logger.info('routing decision delivered', {
         attempts: outcome.attempts,
         connector: deps.connector.name,
@@ -120,9 +120,7 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
     }
     if (outcome.status === 'deferred') {
       // Its own metric blob: the reason dimension must not stick to the invocation's other metrics.
-      const deferral = metrics.singleMetric();
-      deferral.addDimension('reason', outcome.reason);
-      deferral.addMetric('ConnectorDeferrals', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.connectorDeferrals, 1, { reason: outcome.reason });
       logger.warn('delivery deferred; the invocation fails so it is retried and then dead-lettered', {
         reason: outcome.reason,
         detail: outcome.detail,
@@ -132,14 +130,14 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
       );
     }
     if (outcome.status === 'misconfigured') {
-      metrics.addMetric('ConnectorMisconfigured', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.connectorMisconfigured, 1);
       // The detail names the header and the secret, never the credential.
       logger.error('connector misconfigured: the delivery is dead-lettered without retries', {
         detail: outcome.detail,
       });
       throw new ConnectorMisconfiguredError(outcome.detail);
     }
-    metrics.addMetric('ConnectorRefusals', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.connectorRefusals, 1);
     logger.error('delivery refused by the executing system', { detail: outcome.detail });
     throw new ConnectorRefusedError(`${deps.connector.name} refused the delivery: ${outcome.detail}`);
   };
@@ -173,7 +171,7 @@ export function createConnectorHandler(deps: ConnectorDeps): ConnectorHandler {
     });
 
   function ignored(reason: string): ConnectorResponse {
-    metrics.addMetric('ConnectorEventsIgnored', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.connectorEventsIgnored, 1);
     logger.warn('event ignored by the connector', { reason });
     return { status: 'ignored', reason };
   }

@@ -3,20 +3,15 @@ import { preferAssignedQueues } from '../../domain/allocation/queue-preference';
 import type { AgentState, WaitingItem } from '../../domain/model';
 import type { Policy } from '../../domain/policy';
 import { AssignmentResult, DispatchMessage } from '../../domain/process';
-import {
-  type Assignment,
-  createPolicy,
-  type DispatchRound,
-  flowtunePolicy,
-  type RoutingPolicy,
-} from '../../domain/routing';
+import type { Assignment, DispatchRound, RoutingPolicy } from '../../domain/routing';
 import { HANDLING_MODEL_VERSION } from '../../domain/scoring';
 import {
-  assignInTurns,
+  createRoundPlanner,
   type Experiment,
-  type ItemArm,
-  intendedArm,
-  type RoutingTurn,
+  type RoundPlan,
+  type RoundPlanProblem,
+  routingPolicyFor,
+  type ShadowPlan,
 } from '../../domain/tuning';
 import type { AllocationStore } from '../shared/allocation-store';
 import { sharedDocumentClient } from '../shared/aws-clients';
@@ -29,14 +24,14 @@ import {
   liveFeatureStore,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
 } from '../shared/observability';
-import { activePolicyOrDefault } from '../shared/policy';
+import { lastGoodPolicyReader } from '../shared/policy';
 import {
   type AuditLog,
   type Clock,
@@ -53,6 +48,9 @@ import { auditRecord, toEpochMs, unidentifiedItemId } from '../shared/table-layo
 import { liveTuningStore } from '../shared/tuning-live';
 import type { TuningStore } from '../shared/tuning-store';
 import { recoverStuckAssignments, STUCK_ASSIGNMENT_MS } from './stuck-assignments';
+
+/** The domain's routing factory, re-exported for callers that wrap it (tests). */
+export { routingPolicyFor };
 
 const FUNCTION = 'dispatcher';
 const ACTOR = `flowtune:${FUNCTION}`;
@@ -123,15 +121,6 @@ export const CANCELLED_ERROR = 'WorkItemCancelled';
 export const FINISHED_ERROR = 'WorkItemAlreadyFinished';
 
 /**
- * Flowtune's joint assignment with the policy's numeric weights, or the registered strategy the
- * policy names (the baselines, for experiments).
- */
-export function routingPolicyFor(policy: Policy): RoutingPolicy {
-  if (policy.routing.strategy === 'flowtune') return flowtunePolicy({ weights: policy.routing.weights });
-  return createPolicy(policy.routing.strategy);
-}
-
-/**
  * The dispatcher: drains a batch of the FIFO dispatch queue (one message group, so one round at
  * a time), records every `enqueue` in the waiting set, then runs ONE round: all waiting items ×
  * all agents with free capacity solved as one problem by the routing policy. Each assignment
@@ -148,8 +137,10 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const routingFor = deps.routing ?? routingPolicyFor;
   const { logger, metrics } = telemetry;
-  /** Split rounds so far: the arms alternate going first, so neither always has first pick. */
-  let splitRounds = 0;
+  /** One per container: counts split rounds (the arms alternate first pick) and caches routings by version. */
+  const planner = createRoundPlanner({ routingFor });
+  // A policy that turns unreadable must not stop dispatch: the last good one keeps running.
+  const readPolicy = lastGoodPolicyReader(deps.features, telemetry);
 
   /**
    * How the round is reshaped for the queues the allocation job moved agents to (identity when
@@ -185,85 +176,22 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       logger.error('current experiment unreadable; this round routes every item by the active policy', {
         error,
       });
-      metrics.addMetric('ExperimentReadFailures', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.experimentReadFailures, 1);
       return undefined;
     }
   };
 
   /**
-   * Who decides which items this round. No experiment: the active policy decides all. A/B: the
-   * treatment arm's items are decided by the candidate and the rest by the active policy, in
-   * turns over the same agents. Shadow: the active policy decides all, and the candidate decides
-   * the same round on copies, for the record only.
+   * Who decides which items this round: the domain's round plan (the simulator runs the same
+   * one). Its problems are the experiment's only, never the live decisions': log and count them.
    */
   const planRound = (round: DispatchRound, policy: Policy, experiment: Experiment | undefined): RoundPlan => {
-    const live: RoutedBy = { policy, routing: routingFor(policy) };
-    const allLive = (): RoundPlan['decisions'] =>
-      live.routing.assign(round).map((assignment) => ({ assignment, arm: 'none', by: live }));
-    if (experiment === undefined) return { decisions: allLive() };
-    let candidate: RoutedBy;
-    try {
-      candidate = { policy: experiment.candidate, routing: routingFor(experiment.candidate) };
-    } catch (error) {
-      logger.error('candidate policy cannot route; the experiment is skipped this round', {
-        experimentId: experiment.experimentId,
-        error,
-      });
-      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
-      return { decisions: allLive() };
+    const plan = planner.plan(round, policy, experiment);
+    for (const problem of plan.problems) {
+      logger.error(PROBLEM_LOGS[problem.stage], { experimentId: problem.experimentId, error: problem.error });
+      emitMetric(metrics, METRICS.experimentRoutingFailures, 1);
     }
-    if (experiment.mode === 'shadow') {
-      const decisions = allLive();
-      let paper: Assignment[] = [];
-      try {
-        paper = candidate.routing.assign({
-          ...round,
-          waiting: [...round.waiting],
-          agents: [...round.agents],
-        });
-      } catch (error) {
-        logger.error('shadow candidate failed to decide; live decisions unaffected', { error });
-        metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
-      }
-      return {
-        decisions,
-        shadow: {
-          experiment,
-          by: candidate,
-          assignments: new Map(paper.map((assignment) => [assignment.itemId, assignment])),
-        },
-      };
-    }
-    const arms = new Map(round.waiting.map((item) => [item.itemId, intendedArm(item, experiment)]));
-    const turns: RoutingTurn<RoutedBy>[] = [
-      {
-        routing: live.routing,
-        items: round.waiting.filter((item) => arms.get(item.itemId) !== 'treatment'),
-        tag: live,
-      },
-      {
-        routing: candidate.routing,
-        items: round.waiting.filter((item) => arms.get(item.itemId) === 'treatment'),
-        tag: candidate,
-      },
-    ];
-    if (splitRounds++ % 2 === 1) turns.reverse();
-    try {
-      return {
-        decisions: assignInTurns(round, turns).map(({ assignment, tag }) => ({
-          assignment,
-          arm: arms.get(assignment.itemId) ?? 'none',
-          by: tag,
-        })),
-      };
-    } catch (error) {
-      logger.error('split round failed; this round routes every item by the active policy', {
-        experimentId: experiment.experimentId,
-        error,
-      });
-      metrics.addMetric('ExperimentRoutingFailures', MetricUnit.Count, 1);
-      return { decisions: allLive() };
-    }
+    return plan;
   };
 
   const handleMessage = async (record: SQSRecord): Promise<InstanceRecord | undefined> => {
@@ -274,7 +202,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       // A malformed message would block the single FIFO group until it reached the DLQ: keep it
       // in the audit trail instead, and move on.
       logger.error('malformed dispatch message recorded and skipped', { messageId: record.messageId, error });
-      metrics.addMetric('MalformedDispatchMessages', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.malformedDispatchMessages, 1);
       await deps.audit.append(
         auditRecord({
           itemId: unidentifiedItemId(record.messageId),
@@ -307,12 +235,13 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       slaDueAt: toEpochMs(message.slaDueAt),
       attempt: message.attempt,
       excludedAgents: message.excludedAgents,
+      ...(message.customerTier === undefined ? {} : { customerTier: message.customerTier }),
       enqueuedAt: toEpochMs(message.enqueuedAt),
       at: clock.now(),
     };
     const written = await deps.instances.enqueue(request);
     if (written.ok) {
-      metrics.addMetric('ItemsEnqueued', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.itemsEnqueued, 1);
       return {
         ...request,
         stage: 'WAITING_ASSIGNMENT',
@@ -333,7 +262,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     ) {
       // An old wait's message (redelivered or redriven): that wait is over and a later one is live.
       logger.info('enqueue of a superseded wait ignored', { itemId: message.itemId, stage: current.stage });
-      metrics.addMetric('SupersededEnqueues', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.supersededEnqueues, 1);
       return undefined;
     }
     // The item was cancelled (or finished) before it joined the waiting set: end the wait now.
@@ -364,7 +293,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       now,
       deps.stuckAssignmentMs ?? STUCK_ASSIGNMENT_MS,
     );
-    if (recovered > 0) metrics.addMetric('RecoveredAssignments', MetricUnit.Count, recovered);
+    if (recovered > 0) emitMetric(metrics, METRICS.recoveredAssignments, recovered);
     const listed = await deps.instances.listByStage('WAITING_ASSIGNMENT', MAX_WAITING_PER_ROUND);
     const merged = new Map(listed.map((record) => [record.itemId, record]));
     for (const record of justEnqueued) merged.set(record.itemId, record);
@@ -378,7 +307,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     const [roster, features, policy, experiment, preferQueues] = await Promise.all([
       deps.features.listAgents(),
       deps.features.readHandlingFeatures(),
-      activePolicyOrDefault(deps.features, telemetry),
+      readPolicy(),
       runningExperiment(),
       queuePreference(),
     ]);
@@ -389,7 +318,9 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
     if (agents.length === 0) return { ...report, assigned: [], conflicts: 0, stale: 0, reverted: 0 };
 
     const waiting = waitingRecords.map(toWaitingItem);
-    const plan = planRound(preferQueues({ now, waiting, agents, features }), policy, experiment);
+    // The whole roster, busy agents included, as the simulator passes it: the policy places work on
+    // free slots only, but weighs each item against everyone who could do it (fastest on shift).
+    const plan = planRound(preferQueues({ now, waiting, agents: roster, features }), policy, experiment);
     const byItem = new Map(waitingRecords.map((record) => [record.itemId, record]));
     const byAgent = new Map(agents.map((agent) => [agent.agentId, agent]));
 
@@ -455,6 +386,10 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         continue;
       }
       assigned.push({ itemId: record.itemId, agentId: agent.agentId });
+      // The dashboard's experiment-arms widget: items routed per arm while an experiment runs.
+      if (experiment !== undefined && arm !== 'none') {
+        emitMetric(metrics, METRICS.experimentAssignments, 1, { experiment: experiment.experimentId, arm });
+      }
       await deps.audit.append(
         assignedRecord(record, agent, assignment, result, by.routing.name, report, now, experiment),
       );
@@ -462,8 +397,8 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
         const paper = plan.shadow.assignments.get(record.itemId);
         await deps.audit.append(shadowRecord(record, agent, result, paper, plan.shadow, now));
         shadowDecisions++;
-        metrics.addMetric('ShadowDecisions', MetricUnit.Count, 1);
-        metrics.addMetric('ShadowAgreements', MetricUnit.Count, paper?.agentId === agent.agentId ? 1 : 0);
+        emitMetric(metrics, METRICS.shadowDecisions, 1);
+        emitMetric(metrics, METRICS.shadowAgreements, paper?.agentId === agent.agentId ? 1 : 0);
       }
     }
     return {
@@ -500,15 +435,15 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       } catch (error) {
         // Nothing of the round is half-done (each claim is atomic): redeliver the batch to run it again.
         logger.error('dispatch round failed; batch will be redelivered', { error });
-        metrics.addMetric('DispatchRoundFailures', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.dispatchRoundFailures, 1);
         return { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) };
       }
       logger.info('dispatch round', { ...round, assigned: round.assigned.length });
-      metrics.addMetric('ItemsAssigned', MetricUnit.Count, round.assigned.length);
-      metrics.addMetric('WaitingItems', MetricUnit.Count, round.waiting);
-      metrics.addMetric('ClaimConflicts', MetricUnit.Count, round.conflicts);
-      metrics.addMetric('StaleAssignments', MetricUnit.Count, round.stale);
-      metrics.addMetric('RevertedAssignments', MetricUnit.Count, round.reverted);
+      emitMetric(metrics, METRICS.itemsAssigned, round.assigned.length);
+      emitMetric(metrics, METRICS.waitingItems, round.waiting);
+      emitMetric(metrics, METRICS.claimConflicts, round.conflicts);
+      emitMetric(metrics, METRICS.staleAssignments, round.stale);
+      emitMetric(metrics, METRICS.revertedAssignments, round.reverted);
       deps.onRound?.(round);
       return response;
     });
@@ -524,29 +459,16 @@ function toWaitingItem(record: InstanceRecord): WaitingItem {
     enqueuedAt: record.enqueuedAt ?? record.stageEnteredAt,
     slaDueAt: record.slaDueAt,
     excludedAgents: record.excludedAgents,
+    ...(record.customerTier === undefined ? {} : { customerTier: record.customerTier }),
   };
 }
 
-/** A routing policy and the policy document it was built from. */
-interface RoutedBy {
-  readonly policy: Policy;
-  readonly routing: RoutingPolicy;
-}
-
-/** One round's decisions, each with the arm it was made for and who made it. */
-interface RoundPlan {
-  readonly decisions: readonly {
-    readonly assignment: Assignment;
-    readonly arm: ItemArm;
-    readonly by: RoutedBy;
-  }[];
-  /** A shadow candidate's decisions for the same round, by item: recorded, never acted on. */
-  readonly shadow?: {
-    readonly experiment: Experiment;
-    readonly by: RoutedBy;
-    readonly assignments: ReadonlyMap<string, Assignment>;
-  };
-}
+/** What the log says when an experiment's part of a round could not run (the live decisions stand). */
+const PROBLEM_LOGS: Readonly<Record<RoundPlanProblem['stage'], string>> = {
+  candidate: 'candidate policy cannot route; the experiment is skipped this round',
+  shadow: 'shadow candidate failed to decide; live decisions unaffected',
+  split: 'split round failed; this round routes every item by the active policy',
+};
 
 function assignedRecord(
   record: InstanceRecord,
@@ -609,7 +531,7 @@ function shadowRecord(
   agent: AgentState,
   result: AssignmentResult,
   paper: Assignment | undefined,
-  shadow: NonNullable<RoundPlan['shadow']>,
+  shadow: ShadowPlan,
   now: number,
 ) {
   return auditRecord({

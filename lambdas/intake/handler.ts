@@ -7,13 +7,14 @@ import {
   MAX_DETAIL_BYTES,
   unknownDetailTypeReason,
 } from '../../domain/events';
+import type { MetricDefinition } from '../../domain/ops/metrics';
 import type { PersonalData } from '../../domain/personal-data';
 import { ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -44,10 +45,10 @@ const START_LOG: Readonly<Record<StartOutcome, string>> = {
   redelivered: 'redelivery of the event that started the execution; RECEIVED ensured',
   duplicate: 'duplicate event ignored',
 };
-const START_METRIC: Readonly<Record<StartOutcome, string>> = {
-  started: 'ItemsStarted',
-  redelivered: 'RedeliveredEvents',
-  duplicate: 'DuplicateEvents',
+const START_METRIC: Readonly<Record<StartOutcome, MetricDefinition>> = {
+  started: METRICS.itemsStarted,
+  redelivered: METRICS.redeliveredEvents,
+  duplicate: METRICS.duplicateEvents,
 };
 const ACTOR = `flowtune:${FUNCTION}`;
 
@@ -108,7 +109,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       at: received.at,
     });
     log.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
-    metrics.addMetric('EventsRejected', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.eventsRejected, 1);
     return 'rejected';
   };
 
@@ -193,6 +194,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
         itemId,
         kind,
         at: at.at,
+        eventId: at.eventId,
         actor: ACTOR,
         inputs: pseudonymisedDetail,
         details: {
@@ -205,7 +207,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
       }),
     );
     log.info(START_LOG[outcome], { eventId: at.eventId, source: event.source });
-    metrics.addMetric(START_METRIC[outcome], MetricUnit.Count, 1);
+    emitMetric(metrics, START_METRIC[outcome], 1);
     return outcome;
   };
 
@@ -220,7 +222,7 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
               messageId: record.messageId,
               error,
             });
-            metrics.addMetric('IntakeFailures', MetricUnit.Count, 1);
+            emitMetric(metrics, METRICS.intakeFailures, 1);
           },
         },
         async (record) => {

@@ -314,6 +314,9 @@ export function createOpsOperations(deps: OpsDeps) {
     const sent = await executions.sendTaskSuccess(plan.taskToken, plan.output);
     if (sent === 'stale') throw staleWait(itemId);
     const now = clock.now();
+    // A rejection ends the item's stage here, not when the execution gets round to it: off the task
+    // list and the bottleneck view at once, and no later override or approval can take it.
+    if (plan.output.action === 'reject') await instances.markRejected(itemId, plan.taskToken, now);
     await record({
       itemId,
       kind: HUMAN_AUDIT_KINDS[action],

@@ -8,10 +8,10 @@ import {
   liveExecutionControl,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -129,7 +129,7 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
         },
       }),
     );
-    metrics.addMetric('EarlyCompletionsResumed', MetricUnit.Count, 1);
+    emitMetric(metrics, METRICS.earlyCompletionsResumed, 1);
     logger.info('completion had arrived first; execution resumed at once');
     return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'resumed-early' };
   };
@@ -167,7 +167,7 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
             },
           }),
         );
-        metrics.addMetric('WaitsParked', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.waitsParked, 1);
         logger.info('wait parked', { waitingFor: request.waitingFor });
         return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'parked' };
       }

@@ -1,4 +1,5 @@
 import type { HandlingStats } from '../../domain/model';
+import { ERRORED_OUTCOMES } from '../../domain/ops/metrics';
 import { updateHandlingStats } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
@@ -9,10 +10,10 @@ import {
   liveFeatureStore,
   liveInstanceStore,
 } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -103,7 +104,10 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
       const createdAt = toEpochMs(item.createdAt);
       const routedAt = toEpochMs(assignment.routedAt);
       const completedAt = toEpochMs(completion.completedAt);
-      const startedAt = completion.startedAt === undefined ? routedAt : toEpochMs(completion.startedAt);
+      // Work cannot start before the item existed: an earlier startedAt (a producer's clock or a
+      // stale start of another attempt) is measured from the creation instead, and noted.
+      const reportedStart = completion.startedAt === undefined ? routedAt : toEpochMs(completion.startedAt);
+      const startedAt = Math.max(reportedStart, createdAt);
       const enqueuedAt = instance?.enqueuedAt ?? routedAt;
       const seconds = (from: number, to: number) => round3(Math.max(0, (to - from) / 1000));
       const waitSeconds = seconds(enqueuedAt, routedAt);
@@ -121,11 +125,18 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
       const closed = await deps.instances.markOutcomeRecorded(itemId, now, instanceExpiresAt(now));
       const firstRecording = closed.ok || closed.current === undefined;
       const statsUpdated = firstRecording && !OUTCOMES_WITHOUT_HANDLING_TIME.has(completion.outcome);
+      // The rule for a completion whose handledBy is not the assignee: the item is done either way,
+      // but the per-agent statistics are fed only for the agent Flowtune assigned and who reports
+      // having handled it; a mismatch (another agent, even one never registered) feeds only the
+      // global and category statistics, and is recorded on the COMPLETED record and counted.
+      const handledByAssignee = completion.handledBy === assignment.agentId;
       if (statsUpdated) {
         const keys: StatsKey[] = [
           { scope: 'global' },
           { scope: 'category', category: item.category },
-          { scope: 'category-agent', category: item.category, agentId: completion.handledBy },
+          ...(handledByAssignee
+            ? [{ scope: 'category-agent' as const, category: item.category, agentId: assignment.agentId }]
+            : []),
         ];
         const observe = (current: HandlingStats | undefined) => updateHandlingStats(current, handleSeconds);
         await Promise.all(keys.map((key) => deps.features.updateHandlingStats(key, observe)));
@@ -157,20 +168,52 @@ export function createRecordOutcomeHandler(deps: RecordOutcomeDeps): RecordOutco
           attempt,
           actor: ACTOR,
           inputs: { completion, assignment: { agentId: assignment.agentId, routedAt: assignment.routedAt } },
-          details: { ...summary, path: scoring.decision.path },
+          details: {
+            ...summary,
+            path: scoring.decision.path,
+            ...(handledByAssignee
+              ? {}
+              : {
+                  handledByMismatch: {
+                    assignee: assignment.agentId,
+                    handledBy: completion.handledBy,
+                    rule: 'per-agent statistics not fed; global and category statistics fed',
+                  },
+                }),
+            ...(reportedStart < createdAt
+              ? { startedAtClamped: { reported: completion.startedAt ?? null, measuredFrom: item.createdAt } }
+              : {}),
+          },
           policyVersion: assignment.policyVersion,
           modelVersion: assignment.modelVersion,
         }),
+        // A retry after a lost reply says capacityReleased: false; the first record stands.
+        { keyIdentifiesFact: true },
       );
       if (capacityReleased) await deps.dispatch.tick(`completion:${itemId}`, now);
 
       if (firstRecording) {
-        metrics.addMetric('OutcomesRecorded', MetricUnit.Count, 1);
-        metrics.addMetric('CycleTime', MetricUnit.Seconds, cycleSeconds);
-        metrics.addMetric('WaitTime', MetricUnit.Seconds, waitSeconds);
-        metrics.addMetric('HandleTime', MetricUnit.Seconds, handleSeconds);
-        metrics.addMetric('SlaMet', MetricUnit.Count, slaMet ? 1 : 0);
-        metrics.addMetric('PredictionAbsError', MetricUnit.Seconds, Math.abs(summary.predictionErrorSeconds));
+        emitMetric(metrics, METRICS.outcomesRecorded, 1);
+        if (!handledByAssignee) emitMetric(metrics, METRICS.completionHandlerMismatch, 1);
+        emitMetric(metrics, METRICS.cycleTime, cycleSeconds);
+        emitMetric(metrics, METRICS.waitTime, waitSeconds);
+        emitMetric(metrics, METRICS.handleTime, handleSeconds);
+        emitMetric(metrics, METRICS.slaMet, slaMet ? 1 : 0);
+        emitMetric(metrics, METRICS.predictionAbsError, Math.abs(summary.predictionErrorSeconds));
+        // Quality per queue (the item's category): averages of these 0/1 values are the rates.
+        const queue = { queue: item.category };
+        const quality = completion.quality;
+        const firstTime = quality.firstTimeResolution && !quality.reopened ? 1 : 0;
+        const errored = ERRORED_OUTCOMES.includes(completion.outcome) ? 1 : 0;
+        emitMetric(metrics, METRICS.slaMetByQueue, slaMet ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.firstTimeResolved, firstTime);
+        emitMetric(metrics, METRICS.firstTimeResolvedByQueue, firstTime, queue);
+        emitMetric(metrics, METRICS.reworked, quality.rework ? 1 : 0);
+        emitMetric(metrics, METRICS.reworkedByQueue, quality.rework ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.reopened, quality.reopened ? 1 : 0);
+        emitMetric(metrics, METRICS.reopenedByQueue, quality.reopened ? 1 : 0, queue);
+        emitMetric(metrics, METRICS.erroredOutcomes, errored);
+        emitMetric(metrics, METRICS.erroredOutcomesByQueue, errored, queue);
       }
       logger.info('outcome recorded', { ...summary });
       return summary;

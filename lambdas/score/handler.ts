@@ -1,13 +1,13 @@
-import { completionWindowSeconds, decidePath } from '../../domain/policy';
+import { assignmentWait, decidePath, planSla, reviewWait } from '../../domain/policy';
 import type { ScoringResult } from '../../domain/process';
 import { scoreItem } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError } from '../shared/errors';
 import { builtOnFirstCall, liveAuditLog, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -39,7 +39,8 @@ export type ScoreHandler = (event: unknown, context?: InvocationContext) => Prom
 /**
  * Score Item: features, roster and policy from the Features table → domain scoreItem and
  * decidePath → the instance record (stage SCORED) and a SCORED audit record with the model and
- * policy versions. Returns the ScoringResult the Decide Path choice and the completion wait read.
+ * policy versions. Returns the ScoringResult the Decide Path choice reads, with the item's SLA
+ * plan and the bounds of its first wait.
  *
  * @example
  * const scoring = await handler({ item, attempt: 1 });
@@ -79,12 +80,20 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
         now,
       });
       const decision = decidePath(item, score, policy);
+      // The item's own clock, fixed now under this policy version: every wait is planned from it.
+      const sla = planSla({
+        createdAt,
+        dueAt: slaDueAt,
+        maxAttempts: policy.maxReroutes + 1,
+        minWindowSeconds: policy.minCompletionWindowSeconds,
+        clock: policy.slaClock,
+      });
       const result: ScoringResult = {
         score,
         decision: { path: decision.path, reason: decision.reason },
         policyVersion: policy.version,
-        completionTimeoutSeconds: completionWindowSeconds(score.secondsToDue, policy),
-        maxAttempts: policy.maxReroutes + 1,
+        sla,
+        waits: { assignment: assignmentWait(sla, now), review: reviewWait(sla, now) },
       };
 
       const written = await deps.instances.recordScored({
@@ -128,9 +137,8 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
         }),
       );
       telemetry.logger.info('item scored', { path: decision.path, confidence: score.confidence });
-      telemetry.metrics.addDimensions({ path: decision.path });
-      telemetry.metrics.addMetric('ItemsScored', MetricUnit.Count, 1);
-      telemetry.metrics.addMetric('ScoreConfidence', MetricUnit.NoUnit, score.confidence);
+      emitMetric(telemetry.metrics, METRICS.itemsScored, 1, { path: decision.path });
+      emitMetric(telemetry.metrics, METRICS.scoreConfidence, score.confidence, { path: decision.path });
       return result;
     });
 }

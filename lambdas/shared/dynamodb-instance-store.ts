@@ -107,6 +107,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
           slaDueAt: request.slaDueAt,
           attempt: request.attempt,
           excludedAgents: request.excludedAgents,
+          customerTier: request.customerTier,
           enqueuedAt: request.enqueuedAt,
           taskToken: request.taskToken,
           waitingFor: 'assignment',
@@ -237,6 +238,14 @@ export class DynamoDbInstanceStore implements InstanceStore {
         ...carried,
       }),
       condition: 'attribute_not_exists(itemId)',
+    });
+  }
+
+  async markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite> {
+    const expression = new Expression();
+    return this.conditionalUpdate(itemId, expression, {
+      update: expression.update({ stage: 'REJECTED', stageEnteredAt: at }, ['taskToken', 'waitingFor']),
+      condition: `attribute_exists(itemId) AND ${expression.notIn('stage', TERMINAL_STAGES)} AND ${expression.name('taskToken')} = ${expression.value(expectedToken)}`,
     });
   }
 

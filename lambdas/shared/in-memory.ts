@@ -11,6 +11,7 @@ import { validateOutbound } from './outbound-events';
 import { PolicyStore } from './policy-store';
 import {
   type AgentProfile,
+  type AppendOptions,
   type AssignQueueOutcome,
   type AuditLog,
   type AuditRecord,
@@ -25,6 +26,7 @@ import {
   type InstanceRecord,
   type InstanceStore,
   type InstanceWrite,
+  MAX_AUDIT_KEY_SEQUENCE,
   type OutboundDetail,
   type PutAgentOutcome,
   type QueueAssignment,
@@ -33,13 +35,20 @@ import {
   type StartOutcome,
   type StatsKey,
   SUPERSEDED_ENQUEUE_MARGIN_MS,
+  sameAuditRecord,
   stagesBlockingPark,
   systemClock,
   TERMINAL_STAGES,
   type TickMessage,
   type WaitKind,
 } from './ports';
-import { bareInstance, instanceExpiresAt, statsSortKey, toHandlingFeatures } from './table-layout';
+import {
+  bareInstance,
+  instanceExpiresAt,
+  sequencedRecordKey,
+  statsSortKey,
+  toHandlingFeatures,
+} from './table-layout';
 import { InMemoryTuningStore } from './tuning-store';
 
 /**
@@ -299,6 +308,7 @@ export class InMemoryInstanceStore implements InstanceStore {
       slaDueAt: request.slaDueAt,
       attempt: request.attempt,
       excludedAgents: [...request.excludedAgents],
+      ...(request.customerTier === undefined ? {} : { customerTier: request.customerTier }),
       enqueuedAt: request.enqueuedAt,
       taskToken: request.taskToken,
       waitingFor: 'assignment',
@@ -434,6 +444,19 @@ export class InMemoryInstanceStore implements InstanceStore {
     return { ok: true };
   }
 
+  async markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite> {
+    const current = this.tables.instances.get(itemId);
+    if (current === undefined || isTerminal(current.stage) || current.taskToken !== expectedToken) {
+      return conflict(current);
+    }
+    this.tables.instances.set(itemId, {
+      ...without(current, 'taskToken', 'waitingFor'),
+      stage: 'REJECTED',
+      stageEnteredAt: at,
+    });
+    return { ok: true };
+  }
+
   async markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite> {
     const current = this.tables.instances.get(itemId);
     if (current === undefined || current.outcomeRecordedAt !== undefined) return conflict(current);
@@ -458,13 +481,23 @@ export class InMemoryAuditLog implements AuditLog {
     this.failures.push(error);
   }
 
-  async append(record: AuditRecord): Promise<'appended' | 'exists'> {
+  async append(record: AuditRecord, options: AppendOptions = {}): Promise<'appended' | 'exists'> {
     const failure = this.failures.shift();
     if (failure !== undefined) throw failure;
-    const key = `${record.itemId}\u0000${record.recordKey}`;
-    if (this.tables.audit.has(key)) return 'exists';
-    this.tables.audit.set(key, copy(record));
-    return 'appended';
+    for (let sequence = 1; sequence <= MAX_AUDIT_KEY_SEQUENCE; sequence++) {
+      const recordKey = sequence === 1 ? record.recordKey : sequencedRecordKey(record.recordKey, sequence);
+      const key = `${record.itemId}\u0000${recordKey}`;
+      const stored = this.tables.audit.get(key);
+      if (stored === undefined) {
+        this.tables.audit.set(key, copy({ ...record, recordKey }));
+        return 'appended';
+      }
+      if (options.keyIdentifiesFact === true) return 'exists';
+      if (sameAuditRecord(stored as unknown as Record<string, unknown>, record)) return 'exists';
+    }
+    throw new Error(
+      `audit key ${record.itemId} / ${record.recordKey} is taken ${MAX_AUDIT_KEY_SEQUENCE} times over`,
+    );
   }
 
   async listForItem(itemId: string): Promise<AuditRecord[]> {

@@ -24,7 +24,63 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** A pending timer of a TimerClock. `cancel()` is idempotent. */
+export interface Timer {
+  cancel(): void;
+}
+
+/**
+ * A clock that owns waiting too: every timer and sleep runs in its time, so whoever waits on it
+ * (the local runtime, its jobs, the workload) waits in one time, wall or virtual. A Lambda gets
+ * `systemClock` (wall time); the local runtime a scaled wall clock or a virtual one
+ * (local/virtual-clock.ts) that jumps from timer to timer whenever nothing is in flight.
+ */
+export interface TimerClock extends Clock {
+  /**
+   * Runs `callback` once, `ms` of this clock's time from now (0 or less: as soon as possible, never
+   * synchronously). A promise the callback returns counts as work in flight until it settles.
+   */
+  setTimer(ms: number, callback: () => unknown): Timer;
+  /** Resolves `ms` of this clock's time from now, or as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Counts `work` as in flight until it settles: a virtual clock does not move meanwhile. A wall
+   * clock has nothing to hold and returns `work` itself.
+   */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+/** A TimerClock on wall time, where `ms` of the clock last `ms / scale` wall ms (1: plain wall time). */
+export function wallTimerClock(now: () => number, scale = 1): TimerClock {
+  const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const onAbort = () => {
+        clearTimeout(handle);
+        resolve();
+      };
+      const handle = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms / scale),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  return {
+    now,
+    setTimer: (ms, callback) => {
+      const handle = setTimeout(() => void callback(), Math.max(0, ms / scale));
+      return { cancel: () => clearTimeout(handle) };
+    },
+    sleep,
+    track: (work) => work,
+  };
+}
+
+/** Wall time: what a deployed Lambda runs on. */
+export const systemClock: TimerClock = wallTimerClock(() => Date.now());
 
 // ---------------------------------------------------------------------------------------------
 // Features table
@@ -163,6 +219,8 @@ export interface InstanceRecord {
   readonly slaDueAt: number;
   readonly attempt: number;
   readonly excludedAgents: readonly string[];
+  /** The customer's tier, for the routing cost (absent on items enqueued before it was kept). */
+  readonly customerTier?: string;
   readonly enqueuedAt?: number;
   readonly assignee?: string;
   readonly taskToken?: string;
@@ -241,6 +299,7 @@ export interface EnqueueRequest {
   readonly slaDueAt: number;
   readonly attempt: number;
   readonly excludedAgents: readonly string[];
+  readonly customerTier?: string;
   readonly enqueuedAt: number;
   readonly at: number;
 }
@@ -341,6 +400,12 @@ export interface InstanceStore {
     expectedToken: string | undefined,
     at: number,
   ): Promise<InstanceWrite>;
+  /**
+   * A person rejected the item in its wait: REJECTED, token removed, so it leaves the task list and
+   * the bottleneck view and no later action can take it. Condition: not terminal, and the stored
+   * token equals `expectedToken` (the wait the rejection resumed).
+   */
+  markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite>;
   /** Moves the item to COMPLETED once. Condition: outcomeRecordedAt is not set. */
   markOutcomeRecorded(itemId: string, at: number, expiresAt: number): Promise<InstanceWrite>;
 }
@@ -408,9 +473,42 @@ export interface AuditRecord {
   readonly expiresAt: number;
 }
 
+/**
+ * How many records may share one base key before append gives up; far above what one second of
+ * one item's events produces once keys carry the event id.
+ */
+export const MAX_AUDIT_KEY_SEQUENCE = 100;
+
+/** True when two audit records say the same thing (a retried write), whatever their key order. */
+export function sameAuditRecord(stored: Readonly<Record<string, unknown>>, record: AuditRecord): boolean {
+  const fields = new Set([...Object.keys(stored), ...Object.keys(record)]);
+  for (const field of fields) {
+    if (field === 'recordKey') continue;
+    if (
+      JSON.stringify(stored[field]) !== JSON.stringify((record as unknown as Record<string, unknown>)[field])
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export interface AppendOptions {
+  /**
+   * The key alone names the fact (a task's record keyed by its item, attempt and the fact's own
+   * time, whose retry may word the details differently): a taken key means "already recorded".
+   * @default false
+   */
+  readonly keyIdentifiesFact?: boolean;
+}
+
 export interface AuditLog {
-  /** Appends a record; writing the same (itemId, recordKey) again is a no-op ('exists'). */
-  append(record: AuditRecord): Promise<'appended' | 'exists'>;
+  /**
+   * Appends a record. Writing the same record again (a retry) is a no-op ('exists'); a different
+   * record whose key is taken is appended under the next sequenced key (`<key>#s2`, `#s3`…), never
+   * dropped, unless `keyIdentifiesFact`.
+   */
+  append(record: AuditRecord, options?: AppendOptions): Promise<'appended' | 'exists'>;
   /** The item's trail in time order. */
   listForItem(itemId: string): Promise<AuditRecord[]>;
 }

@@ -52,6 +52,7 @@ export async function recordRejection(ports: RejectionPorts, rejection: Rejectio
       itemId,
       kind: 'REJECTED',
       at: rejection.at,
+      eventId: rejection.eventId,
       actor: rejection.actor,
       inputs: pseudonymiseInputs(rejection.inputs, ports.pseudonymise, ports.personalData),
       details: {

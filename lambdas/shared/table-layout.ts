@@ -82,6 +82,7 @@ export const StoredInstance = z.object({
   slaDueAt: z.number().default(0),
   attempt: z.number().int().min(1).default(1),
   excludedAgents: z.array(z.string()).default([]),
+  customerTier: z.string().optional(),
   enqueuedAt: z.number().optional(),
   assignee: z.string().optional(),
   taskToken: z.string().optional(),
@@ -144,10 +145,20 @@ export function instanceExpiresAt(at: number): number {
   return Math.floor(at / 1000) + INSTANCE_RETENTION_DAYS * DAY_SECONDS;
 }
 
-/** `<ISO time>#<KIND>[#attempt]`: sorts in time order; the same fact written twice gets the same key. */
-export function auditRecordKey(at: number, kind: AuditKind, attempt?: number): string {
+/**
+ * `<ISO time>#<KIND>[#attempt][#<event id>]`: sorts in time order; the same fact written twice
+ * gets the same key, and two events of one item in the same millisecond (EventBridge's `time` has
+ * whole seconds) get two keys. `#` in an event id is replaced so the segments stay readable.
+ */
+export function auditRecordKey(at: number, kind: AuditKind, attempt?: number, eventId?: string): string {
   const base = `${new Date(at).toISOString()}#${kind}`;
-  return attempt === undefined ? base : `${base}#${attempt}`;
+  const withAttempt = attempt === undefined ? base : `${base}#${attempt}`;
+  return eventId === undefined ? withAttempt : `${withAttempt}#${eventId.replaceAll('#', '_').slice(0, 200)}`;
+}
+
+/** The key of the `sequence`-th different record appended under one base key (sequence ≥ 2). */
+export function sequencedRecordKey(recordKey: string, sequence: number): string {
+  return `${recordKey}#s${sequence}`;
 }
 
 /** Audit item id for an event that carried no usable item id. */
@@ -168,6 +179,8 @@ export function auditRecord(input: {
   readonly at: number;
   readonly actor: string;
   readonly attempt?: number;
+  /** The event that caused the record, when one did: part of the key, so every event keeps its record. */
+  readonly eventId?: string;
   readonly inputs?: unknown;
   readonly details?: unknown;
   readonly policyVersion?: string;
@@ -175,7 +188,7 @@ export function auditRecord(input: {
 }): AuditRecord {
   return {
     itemId: input.itemId,
-    recordKey: auditRecordKey(input.at, input.kind, input.attempt),
+    recordKey: auditRecordKey(input.at, input.kind, input.attempt, input.eventId),
     kind: input.kind,
     at: new Date(input.at).toISOString(),
     actor: input.actor,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { SLA_CLASS_TARGET_SECONDS, validateDetail } from '../../domain/events';
 import type { ValidatedItem, ValidationResult } from '../../domain/process';
+import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -42,7 +42,7 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
     withInvocation(telemetry, context, async () => {
       const expiresAt = String(auditExpiresAt(clock.now()));
       const rejected = (field: string, reason: string, issues = [{ field, reason }]): ValidationResult => {
-        telemetry.metrics.addMetric('ItemsInvalid', MetricUnit.Count, 1);
+        emitMetric(telemetry.metrics, METRICS.itemsInvalid, 1);
         telemetry.logger.warn('work item invalid', { field, reason });
         return { ok: false, field, reason, issues, auditExpiresAt: expiresAt };
       };
@@ -52,7 +52,7 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
       if (input.data.detailType !== 'WorkItemCreated') {
         return rejected('detailType', `expected "WorkItemCreated", got "${input.data.detailType}"`);
       }
-      const result = validateDetail('WorkItemCreated', input.data.detail);
+      const result = validateDetail('WorkItemCreated', input.data.detail, { now: clock.now() });
       if (!result.ok) return rejected(result.field, result.reason, result.issues);
 
       const detail = result.value;
@@ -76,7 +76,7 @@ export function createValidateHandler(deps: ValidateDeps): ValidateHandler {
         attributes: detail.attributes,
         ...(detail.tenant === undefined ? {} : { tenant: detail.tenant }),
       };
-      telemetry.metrics.addMetric('ItemsValidated', MetricUnit.Count, 1);
+      emitMetric(telemetry.metrics, METRICS.itemsValidated, 1);
       return { ok: true, item, auditExpiresAt: expiresAt };
     });
 }

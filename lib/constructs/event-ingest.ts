@@ -12,11 +12,18 @@ import {
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
-import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AccountPrincipal,
+  AnyPrincipal,
+  type IGrantable,
+  PolicyStatement,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FLOWTUNE_SOURCE, INBOUND_EVENTS } from '../../domain/events';
 import { eventJsonSchemas } from '../../domain/events/json-schema';
 import {
   DISPATCH_MESSAGE_GROUP,
@@ -86,7 +93,36 @@ export interface EventIngestProps {
    * @default true
    */
   readonly customerManagedKey?: boolean;
+  /**
+   * Producers in other AWS accounts that may put inbound events on the bus.
+   *
+   * @default - none: only principals of this account with events:PutEvents on the bus
+   */
+  readonly producers?: ProducerAccess;
 }
+
+/**
+ * Other AWS accounts, or every account of an AWS Organization, whose producers may put events on
+ * Flowtune's bus: only the inbound detail-types (INBOUND_EVENTS), never with Flowtune's own
+ * source, so a producer can neither forge a decision nor send what no rule would take.
+ */
+export interface ProducerAccess {
+  /**
+   * 12-digit AWS account ids.
+   *
+   * @default - none
+   */
+  readonly accountIds?: readonly string[];
+  /**
+   * An AWS Organization id (`o-` and 10 to 32 lowercase letters or digits): every account in it.
+   *
+   * @default - none
+   */
+  readonly organizationId?: string;
+}
+
+const ACCOUNT_ID = /^[0-9]{12}$/;
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 
 /**
  * Where events enter Flowtune: the custom bus, an archive of inbound events for replay, the
@@ -172,6 +208,8 @@ export class EventIngest extends Construct {
       if (this.key !== undefined) this.encryptArchive(this.archive, this.key);
     }
 
+    if (props.producers !== undefined) this.allowProducers(props.producers);
+
     const registry =
       (props.schemaRegistry ?? true)
         ? new CfnRegistry(this, 'SchemaRegistry', {
@@ -249,6 +287,61 @@ export class EventIngest extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
     );
+  }
+
+  /**
+   * The bus resource policy for producers in other accounts: events:PutEvents of the inbound
+   * detail-types only (the `events:detail-type` condition), and never as `source` flowtune.
+   * Their own IAM policy must allow events:PutEvents on this bus's ARN too (README, "Deploying").
+   */
+  private allowProducers(producers: ProducerAccess): void {
+    const accountIds = [...(producers.accountIds ?? [])];
+    const bad = accountIds.filter((id) => !ACCOUNT_ID.test(id));
+    if (bad.length > 0) {
+      throw new Error(
+        `producers.accountIds must be 12-digit AWS account ids; got ${bad.map((id) => JSON.stringify(id)).join(', ')}.`,
+      );
+    }
+    const { organizationId } = producers;
+    if (organizationId !== undefined && !ORGANIZATION_ID.test(organizationId)) {
+      throw new Error(
+        `producers.organizationId must be an AWS Organization id such as o-a1b2c3d4e5 (see aws organizations describe-organization); got ${JSON.stringify(organizationId)}.`,
+      );
+    }
+    if (accountIds.length === 0 && organizationId === undefined) {
+      throw new Error(
+        'producers names no one: give accountIds (12-digit ids) or organizationId (o-...), or leave producers out.',
+      );
+    }
+    const inboundOnly = {
+      'events:detail-type': Object.keys(INBOUND_EVENTS),
+    };
+    const notAsFlowtune = { 'events:source': FLOWTUNE_SOURCE };
+    if (accountIds.length > 0) {
+      this.bus.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'InboundFromProducerAccounts',
+          principals: accountIds.map((id) => new AccountPrincipal(id)),
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          conditions: { StringEquals: inboundOnly, StringNotEquals: notAsFlowtune },
+        }),
+      );
+    }
+    if (organizationId !== undefined) {
+      this.bus.addToResourcePolicy(
+        new PolicyStatement({
+          sid: 'InboundFromProducerOrganization',
+          principals: [new AnyPrincipal()],
+          actions: ['events:PutEvents'],
+          resources: [this.bus.eventBusArn],
+          conditions: {
+            StringEquals: { ...inboundOnly, 'aws:PrincipalOrgID': organizationId },
+            StringNotEquals: notAsFlowtune,
+          },
+        }),
+      );
+    }
   }
 
   /** Lets `grantee` send dispatch-round triggers (sqs:SendMessage on the dispatch queue only). */

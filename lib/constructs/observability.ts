@@ -32,6 +32,7 @@ import {
   METRICS,
   METRICS_NAMESPACE,
   type MetricDefinition,
+  QUALITY_KPIS,
   serviceDimension,
 } from '../../domain/ops/metrics';
 import { ALLOCATION_SCHEDULE } from '../definitions/allocation';
@@ -132,6 +133,13 @@ export interface ObservabilityProps {
    * @default - a new topic under its own customer-managed key
    */
   readonly alarmTopic?: ITopic;
+  /**
+   * Quality KPIs the quality alarms hold to, over 15 minutes of finished items (two periods in a
+   * row): rates as fractions.
+   *
+   * @default DEFAULT_QUALITY_THRESHOLDS (first-time resolution ≥ 0.7, rework ≤ 0.15, reopen ≤ 0.1, errors ≤ 0.1)
+   */
+  readonly qualityThresholds?: Partial<QualityThresholds>;
 }
 
 /**
@@ -143,6 +151,24 @@ export interface ObservabilityProps {
  * anomalies, throughput dips, staffing moves held for a person and a lasting forecast error, all
  * notifying one encrypted, TLS-only SNS topic. Metric names come from domain/ops/metrics.ts.
  */
+/** The quality rates the quality alarms hold to (fractions of the items finished). */
+export interface QualityThresholds {
+  readonly minFirstTimeResolution: number;
+  readonly maxRework: number;
+  readonly maxReopen: number;
+  readonly maxError: number;
+}
+
+export const DEFAULT_QUALITY_THRESHOLDS: QualityThresholds = {
+  minFirstTimeResolution: 0.7,
+  maxRework: 0.15,
+  maxReopen: 0.1,
+  maxError: 0.1,
+};
+
+/** The quality widgets' period: 15 minutes of finished items per point. */
+const QUALITY_PERIOD = Duration.minutes(15);
+
 export class Observability extends Construct {
   readonly dashboard: Dashboard;
   /** Subscribe on-call channels here. */
@@ -161,6 +187,8 @@ export class Observability extends Construct {
   readonly staffingApprovalAlarm: Alarm;
   /** The allocation job's arrival forecasts have been off by more than the guardrail for an hour. */
   readonly forecastErrorAlarm: Alarm;
+  /** One per quality KPI (first-time resolution, rework, reopen, errors) against its threshold. */
+  readonly qualityAlarms: readonly Alarm[];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -277,6 +305,74 @@ export class Observability extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // The dispatcher found the stored policy unreadable and kept routing with the last good one.
+    const invalidPolicyAlarm = new Alarm(this, 'InvalidPolicyAlarm', {
+      alarmDescription:
+        'The stored active policy does not parse (an unknown strategy, an out-of-range number): the dispatcher keeps routing with the last good policy and Score with the default. Propose and approve a corrected version (flowtune ops policies).',
+      metric: kpi(METRICS.invalidStoredPolicy, { service: 'dispatcher', statistic: 'Sum', period }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    // Quality: each KPI's rate over the finished items, against its threshold.
+    const quality = { ...DEFAULT_QUALITY_THRESHOLDS, ...(props.qualityThresholds ?? {}) };
+    for (const [name, value] of Object.entries(quality)) {
+      if (!(value >= 0 && value <= 1)) {
+        throw new Error(
+          `qualityThresholds.${name} must be a fraction in [0, 1], e.g. 0.1 for 10%; got ${value}`,
+        );
+      }
+    }
+    const qualityAlarm = (
+      id: string,
+      definition: MetricDefinition,
+      threshold: number,
+      below: boolean,
+      description: string,
+    ) =>
+      new Alarm(this, id, {
+        alarmDescription: `${description} (${Math.round(threshold * 100)}%) over the items finished in the last 15 minutes, two periods in a row. See the per-queue quality widgets for where, and the audit trails of those items (flowtune ops status ID) for why.`,
+        metric: kpi(definition, { statistic: 'Average', period: kpiPeriod }),
+        threshold,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: below
+          ? ComparisonOperator.LESS_THAN_THRESHOLD
+          : ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    this.qualityAlarms = [
+      qualityAlarm(
+        'FirstTimeResolutionAlarm',
+        METRICS.firstTimeResolved,
+        quality.minFirstTimeResolution,
+        true,
+        'First-time resolution fell below its threshold',
+      ),
+      qualityAlarm(
+        'ReworkRateAlarm',
+        METRICS.reworked,
+        quality.maxRework,
+        false,
+        'Rework rose above its threshold',
+      ),
+      qualityAlarm(
+        'ReopenRateAlarm',
+        METRICS.reopened,
+        quality.maxReopen,
+        false,
+        'Reopens rose above their threshold',
+      ),
+      qualityAlarm(
+        'ErrorRateAlarm',
+        METRICS.erroredOutcomes,
+        quality.maxError,
+        false,
+        'Items ending escalated, rejected or abandoned rose above their threshold',
+      ),
+    ];
+
     const deadLetterAlarms = props.deadLetterQueues.map(
       ({ label, resource }) =>
         new Alarm(this, `${pascal(label)}DepthAlarm`, {
@@ -305,6 +401,8 @@ export class Observability extends Construct {
       ...(this.predictionErrorAlarm === undefined ? [] : [this.predictionErrorAlarm]),
       this.staffingApprovalAlarm,
       this.forecastErrorAlarm,
+      invalidPolicyAlarm,
+      ...this.qualityAlarms,
     ];
     for (const alarm of alarms) alarm.addAlarmAction(notify);
     this.alarms = alarms;
@@ -392,6 +490,44 @@ export class Observability extends Construct {
         left:
           props.costModel === undefined ? [] : [this.costPerThousandItems(props, props.costModel, context)],
         width: third,
+      }),
+    );
+    // Quality: the rates overall, then per queue (queues are the items' categories, known only at
+    // run time: SEARCH finds every queue that emitted).
+    const perQueue = (definition: MetricDefinition) =>
+      new MathExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},service,queue} MetricName="${definition.name}"', 'Average', ${QUALITY_PERIOD.toSeconds()})`,
+        label: '',
+        period: QUALITY_PERIOD,
+      });
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Quality (rate of finished items)',
+        left: QUALITY_KPIS.map(({ label, overall }) =>
+          kpi(overall, { statistic: 'Average', period: QUALITY_PERIOD, label }),
+        ),
+        leftYAxis: { min: 0, max: 1 },
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'SLA attainment per queue (rate)',
+        left: [perQueue(METRICS.slaMetByQueue)],
+        leftYAxis: { min: 0, max: 1 },
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'First-time resolution per queue (rate)',
+        left: [perQueue(METRICS.firstTimeResolvedByQueue)],
+        leftYAxis: { min: 0, max: 1 },
+        width: 6,
+      }),
+      new GraphWidget({
+        title: 'Rework, reopen and errors per queue (rate)',
+        left: QUALITY_KPIS.filter(({ label }) => label !== 'first-time resolution').map(({ byQueue }) =>
+          perQueue(byQueue),
+        ),
+        leftYAxis: { min: 0, max: 1 },
+        width: 6,
       }),
     );
     this.dashboard.addWidgets(

@@ -50,6 +50,8 @@ export class Tuning extends Construct {
   readonly asyncFailureQueue: Queue;
   readonly driftAlarm: Alarm;
   readonly failedCyclesAlarm: Alarm;
+  /** Observations the observe function failed to take after Lambda's retries (redrive: `npm run redrive -- --dlq tuning-async`). */
+  readonly asyncFailureAlarm: Alarm;
   /** The ASL as loaded, placeholders intact. */
   readonly definitionText: string;
 
@@ -212,9 +214,22 @@ export class Tuning extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    this.asyncFailureAlarm = new Alarm(this, 'AsyncFailureAlarm', {
+      alarmDescription:
+        'Observations the tuning loop could not take (the observe function failed after its retries) are waiting in TuningAsyncFailureQueue: the loop is blind to them. Fix the cause, then redrive: npm run redrive -- --outputs <file> --dlq tuning-async.',
+      metric: this.asyncFailureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     if (props.alarmTopic !== undefined) {
-      this.driftAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
-      this.failedCyclesAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      for (const alarm of [this.driftAlarm, this.failedCyclesAlarm, this.asyncFailureAlarm]) {
+        alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+      }
     }
   }
 

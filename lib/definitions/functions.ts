@@ -103,6 +103,17 @@ export const FUNCTIONS = {
     tables: [ro(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     placeholder: 'ScoreFunctionArn',
   },
+  planWait: {
+    ...base,
+    id: 'PlanWait',
+    entry: 'lambdas/plan-wait/handler.ts',
+    description:
+      "Bounds the next wait by the item's own SLA clock (seconds left to its deadline under the policy) and decides re-route or escalation after a missed completion window.",
+    tables: [],
+    memorySize: 256,
+    concurrency: PER_ITEM_TASK_CONCURRENCY,
+    placeholder: 'PlanWaitFunctionArn',
+  },
   dispatcher: {
     ...base,
     id: 'Dispatcher',

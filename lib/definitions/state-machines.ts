@@ -23,6 +23,7 @@ export const PROCESS_INSTANCE = {
     FUNCTIONS.validate.placeholder,
     FUNCTIONS.score.placeholder,
     FUNCTIONS.park.placeholder,
+    FUNCTIONS.planWait.placeholder,
     FUNCTIONS.recordOutcome.placeholder,
     AUDIT_TABLE.placeholder,
     INSTANCES_TABLE.placeholder,

@@ -1,4 +1,5 @@
 import { FLOWTUNE_SOURCE } from '../../domain/events';
+import { emittingService, METRICS, METRICS_NAMESPACE } from '../../domain/ops/metrics';
 import { DEFAULT_TUNING_CONFIG } from '../../domain/tuning/config';
 import type { EventPattern } from './events';
 import { type ConcurrencyDecision, type FunctionDefinition, PER_EVENT_CONCURRENCY } from './functions';
@@ -141,9 +142,12 @@ export const TUNING_RULES = {
   }
 >;
 
-/** Metric the cycle publishes per drift finding (dimension `kind`); the construct alarms on it. */
+/**
+ * Metric the cycle publishes with the number of drift findings (service dimension only); the
+ * construct alarms on it. From the catalogue, so the alarm reads what the cycle emits.
+ */
 export const DRIFT_METRIC = {
-  namespace: 'Flowtune',
-  name: 'DriftDetected',
-  service: 'flowtune-tuning-cycle',
+  namespace: METRICS_NAMESPACE,
+  name: METRICS.driftDetected.name,
+  service: emittingService(METRICS.driftDetected),
 } as const;

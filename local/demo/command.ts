@@ -31,7 +31,7 @@ const ARRIVAL_SECONDS_PER_ITEM = 18;
 const EXECUTING_SYSTEM = 'automation-platform';
 
 const HELP = `
-Usage: npm run demo -- [--items N] [--seed S] [--scale X] [--report FILE] [--json]
+Usage: npm run demo -- [--items N] [--seed S] [--wall-clock [--scale X]] [--report FILE] [--json]
        (or: npx tsx local/demo/main.ts [options])
 
 Starts Flowtune's local runtime (DynamoDB Local, the real Lambda handlers in-process, the real
@@ -43,13 +43,17 @@ cancellation, a stale status replay). Routing decisions for automation go by the
 local stand-in executing system (local/executing-system.ts). Then it prints the KPIs, where every
 item ended, one item's audit trail with its routing explanation, and writes an HTML report.
 
-Time is scaled: by default 1 wall second is 360 simulated seconds, so P1 (1 h) and P2 (4 h) SLAs
-play out in seconds. Needs Java 17+ (DynamoDB Local); no AWS account.
+Time is virtual: the runtime's clock stands still while anything is in flight and jumps to the
+next timer once nothing is, so hours of SLAs pass in seconds and the same seed prints the same
+figures on any machine, however busy. --wall-clock runs on scaled wall time instead (1 wall
+second = --scale simulated seconds), a live run to watch, as \`ops serve\` does; its figures then
+depend on the machine's speed. Needs Java 17+ (DynamoDB Local); no AWS account.
 
 Options:
   --items N      work items (default 300; arrivals spread over N × ${ARRIVAL_SECONDS_PER_ITEM} simulated seconds)
   --seed S       workload seed (default 1): the same seed plans the same workload
-  --scale X      simulated seconds per wall second (default 360)
+  --wall-clock   scaled wall time instead of virtual time (figures vary with machine load)
+  --scale X      with --wall-clock: simulated seconds per wall second (default 360)
   --report FILE  HTML report path (default ${DEFAULT_REPORT})
   --json         print one JSON object instead of the tables (progress still on stderr)
   -h, --help     this help
@@ -62,7 +66,8 @@ in the human exception queue), no routing decision was duplicated and nothing wa
 const Options = z.object({
   items: z.coerce.number().int().min(10).max(5000).default(300),
   seed: z.coerce.number().int().min(0).default(1),
-  scale: z.coerce.number().min(1).max(3600).default(360),
+  'wall-clock': z.boolean().default(false),
+  scale: z.coerce.number().min(1).max(3600).optional(),
   report: z.string().min(1).default(DEFAULT_REPORT),
   json: z.boolean().default(false),
 });
@@ -74,6 +79,7 @@ function parse(argv: readonly string[]): Options {
     {
       items: { type: 'string' },
       seed: { type: 'string' },
+      'wall-clock': { type: 'boolean' },
       scale: { type: 'string' },
       report: { type: 'string' },
       json: { type: 'boolean' },
@@ -87,7 +93,17 @@ function parse(argv: readonly string[]): Options {
       `--${issue?.path.join('.') ?? '?'} ${issue?.message ?? 'is invalid'}\nRun "npm run demo -- --help" for the options.`,
     );
   }
+  if (parsed.data.scale !== undefined && !parsed.data['wall-clock']) {
+    throw new UsageError(
+      '--scale applies to --wall-clock runs only: virtual time needs no scale.\nRun "npm run demo -- --help" for the options.',
+    );
+  }
   return parsed.data;
+}
+
+/** Simulated seconds per wall second, or undefined for virtual time. */
+function timeScaleOf(options: Options): number | undefined {
+  return options['wall-clock'] ? (options.scale ?? 360) : undefined;
 }
 
 /** Why the run failed, if it did: lost items, duplicated decisions, dead letters, unsettled items. */
@@ -114,8 +130,11 @@ async function runDemo(options: Options): Promise<number> {
   const say = (line: string) => {
     if (!options.json) process.stdout.write(`${line}\n`);
   };
+  const timeScale = timeScaleOf(options);
   say(
-    `Flowtune demo: ${options.items} work items, ${plan.agents.length} agents, seed ${options.seed}; 1 wall second = ${options.scale} simulated seconds.`,
+    `Flowtune demo: ${options.items} work items, ${plan.agents.length} agents, seed ${options.seed}; ${
+      timeScale === undefined ? 'virtual time' : `1 wall second = ${timeScale} simulated seconds`
+    }.`,
   );
   say(
     'Starting the local runtime (DynamoDB Local, the real handlers, the process-instance state machine)...',
@@ -137,8 +156,8 @@ async function runDemo(options: Options): Promise<number> {
   try {
     result = await runSession({
       plan,
-      timeScale: options.scale,
-      settleTimeoutMs: 60_000,
+      ...(timeScale === undefined ? {} : { timeScale }),
+      settleTimeoutMs: 6 * 3_600_000,
       runtime: { connector: { endpoint: executingSystem.url, name: executingSystem.name } },
       onRuntime: (runtime) => {
         routedEvents = () => runtime.emittedEvents('WorkItemRouted');
@@ -182,7 +201,7 @@ async function runDemo(options: Options): Promise<number> {
       run: {
         seed: options.seed,
         items: options.items,
-        timeScale: options.scale,
+        timeScale: timeScale ?? 'virtual',
         policyVersion: result.policy.version,
         wallSeconds,
         date: new Date().toISOString(),
@@ -205,7 +224,7 @@ async function runDemo(options: Options): Promise<number> {
           run: {
             seed: options.seed,
             items: options.items,
-            timeScale: options.scale,
+            timeScale: timeScale ?? 'virtual',
             policyVersion: result.policy.version,
             wallSeconds: Math.round(wallSeconds * 10) / 10,
             runtimeWallSeconds: result.wallSeconds,

@@ -23,7 +23,8 @@ export interface DemoReportInput {
   readonly run: {
     readonly seed: number;
     readonly items: number;
-    readonly timeScale: number;
+    /** Simulated seconds per wall second, or 'virtual'. */
+    readonly timeScale: number | 'virtual';
     readonly policyVersion: string;
     readonly wallSeconds: number;
     readonly date: string;
@@ -202,7 +203,7 @@ td:last-child{text-align:left}
 .ok{color:#1a7f37;font-weight:bold}.bad{color:#cf222e;font-weight:bold}
 </style></head><body>
 <h1>Flowtune demo: ${run.items} work items through the local runtime</h1>
-<p>${escapeXml(run.date)} · Node ${escapeXml(run.node)} · seed ${run.seed} · 1 wall second = ${run.timeScale} simulated seconds · policy ${escapeXml(run.policyVersion)} · ${run.wallSeconds.toFixed(1)} s wall clock.
+<p>${escapeXml(run.date)} · Node ${escapeXml(run.node)} · seed ${run.seed} · ${run.timeScale === 'virtual' ? 'virtual time' : `1 wall second = ${run.timeScale} simulated seconds`} · policy ${escapeXml(run.policyVersion)} · ${run.wallSeconds.toFixed(1)} s wall clock.
 The real handlers and the real process-instance state machine ran against DynamoDB Local; every figure below is read back from the runtime's own records (executions and the Audit table). Times are simulated.</p>
 <p class="${notAccounted.length === 0 ? 'ok' : 'bad'}">${kpis.items - notAccounted.length} of ${kpis.items} items accounted for; ${notAccounted.length} lost.</p>
 <h2>KPIs</h2>

@@ -216,7 +216,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const session = await runSession({
     plan,
     timeScale: options.timeScale,
-    settleTimeoutMs: options.settleTimeoutMs ?? 180_000,
+    // The soak's timeout is wall ms; the session counts simulated ms.
+    settleTimeoutMs: (options.settleTimeoutMs ?? 180_000) * options.timeScale,
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     runtime: {
       dispatchTickMs: 250,

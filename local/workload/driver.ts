@@ -1,3 +1,4 @@
+import type { Timer } from '../../lambdas/shared/ports';
 import type { LocalEvent, RecordedEvent } from '../event-router';
 import type { LocalRuntime } from '../runtime';
 import {
@@ -16,8 +17,8 @@ import {
  * system (AgentStatusChanged, including a stale replay), and the agents themselves, who react
  * to WorkItemRouted by working for their (scaled) handling time and then sending
  * WorkItemCompleted — sometimes twice, sometimes at once (racing the completion wait), never for
- * the items planned not to complete. Times are simulated; the driver sleeps in wall time through
- * the runtime's scaled clock.
+ * the items planned not to complete. Times are simulated; the driver waits on the runtime's clock
+ * (scaled wall time, or virtual time).
  */
 
 export interface DriverOptions {
@@ -25,7 +26,7 @@ export interface DriverOptions {
   readonly plan: WorkloadPlan;
   /** Told whenever something was sent or settled. */
   readonly onProgress?: (progress: DriverProgress) => void;
-  /** Settlement poll interval, wall ms. @default 200 */
+  /** Settlement poll interval, in the runtime clock's (simulated) ms. @default 60_000 */
   readonly pollMs?: number;
   /** Runs at each settlement poll, e.g. an operator redriving dead letters. */
   readonly onPoll?: () => Promise<void>;
@@ -96,9 +97,9 @@ export class WorkloadDriver {
   private readonly options: DriverOptions;
   private readonly items: ReadonlyMap<string, PlannedItem>;
   private readonly agents: ReadonlyMap<string, PlannedAgent>;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
   /** Each item's pending completion timer (cancelled when the item is re-routed or cancelled). */
-  private readonly working = new Map<string, { readonly attempt: number; readonly timer: NodeJS.Timeout }>();
+  private readonly working = new Map<string, { readonly attempt: number; readonly timer: Timer }>();
   private readonly createdAt = new Map<string, number>();
   private readonly malformedSent = new Map<string, { sentId: string; eventId: string }>();
   private readonly cancelledItems = new Set<string>();
@@ -141,30 +142,30 @@ export class WorkloadDriver {
   }
 
   /** Runs `action` at simulated offset `atSeconds` from the start (at once when past). */
-  private at(atSimulatedMs: number, action: () => Promise<void>): NodeJS.Timeout {
-    const wallDelay = Math.max(0, (atSimulatedMs - this.now()) / this.runtime.timeScale);
+  private at(atSimulatedMs: number, action: () => Promise<void>): Timer {
     this.inFlight += 1;
-    const timer = setTimeout(() => {
+    // On the runtime's clock: scaled wall time, or virtual time that waits for the work in flight.
+    const timer = this.runtime.clock.setTimer(atSimulatedMs - this.now(), () => {
       this.timers.delete(timer);
       if (this.stopped) {
         this.inFlight -= 1;
         return;
       }
-      void action()
+      return action()
         .catch((error: unknown) => {
           this.errors.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
         })
         .finally(() => {
           this.inFlight -= 1;
         });
-    }, wallDelay);
+    });
     this.timers.add(timer);
     return timer;
   }
 
-  private cancelTimer(timer: NodeJS.Timeout): void {
+  private cancelTimer(timer: Timer): void {
     if (this.timers.delete(timer)) {
-      clearTimeout(timer);
+      timer.cancel();
       this.inFlight -= 1;
     }
   }
@@ -378,15 +379,19 @@ export class WorkloadDriver {
 
   /**
    * Resolves once everything planned was sent, no agent is still working, and every item is
-   * settled; or `timeoutMs` of wall time after the last planned arrival (then `complete` is
-   * false: the ledger shows what did not settle).
+   * settled; or `timeoutMs` of the runtime clock's (simulated) time after the last planned
+   * arrival, or `wallGuardMs` of wall time in all (then `complete` is false: the ledger shows
+   * what did not settle). Polls on the runtime's clock, so on virtual time each look falls at
+   * the same simulated instant in every run.
    */
   async finished(
     timeoutMs: number,
+    wallGuardMs = 30 * 60_000,
   ): Promise<{ readonly complete: boolean; readonly progress: DriverProgress }> {
-    const arrivalsWallMs = (this.plan.options.horizonSeconds * 1000) / this.runtime.timeScale;
-    const deadline = Date.now() + arrivalsWallMs + timeoutMs;
-    const pollMs = this.options.pollMs ?? 200;
+    const deadline = this.startedAt + this.plan.options.horizonSeconds * 1000 + timeoutMs;
+    const wallDeadline = Date.now() + wallGuardMs;
+    const pollMs = this.options.pollMs ?? 60_000;
+    const clock = this.runtime.clock;
     for (;;) {
       await this.options.onPoll?.();
       const progress = this.progress();
@@ -395,8 +400,15 @@ export class WorkloadDriver {
         await this.runtime.idle();
         return { complete: true, progress: this.progress() };
       }
-      if (Date.now() > deadline) return { complete: false, progress };
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      if (this.now() > deadline || Date.now() > wallDeadline) return { complete: false, progress };
+      let guard: NodeJS.Timeout | undefined;
+      await Promise.race([
+        clock.sleep(pollMs),
+        new Promise((resolve) => {
+          guard = setTimeout(resolve, Math.max(0, wallDeadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(guard);
     }
   }
 
@@ -404,7 +416,7 @@ export class WorkloadDriver {
   stop(): void {
     this.stopped = true;
     this.unsubscribe?.();
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.cancel();
     this.inFlight -= this.timers.size;
     this.timers.clear();
   }

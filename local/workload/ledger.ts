@@ -202,7 +202,13 @@ export function classifyItems(input: LedgerInput): ItemOutcome[] {
         reason = 'no execution and no rejection record';
       }
     } else if (execution.status === 'SUCCEEDED') {
-      if (kinds.has('COMPLETED')) {
+      if (isRejectedOutcome(execution.output)) {
+        final = rejected === undefined ? 'lost' : 'rejected';
+        reason =
+          rejected === undefined
+            ? 'rejected without a REJECTED record'
+            : `${rejectedField ?? '?'}: ${rejectedReason ?? 'rejected'}`;
+      } else if (kinds.has('COMPLETED')) {
         final = 'completed';
         reason = String(completedDetails.outcome ?? 'completed');
       } else if (kinds.has('CANCELLED')) {
@@ -317,4 +323,11 @@ export async function buildLedger(
     routedEvents: runtime.emittedEvents('WorkItemRouted'),
   });
   return { outcomes, audit };
+}
+
+/** The output of an execution that ended in the ASL's "Rejected" state (an answered outcome, not a failure). */
+export function isRejectedOutcome(output: unknown): boolean {
+  return (
+    typeof output === 'object' && output !== null && (output as { outcome?: unknown }).outcome === 'rejected'
+  );
 }

@@ -1,7 +1,9 @@
 import { DynamoDbOpsStore } from '../../lambdas/ops-api/dynamodb-ops-store';
 import { createOpsOperations } from '../../lambdas/ops-api/operations';
 import { telemetryFor } from '../../lambdas/shared/observability';
+import type { Timer } from '../../lambdas/shared/ports';
 import type { LocalRuntime } from '../runtime';
+import { every } from '../virtual-clock';
 import type { WorkloadPlan } from './plan';
 
 /**
@@ -15,7 +17,7 @@ import type { WorkloadPlan } from './plan';
 export interface ReviewerOptions {
   readonly runtime: LocalRuntime;
   readonly plan: WorkloadPlan;
-  /** Queue poll interval, wall ms. @default 100 */
+  /** Queue poll interval, in the runtime clock's (simulated) ms. @default 30_000 */
   readonly pollMs?: number;
   /** @default 'local:ops-lead-rosa' */
   readonly actor?: string;
@@ -31,11 +33,11 @@ export class SimulatedReviewer {
   private readonly options: ReviewerOptions;
   private readonly reviewSeconds: ReadonlyMap<string, number>;
   private readonly seen = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
   private readonly refused: string[] = [];
   private approved = 0;
   private inFlight = 0;
-  private poller: NodeJS.Timeout | undefined;
+  private poller: Timer | undefined;
   private polling = false;
   private readonly operations;
 
@@ -56,7 +58,7 @@ export class SimulatedReviewer {
   }
 
   start(): void {
-    this.poller = setInterval(() => void this.poll(), this.options.pollMs ?? 100);
+    this.poller = every(this.options.runtime.clock, this.options.pollMs ?? 30_000, () => this.poll());
   }
 
   /** True while a review is pending or being sent. */
@@ -73,14 +75,13 @@ export class SimulatedReviewer {
         if (instance.taskToken === undefined || this.seen.has(instance.itemId)) continue;
         this.seen.add(instance.itemId);
         const seconds = this.reviewSeconds.get(instance.itemId) ?? 120;
-        const wallMs = (seconds * 1000) / this.options.runtime.timeScale;
         this.inFlight += 1;
-        const timer = setTimeout(() => {
+        const timer = this.options.runtime.clock.setTimer(seconds * 1000, () => {
           this.timers.delete(timer);
-          void this.approve(instance.itemId).finally(() => {
+          return this.approve(instance.itemId).finally(() => {
             this.inFlight -= 1;
           });
-        }, wallMs);
+        });
         this.timers.add(timer);
       }
     } catch (error) {
@@ -104,8 +105,8 @@ export class SimulatedReviewer {
   }
 
   stop(): void {
-    if (this.poller) clearInterval(this.poller);
-    for (const timer of this.timers) clearTimeout(timer);
+    this.poller?.cancel();
+    for (const timer of this.timers) timer.cancel();
     this.inFlight -= this.timers.size;
     this.timers.clear();
   }

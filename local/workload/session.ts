@@ -1,6 +1,7 @@
 import { DEFAULT_POLICY, type Policy } from '../../domain/policy';
 import type { DynamoDbLocal } from '../dynamodb-local';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../runtime';
+import { VirtualClock } from '../virtual-clock';
 import { diagnose, type LostItemDiagnosis } from './diagnose';
 import { type DriverLog, type DriverProgress, WorkloadDriver } from './driver';
 import { buildLedger, type ItemOutcome, type RawAuditRecord } from './ledger';
@@ -29,10 +30,20 @@ export const DEMO_POLICY: Policy = {
   minCompletionWindowSeconds: 600,
 };
 
+/**
+ * Where a virtual run starts: a fixed Monday 08:00 UTC, so two runs of one seed agree to the
+ * millisecond, audit trail included.
+ */
+export const VIRTUAL_EPOCH = Date.parse('2026-03-02T08:00:00Z');
+
 export interface SessionOptions {
   readonly plan: WorkloadPlan;
-  /** Simulated seconds per wall second. */
-  readonly timeScale: number;
+  /**
+   * Simulated seconds per wall second, on the wall clock (a live, watchable run). Absent: virtual
+   * time (local/virtual-clock.ts), from VIRTUAL_EPOCH, as fast as the machine allows and the
+   * same on every machine.
+   */
+  readonly timeScale?: number;
   /** @default DEMO_POLICY */
   readonly policy?: Policy;
   /** Seed the category handling history (as a team migrating from its helpdesk would). @default true */
@@ -42,8 +53,8 @@ export interface SessionOptions {
   /** Reuse a DynamoDB Local (tests share one). */
   readonly dynamoDb?: DynamoDbLocal;
   /**
-   * Wall ms to wait, after the last planned arrival, for every item to settle before declaring
-   * the rest lost. @default 120_000
+   * Simulated ms to wait, after the last planned arrival, for every item to settle before
+   * declaring the rest lost. @default 12 hours
    */
   readonly settleTimeoutMs?: number;
   /** Runs once everything settled and the ledger is read, before the runtime stops (final checks). */
@@ -68,7 +79,8 @@ export interface SessionResult {
   readonly failures: ReturnType<LocalRuntime['failures']>;
   readonly functionStats: LocalRuntime['functionStats'];
   readonly policy: Policy;
-  readonly timeScale: number;
+  /** Simulated seconds per wall second, or 'virtual'. */
+  readonly timeScale: number | 'virtual';
   readonly wallSeconds: { readonly startup: number; readonly drive: number; readonly ledger: number };
   /** Agent states at the end (activeCount must be 0 for everyone once all is settled). */
   readonly agentsAtEnd: readonly {
@@ -130,12 +142,17 @@ async function seedFeatures(runtime: LocalRuntime, policy: Policy, history: bool
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
   const policy = options.policy ?? DEMO_POLICY;
   const startupStarted = Date.now();
+  const virtualClock =
+    options.timeScale === undefined ? new VirtualClock({ start: VIRTUAL_EPOCH }) : undefined;
   const runtime = await startLocalRuntime({
-    dispatchTickMs: 250,
-    retryIntervalMs: 50,
+    // Scaled: a round every 250 wall ms (90 simulated s at 360×); virtual: the deployed minute.
+    ...(virtualClock === undefined ? { dispatchTickMs: 250, retryIntervalMs: 50 } : {}),
     ...options.runtime,
-    timeScale: options.timeScale,
+    ...(virtualClock === undefined ? { timeScale: options.timeScale } : { clock: virtualClock }),
     ...(options.dynamoDb === undefined ? {} : { dynamoDb: options.dynamoDb }),
+  }).catch((error: unknown) => {
+    virtualClock?.stop();
+    throw error;
   });
   let stopSampling: (() => void) | undefined;
   const driver = new WorkloadDriver({
@@ -153,7 +170,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     const driveStarted = Date.now();
     driver.start();
     if (options.reviewer ?? true) reviewer.start();
-    const { complete } = await driver.finished(options.settleTimeoutMs ?? 120_000);
+    const { complete } = await driver.finished(options.settleTimeoutMs ?? 12 * 3_600_000);
     driver.stop();
     reviewer.stop();
     stopSampling?.();
@@ -176,7 +193,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       failures: runtime.failures(),
       functionStats: structuredClone(runtime.functionStats),
       policy,
-      timeScale: options.timeScale,
+      timeScale: options.timeScale ?? 'virtual',
       wallSeconds: {
         startup: (driveStarted - startupStarted) / 1000,
         drive: (ledgerStarted - driveStarted) / 1000,
@@ -204,5 +221,6 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     reviewer.stop();
     stopSampling?.();
     await runtime.stop();
+    virtualClock?.stop();
   }
 }

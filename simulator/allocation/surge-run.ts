@@ -3,7 +3,7 @@ import { QueueSpec } from '../../domain/allocation/staffing';
 import { type Estimate, estimate } from '../../domain/metrics';
 import type { HandlingFeatures, HandlingStats, SkillLevel } from '../../domain/model';
 import { createStream, exponential, lognormal, type RandomSource } from '../../domain/random';
-import { createPolicy } from '../../domain/routing';
+import { plannedRouting, policyDocumentFor } from '../../domain/tuning/round-plan';
 import { runEngine, type SimAgent, type SimJob } from '../engine';
 import { SIMULATION_EPOCH_MS } from '../run';
 import { type AllocationRun, queueRouting } from './queue-routing';
@@ -221,7 +221,7 @@ export function runAllocationReplication(
   const controller = queueRouting({
     name: `queues(${scenario.routing})${mode === 'on' ? '+allocation' : ''}`,
     queues: workload.queues,
-    innerPolicy: () => createPolicy(scenario.routing),
+    innerPolicy: () => plannedRouting(policyDocumentFor(scenario.routing)),
     initialAssignments: workload.initialAssignments,
     shiftEnds: workload.shiftEnds,
     ...(mode === 'on'

@@ -22,6 +22,19 @@ export interface GridPlan {
   readonly variantLoads: readonly number[];
   readonly logs: readonly string[];
   readonly replayPolicies: readonly string[];
+  /** The random section: generated scenarios, each run at its own load by every policy. */
+  readonly random?: RandomPlan;
+}
+
+export interface RandomPlan {
+  readonly seed: number;
+  readonly replications: number;
+  readonly scenarios: readonly {
+    readonly name: string;
+    readonly path: string;
+    readonly load: number;
+    readonly description: string;
+  }[];
 }
 
 export interface GridCell {
@@ -62,6 +75,21 @@ export function planTasks(plan: GridPlan): BenchTask[] {
     ...plan.loads.map((load) => ({ variant: 'scenario' as const, load })),
     ...plan.variants.flatMap((variant) => plan.variantLoads.map((load) => ({ variant, load }))),
   ];
+  // Random scenarios: at their own load, as drawn, all policies on one workload per replication.
+  for (const scenario of plan.random?.scenarios ?? []) {
+    for (let replication = 0; replication < (plan.random?.replications ?? 0); replication++) {
+      tasks.push({
+        kind: 'grid',
+        id: tasks.length,
+        scenarioPath: scenario.path,
+        variant: 'scenario',
+        load: scenario.load,
+        replication,
+        seed: plan.seed,
+        policies: plan.policies,
+      });
+    }
+  }
   for (const scenario of plan.scenarios) {
     for (const { variant, load } of combos) {
       for (let replication = 0; replication < plan.replications; replication++) {
@@ -110,7 +138,9 @@ export function aggregate(
     }
     if (result.kind === 'grid' && task.kind === 'grid') {
       const scenario =
-        plan.scenarios.find((candidate) => candidate.path === task.scenarioPath)?.name ?? task.scenarioPath;
+        [...plan.scenarios, ...(plan.random?.scenarios ?? [])].find(
+          (candidate) => candidate.path === task.scenarioPath,
+        )?.name ?? task.scenarioPath;
       for (const [policy, run] of Object.entries(result.results)) {
         const key = JSON.stringify([scenario, task.variant, task.load, policy]);
         const entry = byKey.get(key) ?? { runs: [] };
@@ -309,4 +339,134 @@ export function checkTargets(
     pass: wallSeconds < 180,
   });
   return checks;
+}
+
+/**
+ * Mean waits below this many seconds count as this many in the random section's ratios: at light
+ * load both policies wait almost nothing, and 0.1 s ÷ 0.05 s is noise, not a 2× loss.
+ */
+export const RANDOM_WAIT_FLOOR_SECONDS = 1;
+/** The random targets apply to scenarios at or below this load (above it the system saturates). */
+export const RANDOM_TARGET_MAX_LOAD = 0.95;
+
+export interface RandomScenarioResult {
+  readonly name: string;
+  readonly description: string;
+  readonly load: number;
+  readonly path: string;
+  readonly flowtuneMeanWait: number;
+  readonly bestBaseline: string;
+  readonly bestBaselineMeanWait: number;
+  /** Flowtune's mean wait ÷ the best baseline's (both floored at RANDOM_WAIT_FLOOR_SECONDS). */
+  readonly ratio: number;
+  readonly flowtuneSla: number;
+  readonly bestSlaBaseline: string;
+  readonly bestBaselineSla: number;
+  /** Flowtune's SLA attainment minus the best baseline's, points. */
+  readonly slaDeltaPoints: number;
+}
+
+/** The `random` block of the report: the summary over the scenarios the targets apply to, and every scenario. */
+export interface RandomSummary {
+  readonly seed: number;
+  readonly replications: number;
+  /** Scenarios at loads ≤ RANDOM_TARGET_MAX_LOAD (the targets' population). */
+  readonly scenarios: number;
+  /** Share of those with Flowtune within 1.02× of the best baseline's mean wait. */
+  readonly withinTwoPercentShare: number;
+  readonly worstRatio: number;
+  readonly worstScenario: string;
+  /** The lowest Flowtune − best baseline SLA attainment, points (negative: below). */
+  readonly slaWorstDeltaPoints: number;
+  readonly slaWorstScenario: string;
+  readonly waitFloorSeconds: number;
+  readonly maxLoad: number;
+  /** Every generated scenario, those above maxLoad included. */
+  readonly results: readonly RandomScenarioResult[];
+}
+
+export function summariseRandom(plan: GridPlan, cells: readonly GridCell[]): RandomSummary | undefined {
+  const random = plan.random;
+  if (random === undefined || random.scenarios.length === 0) return undefined;
+  const floor = (value: number) => Math.max(value, RANDOM_WAIT_FLOOR_SECONDS);
+  const results: RandomScenarioResult[] = [];
+  for (const scenario of random.scenarios) {
+    const flowtune = findCell(cells, scenario.name, 'scenario', scenario.load, FLOWTUNE);
+    const best = bestBaseline(cells, scenario.name, 'scenario', scenario.load);
+    if (flowtune === undefined || best === undefined) continue;
+    let bestSla = best;
+    for (const cell of cells) {
+      if (cell.scenario !== scenario.name || cell.policy === FLOWTUNE) continue;
+      if (cell.metrics.slaAttainment.mean > bestSla.metrics.slaAttainment.mean) bestSla = cell;
+    }
+    results.push({
+      name: scenario.name,
+      description: scenario.description,
+      load: scenario.load,
+      path: scenario.path,
+      flowtuneMeanWait: flowtune.metrics.meanWait.mean,
+      bestBaseline: best.policy,
+      bestBaselineMeanWait: best.metrics.meanWait.mean,
+      ratio: floor(flowtune.metrics.meanWait.mean) / floor(best.metrics.meanWait.mean),
+      flowtuneSla: flowtune.metrics.slaAttainment.mean,
+      bestSlaBaseline: bestSla.policy,
+      bestBaselineSla: bestSla.metrics.slaAttainment.mean,
+      slaDeltaPoints: (flowtune.metrics.slaAttainment.mean - bestSla.metrics.slaAttainment.mean) * 100,
+    });
+  }
+  const targeted = results.filter((result) => result.load <= RANDOM_TARGET_MAX_LOAD);
+  const worst = targeted.reduce<RandomScenarioResult | undefined>(
+    (current, result) => (current === undefined || result.ratio > current.ratio ? result : current),
+    undefined,
+  );
+  const slaWorst = targeted.reduce<RandomScenarioResult | undefined>(
+    (current, result) =>
+      current === undefined || result.slaDeltaPoints < current.slaDeltaPoints ? result : current,
+    undefined,
+  );
+  return {
+    seed: random.seed,
+    replications: random.replications,
+    scenarios: targeted.length,
+    withinTwoPercentShare:
+      targeted.length === 0
+        ? Number.NaN
+        : targeted.filter((result) => result.ratio <= 1.02).length / targeted.length,
+    worstRatio: worst?.ratio ?? Number.NaN,
+    worstScenario: worst?.name ?? '',
+    slaWorstDeltaPoints: slaWorst?.slaDeltaPoints ?? Number.NaN,
+    slaWorstScenario: slaWorst?.name ?? '',
+    waitFloorSeconds: RANDOM_WAIT_FLOOR_SECONDS,
+    maxLoad: RANDOM_TARGET_MAX_LOAD,
+    results,
+  };
+}
+
+/** The random section's targets: one line each, passes and misses alike. */
+export function randomTargets(summary: RandomSummary | undefined): TargetCheck[] {
+  if (summary === undefined) return [];
+  const scope = `${summary.scenarios} random scenarios @≤${summary.maxLoad} (seed ${summary.seed}, ${summary.replications} reps)`;
+  return [
+    {
+      target: 'random: share within 1.02× of the best baseline mean wait',
+      scope,
+      measured: `${(summary.withinTwoPercentShare * 100).toFixed(0)}%`,
+      threshold: '≥ 95%',
+      pass: summary.withinTwoPercentShare >= 0.95,
+    },
+    {
+      target: 'random: worst mean wait vs best baseline',
+      scope,
+      measured: `${summary.worstRatio.toFixed(3)}× (${summary.worstScenario})`,
+      threshold: '≤ 1.10×',
+      pass: summary.worstRatio <= 1.1,
+    },
+    {
+      target: 'random: worst SLA attainment vs best baseline',
+      scope,
+      measured: `${summary.slaWorstDeltaPoints >= 0 ? '+' : ''}${summary.slaWorstDeltaPoints.toFixed(1)} pts (${summary.slaWorstScenario})`,
+      threshold: '≥ −1 pt',
+      pass: summary.slaWorstDeltaPoints >= -1,
+    },
+  ];
 }

@@ -1,6 +1,6 @@
 import type { LpSolver, RunMetrics } from '../../domain/metrics';
 import { highsSolver } from '../lp';
-import { loadReplay, type ReplayModel, replay } from '../replay';
+import { type CalibratedReplay, loadReplay, type ReplayModel, replay } from '../replay';
 import type { PredictionVariant } from '../run';
 import {
   type PooledReference,
@@ -60,7 +60,7 @@ export type BenchTaskResult =
 /** Per-thread caches: HiGHS loads once, each log is parsed once. */
 export interface TaskContext {
   solver?: LpSolver;
-  readonly replays: Map<string, Promise<ReplayModel>>;
+  readonly replays: Map<string, Promise<CalibratedReplay>>;
 }
 
 export async function executeTask(task: BenchTask, context: TaskContext): Promise<BenchTaskResult> {
@@ -91,7 +91,7 @@ export async function executeTask(task: BenchTask, context: TaskContext): Promis
       model = loadReplay(task.logPath, { seed: task.seed });
       context.replays.set(task.logPath, model);
     }
-    const loaded = await model;
+    const loaded = (await model).model;
     const result = replay(loaded, task.policy);
     return {
       kind: 'replay',

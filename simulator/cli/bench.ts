@@ -5,9 +5,19 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { POLICY_REGISTRY } from '../../domain/routing';
 import { benchmarkDispatch, type DispatchBenchResult } from '../bench/dispatch';
-import { aggregate, checkTargets, FCFS, FLOWTUNE, type GridPlan, planTasks } from '../bench/grid';
+import {
+  aggregate,
+  checkTargets,
+  FCFS,
+  FLOWTUNE,
+  type GridPlan,
+  planTasks,
+  randomTargets,
+  summariseRandom,
+} from '../bench/grid';
 import { runTasks } from '../bench/pool';
 import type { PredictionVariant } from '../bench/tasks';
+import { writeRandomScenarios } from '../random-scenarios';
 import { type BenchReport, renderHtml, renderText } from '../report/bench-report';
 import { loadScenario, ScenarioError } from '../scenario';
 import { type Command, parseOptions, UsageError } from './command';
@@ -20,18 +30,20 @@ const HELP = `
 Usage: flowtune bench [--reps N] [--seed S] [--workers W] [--scenarios LIST] [--loads LIST]
                       [--policies LIST] [--variants LIST] [--variant-loads LIST]
                       [--logs LIST|none] [--replay-policies LIST|all] [--no-dispatch]
+                      [--random N] [--random-reps N] [--random-dir DIR]
                       [--out FILE] [--json]
 
 Runs every routing policy over scenarios × loads × replications on common random numbers, the
 prediction variants (noisy item hints with CV 1.0; no predictions at all), replays of the real
-logs, and the dispatch-round micro-benchmark. Prints the tables and the targets (PASS/MISS),
+logs, the random section (generated scenarios nobody tuned for) and the dispatch-round
+micro-benchmark. Prints the tables and the targets (PASS/MISS),
 writes an HTML report with charts (and a JSON twin beside it). Progress goes to stderr.
 
 Options:
   --reps N              replications per point (default 4)
   --seed S              base seed (default 1)
   --workers W           worker threads (default: CPUs, at most 2)
-  --scenarios LIST      comma-separated scenario files or names in scenarios/ (default: all)
+  --scenarios LIST      comma-separated scenario files or names in scenarios/ (default: all; none)
   --loads LIST          loads as fractions of LP capacity (default 0.7,0.9,0.95,1,1.1)
   --policies LIST       policies (default: all: ${Object.keys(POLICY_REGISTRY).join(', ')})
   --variants LIST       prediction variants: noisy, absent, cold (default all three) or none
@@ -39,6 +51,11 @@ Options:
   --logs LIST|none      logs to replay (default: ${DEFAULT_LOGS.join(', ')} in ${TRACES}, when present)
   --replay-policies L   policies for the replays (default ${FLOWTUNE},${FCFS}; "all" for every policy)
   --no-dispatch         skip the 200 agents × 500 items dispatch-round benchmark
+  --random N            random section: N generated scenarios (drawn from --seed), each at its own
+                        load by every policy on common random numbers (default 50; 0 = none)
+  --random-reps N       replications per random scenario (default 4)
+  --random-dir DIR      where the generated scenarios are written, each re-runnable with
+                        \`flowtune simulate --scenario FILE\` (default reports/random-scenarios)
   --out FILE            HTML report path (default reports/bench.html)
   --json                print the report as one JSON object instead of the tables
   -h, --help            this help
@@ -64,6 +81,9 @@ const Options = z.object({
   logs: z.string().optional(),
   'replay-policies': z.string().default(`${FLOWTUNE},${FCFS}`),
   'no-dispatch': z.boolean().default(false),
+  random: z.coerce.number().int().min(0).max(500).default(50),
+  'random-reps': z.coerce.number().int().min(1).max(100).default(4),
+  'random-dir': z.string().min(1).default('reports/random-scenarios'),
   out: z.string().default('reports/bench.html'),
   json: z.boolean().default(false),
 });
@@ -75,6 +95,7 @@ const Options = z.object({
  */
 function scenarioFiles(selection: readonly string[] | undefined): Array<{ name: string; path: string }> {
   const directory = 'scenarios';
+  if (selection?.length === 1 && selection[0] === 'none') return [];
   if (selection === undefined) {
     const files = existsSync(directory)
       ? readdirSync(directory)
@@ -132,6 +153,9 @@ export const benchCommand: Command = {
         logs: { type: 'string' },
         'replay-policies': { type: 'string' },
         'no-dispatch': { type: 'boolean' },
+        random: { type: 'string' },
+        'random-reps': { type: 'string' },
+        'random-dir': { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -176,7 +200,22 @@ export const benchCommand: Command = {
       variantLoads: numbers(options['variant-loads'], 'variant-loads'),
       logs,
       replayPolicies,
+      ...(options.random === 0
+        ? {}
+        : {
+            random: {
+              seed: options.seed,
+              replications: options['random-reps'],
+              scenarios: writeRandomScenarios(options.seed, options.random, options['random-dir']).map(
+                (scenario) => ({ ...scenario, path: resolve(scenario.path) }),
+              ),
+            },
+          }),
     };
+    if (plan.random !== undefined)
+      process.stderr.write(
+        `bench: ${plan.random.scenarios.length} random scenarios written to ${options['random-dir']}/ (seed ${options.seed})\n`,
+      );
     // The micro-benchmark runs first, before the worker threads compete for the CPUs.
     let dispatch: DispatchBenchResult | undefined;
     if (!options['no-dispatch']) {
@@ -204,12 +243,15 @@ export const benchCommand: Command = {
     progress.stop();
     const { cells, replays, errors } = aggregate(plan, tasks, results);
     const wallSeconds = (performance.now() - started) / 1000;
+    const random = summariseRandom(plan, cells);
     const report: BenchReport = {
       plan,
       cells,
       replays,
       dispatch,
-      targets: checkTargets(plan, cells, replays, dispatch, wallSeconds),
+      ...(random === undefined ? {} : { random }),
+      command: `flowtune bench ${argv.join(' ')}`.trim(),
+      targets: [...checkTargets(plan, cells, replays, dispatch, wallSeconds), ...randomTargets(random)],
       wallSeconds,
       environment: {
         node: process.version,

@@ -34,6 +34,13 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
   }
 }
 
+/**
+ * Errors that describe bad input rather than a bug: one line, no stack trace, exit code 1. A
+ * duplicate id or a policy breaking a hard constraint on a replayed log is the log's (or the
+ * candidate policy's) problem to report, not a crash.
+ */
+const EXPECTED_ERRORS = new Set(['ScenarioError', 'ReplayError', 'DuplicateIdError', 'PolicyViolationError']);
+
 /** Dispatches `argv` (without node and script) to the named command. */
 export async function runCommandLine(commands: readonly Command[], argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -66,7 +73,7 @@ export async function runCommandLine(commands: readonly Command[], argv: readonl
       process.stderr.write(`flowtune ${command.name}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof Error && (error.name === 'ScenarioError' || error.name === 'ReplayError')) {
+    if (error instanceof Error && EXPECTED_ERRORS.has(error.name)) {
       process.stderr.write(`flowtune ${command.name}: ${error.message}\n`);
       return 1;
     }

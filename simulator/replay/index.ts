@@ -1,12 +1,29 @@
-import { createPolicy } from '../../domain/routing';
+import { plannedRouting, policyDocumentFor } from '../../domain/tuning/round-plan';
 import { type EngineResult, runEngine } from '../engine';
+import { AS_LOGGED } from './as-logged';
 import { readCsvJobs } from './csv';
-import { KNOWN_LOGS, type LogJob, type LogMapping, ReplayError } from './log';
-import { buildReplayModel, type ReplayModel } from './model';
+import { type CalibratedReplay, calibrateReplay, replayAsLogged } from './fidelity';
+import { KNOWN_LOGS, type LogMapping, type LogRead, ReplayError } from './log';
+import type { ReplayModel, StaffingInference } from './model';
 import { readXesJobs } from './xes-jobs';
 
-export { KNOWN_LOGS, type LogJob, LogMapping, ReplayError } from './log';
-export type { ReplayModel } from './model';
+export { AS_LOGGED } from './as-logged';
+export {
+  type CalibratedReplay,
+  type Fidelity,
+  UTILISATION_TOLERANCE_POINTS,
+  WAIT_TOLERANCE,
+} from './fidelity';
+
+export {
+  describeMappingIssues,
+  KNOWN_LOGS,
+  type LogJob,
+  LogMapping,
+  type LogRead,
+  ReplayError,
+} from './log';
+export type { ReplayModel, StaffingInference } from './model';
 
 /** The mapping for a file: the one given, else a known log's, else a default by extension. */
 export function mappingFor(path: string, given?: LogMapping): LogMapping {
@@ -19,7 +36,7 @@ export function mappingFor(path: string, given?: LogMapping): LogMapping {
 }
 
 /** Reads the jobs of an XES (.xes, .xes.gz) or CSV/TSV (.csv, .tsv, .txt, optionally .gz) log. */
-export async function readLogJobs(path: string, mapping: LogMapping): Promise<LogJob[]> {
+export async function readLogJobs(path: string, mapping: LogMapping): Promise<LogRead> {
   const isXes = /\.xes(\.gz)?$/i.test(path);
   if (mapping.format === 'xes') {
     if (!isXes) throw new ReplayError(`${path}: the mapping says XES but the file is not .xes or .xes.gz`);
@@ -28,21 +45,44 @@ export async function readLogJobs(path: string, mapping: LogMapping): Promise<Lo
   return readCsvJobs(path, mapping);
 }
 
+/**
+ * Reads a log and builds its replay on a staffing calibrated so the as-logged replay reproduces
+ * the log (see fidelity.ts); `staffing` skips the search and measures that inference instead.
+ */
 export async function loadReplay(
   path: string,
-  options: { mapping?: LogMapping; seed?: number } = {},
-): Promise<ReplayModel> {
-  const jobs = await readLogJobs(path, mappingFor(path, options.mapping));
-  if (jobs.length === 0) throw new ReplayError(`${path}: no jobs could be read with this mapping`);
-  return buildReplayModel(jobs, { seed: options.seed ?? 1 });
+  options: {
+    mapping?: LogMapping;
+    seed?: number;
+    staffing?: StaffingInference;
+    onStep?: (step: number, staffing: StaffingInference, ratio: number) => void;
+  } = {},
+): Promise<CalibratedReplay> {
+  const read = await readLogJobs(path, mappingFor(path, options.mapping));
+  if (read.jobs.length === 0) {
+    const reasons = Object.entries(read.skipped)
+      .map(([reason, count]) => `${count} ${reason}`)
+      .join(', ');
+    throw new ReplayError(
+      `${path}: no work could be read with this mapping${reasons === '' ? '' : ` (${reasons})`}; check the mapping's columns, activities and modes`,
+    );
+  }
+  return calibrateReplay(read.jobs, {
+    seed: options.seed ?? 1,
+    skipped: read.skipped,
+    source: path,
+    ...(options.staffing === undefined ? {} : { staffing: options.staffing }),
+    ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+  });
 }
 
-/** Replays the log's workload through one policy at the log's own staffing. */
+/** Replays the log's workload through one policy (or `as-logged`) at the log's own staffing. */
 export function replay(model: ReplayModel, policyName: string): EngineResult {
+  if (policyName === AS_LOGGED) return replayAsLogged(model);
   return runEngine({
     agents: model.agents,
     jobs: model.jobs,
-    policy: createPolicy(policyName),
+    policy: plannedRouting(policyDocumentFor(policyName)),
     handlingSeconds: model.handlingSeconds,
     features: model.features,
     learnOnline: true,

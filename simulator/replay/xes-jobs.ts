@@ -1,91 +1,63 @@
-import { type LogJob, ReplayError, type XesMapping } from './log';
-import { readXesTraces, type XesEvent } from './xes';
+import { type CaseEvent, jobsOfCase, skipCounter } from './cases';
+import { type LogJob, type LogRead, ReplayError, type XesMapping } from './log';
+import { describeFormat, timestampParser } from './timestamps';
+import { readXesTraces } from './xes';
 
-const TIMESTAMP = 'time:timestamp';
-const ACTIVITY = 'concept:name';
-const RESOURCE = 'org:resource';
-const TRANSITION = 'lifecycle:transition';
-
-function timeOf(event: XesEvent): number | undefined {
-  const text = event.attributes[TIMESTAMP];
-  if (text === undefined) return undefined;
-  const parsed = Date.parse(text);
-  return Number.isNaN(parsed) ? undefined : parsed;
+/** Blank means "nobody"; anything else is kept exactly as written. */
+function verbatim(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 /** Reads jobs from an XES log under the mapping (see XesMapping for the two readings). */
-export async function readXesJobs(path: string, mapping: XesMapping): Promise<LogJob[]> {
+export async function readXesJobs(path: string, mapping: XesMapping): Promise<LogRead> {
   const jobs: LogJob[] = [];
-  const ignored = new Set(mapping.ignoreResources);
+  const { skip, counts } = skipCounter();
+  const parseTime = timestampParser(mapping.timestamps);
+  // Case id → line of its trace: a genuine duplicate is an error, never a silent merge.
+  const seen = new Map<string, number>();
   let traces = 0;
   for await (const trace of readXesTraces(path)) {
     traces++;
-    const caseId = trace.attributes[ACTIVITY] ?? `case-${traces}`;
-    const events = trace.events
-      .map((event) => ({ event, at: timeOf(event) }))
-      .filter((entry): entry is { event: XesEvent; at: number } => entry.at !== undefined)
-      .sort((left, right) => left.at - right.at);
-    if (events.length === 0) continue;
-    if (mapping.mode === 'lifecycle') {
-      const scheduled = new Map<string, number>();
-      const started = new Map<string, { at: number; resource: string | undefined }>();
-      const lastCompleted = new Map<string, number>();
-      for (const { event, at } of events) {
-        const activity = event.attributes[ACTIVITY] ?? '';
-        if (!activity.startsWith(mapping.activityPrefix)) continue;
-        const transition = (event.attributes[TRANSITION] ?? '').toUpperCase();
-        if (transition === 'SCHEDULE') scheduled.set(activity, at);
-        else if (transition === 'START') started.set(activity, { at, resource: event.attributes[RESOURCE] });
-        else if (transition === 'COMPLETE') {
-          const start = started.get(activity);
-          if (start === undefined) continue;
-          started.delete(activity);
-          const readyCandidates = [scheduled.get(activity), lastCompleted.get(activity)].filter(
-            (value): value is number => value !== undefined,
-          );
-          const ready = Math.min(
-            readyCandidates.length === 0 ? start.at : Math.max(...readyCandidates),
-            start.at,
-          );
-          lastCompleted.set(activity, at);
-          if (start.resource === undefined || ignored.has(start.resource)) continue;
-          jobs.push({
-            caseId,
-            category: activity,
-            arrivalAt: ready,
-            startAt: start.at,
-            endAt: at,
-            resource: start.resource,
-            priority: 3,
-          });
-        }
-      }
-    } else {
-      const first = events[0];
-      const startEntry = events.find((entry) => entry.event.attributes[ACTIVITY] === mapping.startActivity);
-      if (first === undefined || startEntry === undefined) continue;
-      const endEntry = events.findLast(
-        (entry) => entry.event.attributes[ACTIVITY] === mapping.endActivity && entry.at >= startEntry.at,
+    const caseId = trace.attributes[mapping.caseAttribute];
+    if (caseId === undefined) {
+      throw new ReplayError(
+        `${path}:${trace.line}: trace without a "${mapping.caseAttribute}" attribute; fix the log or set caseAttribute in the mapping`,
       );
-      const resource = startEntry.event.attributes[RESOURCE];
-      if (endEntry === undefined || resource === undefined || ignored.has(resource)) continue;
+    }
+    const previous = seen.get(caseId);
+    if (previous !== undefined) {
+      throw new ReplayError(
+        `${path}:${trace.line}: case id "${caseId}" is used by two traces (also line ${previous}); case ids must be unique, fix the log or map another attribute (caseAttribute)`,
+      );
+    }
+    seen.set(caseId, trace.line);
+    const events: CaseEvent[] = [];
+    for (const event of trace.events) {
+      const text = event.attributes[mapping.timestampAttribute];
+      if (text === undefined) continue;
+      const at = parseTime(text);
+      if (at === undefined) {
+        throw new ReplayError(
+          `${path}:${event.line}: attribute "${mapping.timestampAttribute}" = "${text}" is not ${describeFormat(mapping.timestamps)}; fix the log or declare timestamps.format in the mapping`,
+        );
+      }
       const category =
         mapping.categoryAttribute === undefined
-          ? 'default'
-          : (first.event.attributes[mapping.categoryAttribute] ??
-            startEntry.event.attributes[mapping.categoryAttribute] ??
-            'default');
-      jobs.push({
-        caseId,
+          ? undefined
+          : (event.attributes[mapping.categoryAttribute] ?? trace.attributes[mapping.categoryAttribute]);
+      events.push({
+        activity: event.attributes[mapping.activityAttribute] ?? '',
+        at,
+        resource: verbatim(event.attributes[mapping.resourceAttribute]),
+        transition: event.attributes[mapping.transitionAttribute],
         category,
-        arrivalAt: first.at,
-        startAt: startEntry.at,
-        endAt: endEntry.at,
-        resource,
-        priority: 3,
+        priority: undefined,
       });
     }
+    // Stable sort: simultaneous events keep the log's order.
+    events.sort((left, right) => left.at - right.at);
+    jobs.push(...jobsOfCase(caseId, events, mapping, skip));
   }
   if (traces === 0) throw new ReplayError(`${path}: no <trace> elements found; is this an XES log?`);
-  return jobs.sort((left, right) => left.arrivalAt - right.arrivalAt);
+  return { jobs: jobs.sort((left, right) => left.arrivalAt - right.arrivalAt), skipped: counts };
 }

@@ -6,6 +6,7 @@ import {
   findCell,
   type GridCell,
   type GridPlan,
+  type RandomSummary,
   type ReplayCell,
   type TargetCheck,
 } from '../bench/grid';
@@ -17,6 +18,10 @@ export interface BenchReport {
   readonly cells: readonly GridCell[];
   readonly replays: readonly ReplayCell[];
   readonly dispatch: DispatchBenchResult | undefined;
+  /** The random section's summary and every generated scenario's result. */
+  readonly random?: RandomSummary;
+  /** The command line that produced the report. */
+  readonly command?: string;
   readonly targets: readonly TargetCheck[];
   readonly wallSeconds: number;
   readonly environment: {
@@ -143,6 +148,40 @@ function replayRows(report: BenchReport): string[][] {
 
 const REPLAY_HEADERS = ['log', 'policy', 'mean wait', 'p90 wait', 'SLA', 'abandoned', 'wait in the log'];
 
+/** One row per generated scenario: Flowtune against the best baseline on mean wait and SLA. */
+function randomRows(summary: RandomSummary): string[][] {
+  return summary.results.map((result) => [
+    result.name,
+    String(result.load),
+    result.description,
+    seconds(result.flowtuneMeanWait),
+    `${seconds(result.bestBaselineMeanWait)} (${result.bestBaseline})`,
+    ratio(result.ratio),
+    `${result.slaDeltaPoints >= 0 ? '+' : ''}${result.slaDeltaPoints.toFixed(1)} pts vs ${result.bestSlaBaseline}`,
+    result.load > summary.maxLoad ? 'above target loads' : result.ratio <= 1.02 ? 'within 1.02×' : 'MISS',
+  ]);
+}
+
+const RANDOM_HEADERS = [
+  'scenario',
+  'load',
+  'drawn',
+  'flowtune mean wait',
+  'best baseline',
+  'ratio',
+  'SLA − best baseline',
+  '',
+];
+
+function randomHeadline(summary: RandomSummary): string {
+  return (
+    `${summary.results.length} scenarios drawn with seed ${summary.seed}, ${summary.replications} replications each, every policy on common random numbers; ` +
+    `at loads ≤ ${summary.maxLoad} (${summary.scenarios} scenarios): ${(summary.withinTwoPercentShare * 100).toFixed(0)}% within 1.02× of the best baseline's mean wait, ` +
+    `worst ${summary.worstRatio.toFixed(3)}× (${summary.worstScenario}), worst SLA ${summary.slaWorstDeltaPoints >= 0 ? '+' : ''}${summary.slaWorstDeltaPoints.toFixed(1)} pts (${summary.slaWorstScenario}); ` +
+    `mean waits under ${summary.waitFloorSeconds} s count as ${summary.waitFloorSeconds} s in the ratios`
+  );
+}
+
 function targetRows(report: BenchReport): string[][] {
   return report.targets.map((check) => [
     check.pass ? 'PASS' : 'MISS',
@@ -174,6 +213,10 @@ export function renderText(report: BenchReport): string {
   if (report.replays.length > 0)
     sections.push(
       `\n== Replay of real logs at their own staffing ==\n${table(REPLAY_HEADERS, replayRows(report))}`,
+    );
+  if (report.random !== undefined)
+    sections.push(
+      `\n== Random scenarios (${randomHeadline(report.random)}) ==\n${table(RANDOM_HEADERS, randomRows(report.random))}`,
     );
   if (report.dispatch !== undefined) {
     const d = report.dispatch;
@@ -279,6 +322,7 @@ ${
 <p>Sources: Helpdesk (Polato et al., Mendeley Data, CC BY 4.0); BPI Challenge 2012 (4TU.ResearchData, doi 10.4121/uuid:3926db30-f712-4394-aebc-75976070e91f); Anonymous Bank call centre (Technion SEE lab, Mandelbaum &amp; Guedj).</p></section>`
     : ''
 }
+${report.random === undefined ? '' : `<section><h2>Random scenarios</h2><p>${escapeXml(randomHeadline(report.random))}.</p>${htmlTable(RANDOM_HEADERS, randomRows(report.random))}</section>`}
 ${d === undefined ? '' : `<section><h2>Dispatch round</h2><p>${d.agents} agents × ${d.waiting} waiting items (${d.assignmentsPerRound} assignments per round), ${d.iterations} runs in-process: p50 ${d.p50Millis.toFixed(1)} ms, p99 ${d.p99Millis.toFixed(1)} ms, max ${d.maxMillis.toFixed(1)} ms.</p></section>`}
 ${report.errors.length > 0 ? `<section><h2>Errors</h2><pre>${escapeXml(report.errors.join('\n'))}</pre></section>` : ''}
 </body></html>

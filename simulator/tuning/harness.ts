@@ -8,15 +8,15 @@ import {
   armKey,
   bucketStart,
   type CategoryStatistics,
+  createRoundPlanner,
   type Experiment,
   emptyBucket,
-  experimentArm,
   initialTuningState,
+  intendedArm,
   type Observation,
   type ObservationBucket,
   observe,
   type RunningItem,
-  routingPolicyFor,
   runTuningCycle,
   startExperiment,
   statisticsSince,
@@ -24,9 +24,8 @@ import {
   type TuningCycleResult,
   type TuningState,
   type WindowKpis,
-  withSlotsTaken,
 } from '../../domain/tuning';
-import { type EngineResult, runEngine } from '../engine';
+import { type EngineResult, runEngine, simulatedEpochMs } from '../engine';
 import { EventQueue } from '../event-queue';
 import { SIMULATION_EPOCH_MS } from '../run';
 import type { TuningScenario } from './scenario';
@@ -67,8 +66,21 @@ export interface HarnessOptions {
    * production does once the cycle reads it; false: completions only. @default true
    */
   readonly observeRunning?: boolean;
+  /**
+   * Called with every round the harness routed: the round as the planner saw it (on-duty agents,
+   * re-estimated features), the documents in force and the decisions (the equivalence test).
+   */
+  readonly onRound?: (routed: RoutedRound) => void;
   /** Called after every cycle with its result (diagnostics: the detectors' state over time). */
   readonly onCycle?: (atSeconds: number, result: TuningCycleResult) => void;
+}
+
+/** One round the harness routed, as the dispatcher would see it. */
+export interface RoutedRound {
+  readonly round: DispatchRound;
+  readonly policy: Policy;
+  readonly experiment: Experiment | undefined;
+  readonly assignments: readonly Assignment[];
 }
 
 export interface TimedDrift {
@@ -131,7 +143,6 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
   const { workload } = tuning;
   const epochMs = SIMULATION_EPOCH_MS;
   const jobs = workload.jobs;
-  const jobIndexById = new Map(jobs.map((job, index) => [job.itemId, index]));
   const toSeconds = (ms: number) => (ms - epochMs) / 1000;
   const toMs = (seconds: number) => epochMs + seconds * 1000;
   const bucketSeconds = config.bucketSeconds;
@@ -153,17 +164,8 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
   const running = new Map<number, { startedAt: number; endsAt: number; predictedSeconds: number }>();
 
   let policy: Policy = scenario.extras.policy;
-  const routers = new Map<string, RoutingPolicy>();
-  const routerFor = (document: Policy): RoutingPolicy => {
-    let router = routers.get(document.version);
-    if (router === undefined) {
-      router = routingPolicyFor(document);
-      routers.set(document.version, router);
-    }
-    return router;
-  };
-  const shadowRouter =
-    options.experiment?.mode === 'shadow' ? routingPolicyFor(options.experiment.candidate) : undefined;
+  // The dispatcher's round plan: the same split, shadow and routing code as live.
+  const planner = createRoundPlanner();
 
   let state: TuningState = initialTuningState(toMs(0));
   let experiment: Experiment | undefined;
@@ -171,7 +173,6 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
   let cycles = 0;
   let clock = 0;
   let arrivalCursor = 0;
-  let splitRounds = 0;
   const reestimated = new Map<string, number>();
   let overlayStatistics: CategoryStatistics[] = [];
   const onDuty = new Set(
@@ -208,9 +209,16 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
         category: job.category,
         requiredSkills: job.requiredSkills,
       });
-      if (experiment?.status === 'running' && experiment.mode === 'ab') {
-        armOfJob[arrivalCursor] = armKey(experiment.experimentId, experimentArm(job.itemId, experiment));
-      }
+      // By intent to treat, as the observe Lambda counts it (intendedArm).
+      const arm =
+        experiment?.status === 'running'
+          ? intendedArm(
+              { itemId: job.itemId, createdAt: simulatedEpochMs(epochMs, job.arrivalAt) },
+              experiment,
+            )
+          : 'none';
+      if (experiment !== undefined && arm !== 'none')
+        armOfJob[arrivalCursor] = armKey(experiment.experimentId, arm);
       reveals.push(job.slaDueAt, { kind: 'due', jobIndex: arrivalCursor });
     }
   };
@@ -348,43 +356,15 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
   };
 
   const route = (view: DispatchRound): Assignment[] => {
-    const live = routerFor(policy);
-    if (experiment?.status === 'running' && experiment.mode === 'ab') {
-      const candidate = routerFor(experiment.candidate);
-      const control = view.waiting.filter((item) => {
-        const index = jobIndexById.get(item.itemId) ?? -1;
-        return !(armOfJob[index] ?? 'none').endsWith('/treatment');
-      });
-      const treatment = view.waiting.filter((item) => !control.includes(item));
-      // Arms take turns going first, so neither has first pick of the free agents.
-      const arms: [RoutingPolicy, typeof control][] =
-        splitRounds++ % 2 === 0
-          ? [
-              [live, control],
-              [candidate, treatment],
-            ]
-          : [
-              [candidate, treatment],
-              [live, control],
-            ];
-      const assigned: Assignment[] = [];
-      for (const [router, items] of arms) {
-        if (items.length === 0) continue;
-        assigned.push(
-          ...router.assign({ ...view, waiting: items, agents: withSlotsTaken(view.agents, assigned) }),
-        );
-      }
-      return assigned;
+    const plan = planner.plan(view, policy, experiment);
+    if (plan.shadow !== undefined) {
+      // The candidate's paper decisions beside the live ones, as the SHADOW_DECISION records count them.
+      shadow.decisions += plan.decisions.length;
+      for (const { assignment } of plan.decisions)
+        if (plan.shadow.assignments.get(assignment.itemId)?.agentId === assignment.agentId) shadow.agreed++;
     }
-    const assignments = live.assign(view);
-    if (shadowRouter !== undefined && experiment?.status === 'running' && experiment.mode === 'shadow') {
-      // The candidate decides on a copy of the same round; its answer is recorded, never returned.
-      const paper = shadowRouter.assign({ ...view, waiting: [...view.waiting], agents: [...view.agents] });
-      const byItem = new Map(paper.map((entry) => [entry.itemId, entry.agentId]));
-      shadow.decisions += assignments.length;
-      for (const assignment of assignments)
-        if (byItem.get(assignment.itemId) === assignment.agentId) shadow.agreed++;
-    }
+    const assignments = plan.decisions.map((decision) => decision.assignment);
+    options.onRound?.({ round: view, policy, experiment, assignments });
     return assignments;
   };
 
@@ -392,10 +372,10 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
     name: 'tuning-harness',
     assign(round: DispatchRound): Assignment[] {
       clock = toSeconds(round.now);
-      revealArrivals(round.now);
       applyDue(round.now);
       const planned = options.experiment;
       if (planned !== undefined && experiment === undefined && clock >= planned.startAtSeconds) {
+        // Before this round's arrivals are revealed: an item created from startedAt on is in an arm.
         experiment = startExperiment({
           experimentId: planned.experimentId,
           candidate: planned.candidate,
@@ -406,6 +386,7 @@ export function runTuningSimulation(options: HarnessOptions): HarnessResult {
           startedBy: 'simulated-operator',
         });
       }
+      revealArrivals(round.now);
       if (options.loopEnabled && round.now >= nextCycleAt) {
         runCycle(round);
         while (nextCycleAt <= round.now) nextCycleAt += config.cycleMinutes * 60_000;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { Policy } from '../../domain/policy';
+import { DEFAULT_SLA_CLOCK, Policy } from '../../domain/policy';
 import { TuningConfig } from '../../domain/tuning';
 import { Scenario, ScenarioError } from '../scenario';
 
@@ -63,6 +63,7 @@ export const TuningExtras = z.object({
     automationMaxPriority: 2,
     maxReroutes: 1,
     minCompletionWindowSeconds: 900,
+    slaClock: DEFAULT_SLA_CLOCK,
     routing: { strategy: 'flowtune', weights: {} },
   }),
   measure: z

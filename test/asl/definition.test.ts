@@ -172,6 +172,7 @@ describe('process-instance.asl.json', () => {
       'Score Item',
       'Decide Path',
       'Wait For Assignment',
+      'Plan Completion Wait',
       'Emit Routed',
       'Audit Routing',
       'Wait For Completion',

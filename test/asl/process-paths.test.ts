@@ -146,7 +146,11 @@ describe('process-instance decision paths', { timeout: 60_000 }, () => {
       field: '(human review)',
       reason: 'rejected by lead:maria: duplicate of TCK-1',
     });
-    expect(execution).toMatchObject({ status: 'FAILED', error: 'WorkItemRejected' });
+    // An answered outcome, not a failure: the failed-executions alarm does not count it (issue 21 defect 9).
+    expect(execution).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: 'rejected', field: '(human review)' },
+    });
     const rejection = (await runtime.auditTrail(itemId)).find((record) => record.kind === 'REJECTED');
     expect(JSON.parse(rejection?.details ?? '{}')).toMatchObject({ field: '(human review)' });
   });

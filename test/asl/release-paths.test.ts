@@ -37,7 +37,7 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, what: stri
 }
 
 describe('each path out of an assignment releases the slot once, even when the reply is lost', {
-  timeout: 60_000,
+  timeout: 120_000,
 }, () => {
   let dynamo: DynamoDbLocal;
   let runtime: LocalRuntime;
@@ -73,6 +73,8 @@ describe('each path out of an assignment releases the slot once, even when the r
       minConfidence: 0,
       maxAutoRisk: 1,
       minCompletionWindowSeconds: 1,
+      // The first assignee has until half the SLA window; an unassigned item waits until the due time.
+      slaClock: { rerouteAtSlaFraction: 0.5, unassignedEscalationAtSlaFraction: 1 },
     });
     await runtime.putEvent(
       'AgentStatusChanged',
@@ -104,10 +106,10 @@ describe('each path out of an assignment releases the slot once, even when the r
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...detail, slaDueAt: new Date(Date.now() + 4_000).toISOString() },
+      { ...detail, slaDueAt: new Date(Date.now() + 20_000).toISOString() },
       'helpdesk',
     );
-    await waitUntil(() => hasAudit(itemId, 'REROUTED'), `${itemId} re-routed`);
+    await waitUntil(() => hasAudit(itemId, 'REROUTED'), `${itemId} re-routed`, 90_000);
 
     // Assess
     const routed = await runtime.waitForEmitted('WorkItemRouted', itemId, 1_000);

@@ -130,8 +130,9 @@ describe('a work item on the deployed stack', () => {
     const record = await flowtune.auditRecord(itemId, 'REJECTED');
 
     // Assess
-    expect(execution.status).toBe('FAILED');
-    expect(execution.error).toBe('WorkItemRejected');
+    // Rejected input is an answered outcome, not a failed execution (issue 21 defect 9).
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.output ?? '{}')).toMatchObject({ outcome: 'rejected' });
     expect(rejected.field).toBe('priority');
     expect(rejected.reason).not.toBe('');
     expect(JSON.parse(String(record.details))).toMatchObject({ field: 'priority' });

@@ -143,7 +143,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         const result = await handler({ detailType: 'WorkItemCreated', detail });
 
         // Assess
-        const oracle = validateDetail('WorkItemCreated', detail);
+        const oracle = validateDetail('WorkItemCreated', detail, { now: T0 });
         expect(result.ok).toBe(oracle.ok);
         if (!result.ok && !oracle.ok) {
           expect({ field: result.field, reason: result.reason }).toEqual({
@@ -186,7 +186,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         }
         const input = ProcessInput.parse(ports.executions.executions.get(String(id)));
         const result = await validate({ detailType: input.detailType, detail: input.detail });
-        const oracle = validateDetail('WorkItemCreated', detail);
+        const oracle = validateDetail('WorkItemCreated', detail, { now: T0 });
         expect(result.ok).toBe(oracle.ok);
         if (!result.ok && !oracle.ok)
           expect([result.field, result.reason]).toEqual([oracle.field, oracle.reason]);
@@ -258,7 +258,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         const response = await handler(envelope(detailType, detail, time));
 
         // Assess
-        const oracle = validateDetail(detailType, detail);
+        const oracle = validateDetail(detailType, detail, { now: T0 });
         if (oracle.ok && known) {
           expect(response.status).toBe(detailType === 'WorkItemCompleted' ? 'early' : 'cancelled');
           return;
@@ -284,7 +284,7 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
         const response = await handler(envelope('AgentStatusChanged', detail, time));
 
         // Assess
-        const oracle = validateDetail('AgentStatusChanged', detail);
+        const oracle = validateDetail('AgentStatusChanged', detail, { now: T0 });
         if (oracle.ok) {
           expect(response.status).toBe('created');
           expect(ports.dispatch.ticks).toHaveLength(1);
@@ -338,6 +338,91 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
           expect(ports.executions.executions.size).toBe(0);
         }
       }),
+      { numRuns: Math.ceil(RUNS / 3) },
+    );
+  });
+});
+
+/** A field name no inbound schema knows (so adding it is an addition, never a replacement). */
+const addedName = fc
+  .string({ minLength: 1, maxLength: 16 })
+  .filter((name) => !['__proto__', 'constructor', 'prototype'].includes(name))
+  .map((name) => `x_${name}`);
+
+/**
+ * The same detail with fields a newer producer might add: at the top level, and inside every
+ * object-valued field (`quality`, skill requirements...), but never inside `attributes`, whose
+ * keys are the producer's own by design.
+ */
+function withAddedFields(detail: unknown): fc.Arbitrary<unknown> {
+  const added = fc.dictionary(addedName, fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 });
+  const addTo = (value: unknown, extra: Record<string, unknown>, depth: number): unknown => {
+    if (Array.isArray(value)) return value.map((entry) => addTo(entry, extra, depth + 1));
+    if (value === null || typeof value !== 'object') return value;
+    const copy: Record<string, unknown> = {};
+    for (const [field, entry] of Object.entries(value)) {
+      copy[field] = field === 'attributes' ? entry : addTo(entry, extra, depth + 1);
+    }
+    return { ...copy, ...extra };
+  };
+  return added.map((extra) => addTo(detail, extra, 0));
+}
+
+describe('forward compatibility: fields a producer adds', { timeout: 120_000 }, () => {
+  it.each(Object.keys(INBOUND_EVENTS) as InboundDetailType[])(
+    'never turn a valid %s into a rejection, and never reach the validated detail',
+    (detailType) => {
+      const valid = arbitraryFor(schemaOf(detailType)).filter(
+        (detail) => validateDetail(detailType, detail).ok,
+      );
+      fc.assert(
+        fc.property(
+          valid.chain((detail) => fc.tuple(fc.constant(detail), withAddedFields(detail))),
+          ([original, extended]) => {
+            // Act
+            const before = validateDetail(detailType, original);
+            const after = validateDetail(detailType, extended);
+
+            // Assess: the additions change nothing Flowtune reads.
+            if (JSON.stringify(extended).length > MAX_DETAIL_BYTES) return;
+            expect(after.ok).toBe(true);
+            if (before.ok && after.ok) expect(after.value).toEqual(before.value);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+  );
+
+  it('intake and validate start and accept a WorkItemCreated with added fields', async () => {
+    // Valid as the handlers judge it: the schema, and timestamps plausible against the clock.
+    const valid = arbitraryFor(schemaOf('WorkItemCreated')).filter(
+      (detail) => validateDetail('WorkItemCreated', detail, { now: T0 }).ok,
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        valid.chain((detail) => withAddedFields(detail)),
+        async (detail) => {
+          fc.pre(JSON.stringify(detail).length <= MAX_DETAIL_BYTES);
+          // Prepare
+          const ports = createInMemoryPorts(T0);
+          const intake = createIntakeHandler({ ...ports, pseudonymise });
+          const validate = createValidateHandler({ pseudonymise, clock: ports.clock });
+
+          // Act
+          const response = await intake({
+            Records: [sqsRecord(envelope('WorkItemCreated', detail, '2026-11-20T09:00:00Z'))],
+          });
+          const id = String((detail as { id: unknown }).id);
+          const input = ProcessInput.parse(ports.executions.executions.get(id));
+          const result = await validate({ detailType: input.detailType, detail: input.detail });
+
+          // Assess
+          expect(response.batchItemFailures).toEqual([]);
+          expect(ports.audit.all().filter((record) => record.kind === 'REJECTED')).toEqual([]);
+          expect(result.ok).toBe(true);
+        },
+      ),
       { numRuns: Math.ceil(RUNS / 3) },
     );
   });

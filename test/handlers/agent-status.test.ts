@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createAgentStatusHandler } from '../../lambdas/agent-status/handler';
 import { createInMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
-import { loadEvent, T0 } from './support';
+import { AFTER_FIXTURES, loadEvent, T0 } from './support';
 
 function setup() {
-  const ports = createInMemoryPorts(T0);
+  const ports = createInMemoryPorts(AFTER_FIXTURES);
   return {
     ...ports,
     handler: createAgentStatusHandler({ ...ports, pseudonymise: createPseudonymiser(LOCAL_PSEUDONYM_KEY) }),
@@ -35,7 +35,11 @@ describe('agent-status handler', () => {
       shiftEndsAt: Date.parse('2026-11-20T17:00:00Z'),
     });
     expect(world.dispatch.ticks).toEqual([
-      { kind: 'tick', reason: 'agent-status:agent-ana:available', at: new Date(T0).toISOString() },
+      {
+        kind: 'tick',
+        reason: 'agent-status:agent-ana:available',
+        at: new Date(AFTER_FIXTURES).toISOString(),
+      },
     ]);
     expect((await world.audit.listForItem('agent#agent-ana')).map((record) => record.kind)).toEqual([
       'AGENT_STATUS_CHANGED',

@@ -5,10 +5,10 @@ import { createParkHandler } from '../../lambdas/park/handler';
 import { createInMemoryPorts, type InMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
 import { auditRecord } from '../../lambdas/shared/table-layout';
-import { loadEvent, T0, withDetail } from './support';
+import { AFTER_FIXTURES, loadEvent, T0, withDetail } from './support';
 
 function setup() {
-  const ports = createInMemoryPorts(T0);
+  const ports = createInMemoryPorts(AFTER_FIXTURES);
   const pseudonymise = createPseudonymiser(LOCAL_PSEUDONYM_KEY);
   return {
     ...ports,

@@ -273,11 +273,14 @@ describe('dispatcher with an A/B experiment', () => {
   });
 
   it('keeps routing by the active policy when the candidate cannot route at all', async () => {
-    // Prepare: the candidate names a strategy nobody registered.
-    const broken = experimentOf('ab', {
-      candidate: { ...CANDIDATE, routing: { strategy: 'no-such-strategy', weights: {} } },
+    // Prepare: the candidate's routing cannot be built (a document that slipped past the schema).
+    const world = setup({
+      experiment: experimentOf('ab'),
+      routing: (policy) => {
+        if (policy.version === CANDIDATE.version) throw new RangeError('candidate cannot route');
+        return routingPolicyFor(policy);
+      },
     });
-    const world = setup({ experiment: broken });
     await prepare(world, TEAM);
     const messages = itemMessages(world).slice(0, 10);
 
@@ -289,6 +292,25 @@ describe('dispatcher with an A/B experiment', () => {
     expect(world.rounds[0]?.assigned).toHaveLength(10);
     for (const message of messages)
       expect(resumedAssignment(world, message.taskToken)?.policyVersion).toBe(DEFAULT_POLICY.version);
+  });
+
+  it('refuses to store an experiment whose candidate names an unknown strategy or weight', async () => {
+    // Prepare
+    const world = setup();
+    const unknownStrategy = experimentOf('ab', {
+      candidate: { ...CANDIDATE, routing: { strategy: 'no-such-strategy', weights: {} } },
+    });
+    const unknownWeight = experimentOf('ab', {
+      candidate: { ...CANDIDATE, routing: { strategy: 'flowtune', weights: { slaa: 6 } } },
+    });
+
+    // Act + Assess
+    await expect(world.tuning.saveExperiment(unknownStrategy)).rejects.toThrow(
+      /unknown routing strategy .*no-such-strategy/,
+    );
+    await expect(world.tuning.saveExperiment(unknownWeight)).rejects.toThrow(
+      /unknown flowtune weight .*slaa/,
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import * as dispatcher from '../../lambdas/dispatcher/handler';
 import * as intake from '../../lambdas/intake/handler';
 import * as opsApi from '../../lambdas/ops-api/handler';
 import * as park from '../../lambdas/park/handler';
+import * as planWait from '../../lambdas/plan-wait/handler';
 import * as recordOutcome from '../../lambdas/record-outcome/handler';
 import * as score from '../../lambdas/score/handler';
 import { EnvironmentError, type EnvKey, envKeysFromDefinition, loadEnv } from '../../lambdas/shared/env';
@@ -22,6 +23,7 @@ const HANDLERS: Record<FunctionName, { readonly requiredEnv: readonly EnvKey[] }
   score,
   dispatcher,
   park,
+  planWait,
   completion,
   agentStatus,
   recordOutcome,

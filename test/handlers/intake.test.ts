@@ -38,7 +38,9 @@ describe('intake handler', () => {
     });
     const [received] = await audit.listForItem('HD-10428');
     expect(received).toMatchObject({ kind: 'RECEIVED', actor: 'flowtune:intake' });
-    expect(received?.recordKey).toBe('2026-11-20T09:00:00.000Z#RECEIVED');
+    expect(received?.recordKey).toBe(
+      '2026-11-20T09:00:00.000Z#RECEIVED#6f1c2a4e-8d3b-4c1e-9a77-2f0b5d8e1a01',
+    );
     expect(received?.inputs).not.toContain('cust-88213');
     expect(received?.inputs).toContain(pseudonymise('cust-88213'));
   });

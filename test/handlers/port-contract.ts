@@ -690,7 +690,7 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
     });
 
     describe('audit and policy', () => {
-      it('appends a record once per (itemId, recordKey) and reads the trail in time order', async () => {
+      it('appends a retried record once and reads the trail in time order', async () => {
         // Prepare
         const id = ids('audit');
         const later = auditRecord({
@@ -705,7 +705,7 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
         const outcomes = [
           await ports.audit.append(later),
           await ports.audit.append(earlier),
-          await ports.audit.append({ ...later, details: '{"overwrite":true}' }),
+          await ports.audit.append({ ...later }),
         ];
 
         // Assess
@@ -713,6 +713,33 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
         const trail = await ports.audit.listForItem(id.item(1));
         expect(trail.map((record) => record.kind)).toEqual(['SCORED', 'ASSIGNED']);
         expect(trail[1]?.details).toBeUndefined();
+      });
+
+      it('keeps a different record whose key is taken under the next sequenced key instead of dropping it', async () => {
+        // Prepare: three different facts that land on one key (same instant, same kind, no event id)
+        const id = ids('audit-collide');
+        const records = [1, 2, 3].map((n) =>
+          auditRecord({
+            itemId: id.item(1),
+            kind: 'REJECTED',
+            at: T0,
+            actor: 'flowtune:test',
+            details: { n },
+          }),
+        );
+
+        // Act
+        const outcomes: string[] = [];
+        for (const record of records) outcomes.push(await ports.audit.append(record));
+        const [, second] = records;
+        const retried = second === undefined ? 'missing' : await ports.audit.append({ ...second });
+
+        // Assess
+        expect(outcomes).toEqual(['appended', 'appended', 'appended']);
+        expect(retried).toBe('exists');
+        const trail = await ports.audit.listForItem(id.item(1));
+        expect(trail.map((record) => record.details)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+        expect(new Set(trail.map((record) => record.recordKey)).size).toBe(3);
       });
 
       it('serves the default policy until one is stored, then the stored one', async () => {

@@ -18,8 +18,25 @@ const scoring: ScoringResult = {
   },
   decision: { path: 'routing', reason: 'confident score within risk limits: route to the best agent' },
   policyVersion: 'default-1',
-  completionTimeoutSeconds: 14_400,
-  maxAttempts: 2,
+  sla: {
+    createdAt: '2026-11-20T08:59:00.000Z',
+    dueAt: '2026-11-20T12:59:00.000Z',
+    assignBy: '2026-11-20T12:35:00.000Z',
+    completeBy: ['2026-11-20T11:59:00.000Z', '2026-11-20T12:59:00.000Z'],
+    minWindowSeconds: 900,
+  },
+  waits: {
+    assignment: {
+      seconds: 12_840,
+      until: '2026-11-20T12:35:00.000Z',
+      reason: 'assign by 2026-11-20T12:35:00.000Z',
+    },
+    review: {
+      seconds: 14_340,
+      until: '2026-11-20T12:59:00.000Z',
+      reason: 'review deadline at 2026-11-20T12:59:00.000Z',
+    },
+  },
 };
 
 const assignment = {

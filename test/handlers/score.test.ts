@@ -36,10 +36,22 @@ describe('score handler', () => {
     // Assess
     expect(result.decision.path).toBe('routing');
     expect(result.policyVersion).toBe(DEFAULT_POLICY.version);
-    expect(result.maxAttempts).toBe(DEFAULT_POLICY.maxReroutes + 1);
     expect(result.score.modelVersion).toBe(HANDLING_MODEL_VERSION);
     expect(result.score.secondsToDue).toBeCloseTo(4 * 3600 - 2, 0);
-    expect(result.completionTimeoutSeconds).toBe(Math.ceil(result.score.secondsToDue));
+    // The item's own clock (created 08:59:58, due 12:59:58): re-route at 75 %, escalate at the due.
+    expect(result.sla).toEqual({
+      createdAt: '2026-11-20T08:59:58.000Z',
+      dueAt: '2026-11-20T12:59:58.000Z',
+      assignBy: '2026-11-20T12:35:58.000Z',
+      completeBy: ['2026-11-20T11:59:58.000Z', '2026-11-20T12:59:58.000Z'],
+      minWindowSeconds: DEFAULT_POLICY.minCompletionWindowSeconds,
+    });
+    // Scored at 09:00:00: the first assignment wait ends at the assign-by time (90 % of the window).
+    expect(result.waits.assignment).toMatchObject({
+      seconds: 3 * 3600 + 35 * 60 + 58,
+      until: '2026-11-20T12:35:58.000Z',
+    });
+    expect(result.waits.review).toMatchObject({ seconds: 4 * 3600 - 2, until: '2026-11-20T12:59:58.000Z' });
   });
 
   it('writes the instance at SCORED with the decision confidence, and an audit record carrying the model and policy versions', async () => {
@@ -88,7 +100,9 @@ describe('score handler', () => {
     // Assess
     expect(result).toMatchObject({
       policyVersion: 'ops-7',
-      maxAttempts: 3,
+      sla: {
+        completeBy: ['2026-11-20T11:59:58.000Z', '2026-11-20T12:29:58.000Z', '2026-11-20T12:59:58.000Z'],
+      },
       decision: { path: 'automation' },
     });
   });

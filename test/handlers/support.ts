@@ -57,6 +57,11 @@ export function sqsEvent(bodies: readonly unknown[], options: { fifo?: boolean }
 }
 
 export const T0 = Date.parse('2026-11-20T09:00:00.000Z');
+/**
+ * A clock reading after every fixture's timestamps (the latest is 10:15): handlers bound producers'
+ * times to at most 15 minutes ahead of their clock, so tests replaying the fixtures run at this time.
+ */
+export const AFTER_FIXTURES = Date.parse('2026-11-20T10:20:00.000Z');
 export const MINUTE = 60_000;
 
 export function agent(overrides: Partial<AgentState> & { agentId: string }): AgentState {

@@ -146,7 +146,7 @@ describe('the operations dashboard', () => {
 
   it('charts drift per signal against the drift threshold, and prediction error with its anomaly band', () => {
     expect(lines('Drift (test statistic ÷ threshold)')).toEqual(
-      DRIFT_KINDS.map((kind) => emitted('DriftRatio', 'tuning', 'kind', kind)),
+      DRIFT_KINDS.map((kind) => emitted('DriftRatio', 'tuning-cycle', 'kind', kind)),
     );
     expect(widget('Drift (test statistic ÷ threshold)').properties.annotations?.horizontal?.[0]?.value).toBe(
       DRIFT_RATIO_THRESHOLD,
@@ -200,8 +200,8 @@ describe('the operations dashboard', () => {
     const spend = expressions.find((expression) => expression.includes('FILL(started, 0)')) ?? '';
 
     expect(expressions).toContain('1000 * spend / done');
-    // 10 transitions × $0.000025 + 3 events × $0.000001 per execution started.
-    expect(spend).toContain('FILL(started, 0) * 0.000253');
+    // 11 transitions × $0.000025 + 3 events × $0.000001 per execution started.
+    expect(spend).toContain('FILL(started, 0) * 0.000278');
     for (const term of [
       'FILL(inv0, 0)',
       'FILL(dur0, 0)',
@@ -264,7 +264,7 @@ describe('the operations alarms', () => {
   it('alarms as soon as a drift test flags a change, and on a prediction-error anomaly', () => {
     expect(alarm(observability.driftAlarm).Properties).toMatchObject({
       MetricName: 'DriftDetected',
-      Dimensions: [{ Name: 'service', Value: 'flowtune-tuning' }],
+      Dimensions: [{ Name: 'service', Value: 'flowtune-tuning-cycle' }],
       Statistic: 'Sum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -319,8 +319,9 @@ describe('the operations alarms', () => {
     const dlqAlarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(
       ([, candidate]) => candidate.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible',
     );
-    // Rule delivery, intake, dispatch, async failures, and the allocation job's runs.
-    expect(dlqAlarms).toHaveLength(5);
+    // Rule delivery, intake, dispatch, async failures, the allocation job's runs, and the tuning
+    // loop's observations.
+    expect(dlqAlarms).toHaveLength(6);
     for (const [, candidate] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
       expect(candidate.Properties?.AlarmActions).toEqual([ref(observability.alarmTopic)]);
     }

@@ -265,7 +265,7 @@ describe('classifyItems', () => {
   ]);
   const executions = new Map([
     ['DONE', execution('DONE', 'SUCCEEDED')],
-    ['BADFIELD', execution('BADFIELD', 'FAILED', 'WorkItemRejected')],
+    ['BADFIELD', { ...execution('BADFIELD', 'SUCCEEDED'), output: { outcome: 'rejected' } }],
     ['GONE', execution('GONE', 'SUCCEEDED')],
     ['STUCK', execution('STUCK', 'RUNNING')],
     ['WAITING', execution('WAITING', 'RUNNING')],

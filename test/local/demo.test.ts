@@ -51,17 +51,16 @@ afterAll(() => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-describe('npm run demo', { timeout: 120_000 }, () => {
+// A generous guard, not a speed target: on virtual time the figures do not depend on how long it takes.
+describe('npm run demo', { timeout: 300_000 }, () => {
   it('drives a workload through the local runtime and accounts for every item, with an audit trail and a report', async () => {
-    // Prepare: 60 items at 1,200× (the default is 300 at 360×), so the test stays short.
+    // Prepare: 60 items (the default is 300) on virtual time, so the test stays short.
     const report = join(workDir, 'demo.html');
 
     // Act
     const { exitCode, stdout } = await runDemo([
       '--items',
       '60',
-      '--scale',
-      '1200',
       '--seed',
       '4',
       '--json',
@@ -106,7 +105,7 @@ describe('npm run demo', { timeout: 120_000 }, () => {
 
     // Assess
     expect(exitCode).toBe(0);
-    for (const option of ['--items', '--seed', '--scale', '--report', '--json'])
+    for (const option of ['--items', '--seed', '--wall-clock', '--scale', '--report', '--json'])
       expect(stdout).toContain(option);
   });
 
@@ -129,5 +128,26 @@ describe('npm run demo', { timeout: 120_000 }, () => {
     // Assess
     expect(exitCode).toBe(2);
     expect(errors.join('')).toContain('--items');
+  });
+
+  it('refuses --scale without --wall-clock: virtual time needs no scale', async () => {
+    // Prepare
+    const errors: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      errors.push(String(chunk));
+      return true;
+    });
+
+    // Act
+    let exitCode: number;
+    try {
+      ({ exitCode } = await runDemo(['--scale', '360']));
+    } finally {
+      write.mockRestore();
+    }
+
+    // Assess
+    expect(exitCode).toBe(2);
+    expect(errors.join('')).toContain('--wall-clock');
   });
 });

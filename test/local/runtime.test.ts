@@ -132,7 +132,11 @@ describe('the local runtime, end to end through the real handlers and the real A
 
     // Assess
     expect(rejected.detail).toMatchObject({ id: itemId, field: 'priority' });
-    expect(execution).toMatchObject({ status: 'FAILED', error: 'WorkItemRejected' });
+    // An answered outcome, not a failed release: the execution succeeds with outcome 'rejected'.
+    expect(execution).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { outcome: 'rejected', field: 'priority' },
+    });
     expect((await runtime.auditTrail(itemId)).map((record) => record.kind)).toContain('REJECTED');
   });
 
@@ -159,13 +163,15 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
       dispatchTickMs: false,
       retryIntervalMs: 10,
     });
-    // Windows of seconds: the completion wait's timeout is the time to the SLA due, floored at 1 s.
+    // Windows of seconds on the item's clock: the first assignee has until half the SLA window,
+    // the second until the due time; an unassigned item waits until the due time.
     await runtime.ports.features.putActivePolicy({
       ...DEFAULT_POLICY,
       version: 'runtime-test-timeouts',
       minConfidence: 0,
       maxAutoRisk: 1,
       minCompletionWindowSeconds: 1,
+      slaClock: { rerouteAtSlaFraction: 0.5, unassignedEscalationAtSlaFraction: 1 },
     });
     await agentOnline(runtime, 'agent-ana');
     await agentOnline(runtime, 'agent-ben');
@@ -183,7 +189,7 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
     // Act
     await runtime.putEvent(
       'WorkItemCreated',
-      { ...detail, slaDueAt: new Date(Date.now() + 1_500).toISOString() },
+      { ...detail, slaDueAt: new Date(Date.now() + 16_000).toISOString() },
       'helpdesk',
     );
     const escalated = await runtime.waitForEmitted('WorkItemEscalated', itemId, 45_000);
@@ -204,7 +210,7 @@ describe('the local runtime when a completion never comes', { timeout: 60_000 },
     expect(escalated.detail).toMatchObject({
       id: itemId,
       attempts: 2,
-      reason: 'States.Timeout after 2 attempt(s)',
+      reason: 'no completion by the deadline after 2 attempt(s)',
     });
     const kinds = trail.map((record) => record.kind);
     for (const kind of ['REROUTED', 'ESCALATED', 'EXCEPTION']) expect(kinds).toContain(kind);

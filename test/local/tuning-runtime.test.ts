@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEnvelope } from '../../domain/events';
 import { DEFAULT_POLICY } from '../../domain/policy';
 import { TuningCycleOutput } from '../../domain/tuning';
+import { wallTimerClock } from '../../lambdas/shared/ports';
 import { PROJECT_ROOT } from '../../lib/definitions';
 import { TUNING_RULES } from '../../lib/definitions/tuning';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
@@ -21,6 +22,7 @@ function fixtureDetail(name: string): Record<string, unknown> {
 function adjustableClock() {
   let offset = 0;
   return {
+    ...wallTimerClock(() => Date.now() + offset),
     now: () => Date.now() + offset,
     advance: (ms: number) => {
       offset += ms;

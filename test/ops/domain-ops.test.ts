@@ -20,7 +20,7 @@ import {
   ReviewDecision,
   type WaitState,
 } from '../../domain/ops/human-tasks';
-import { METRICS } from '../../domain/ops/metrics';
+import { METRICS, type MetricKey } from '../../domain/ops/metrics';
 import {
   approvalObstacle,
   type PolicyProposal,
@@ -188,12 +188,13 @@ describe('the cost-per-item model', () => {
     expect(() => definitionUsage(asl, ['Validate Item', 'Record Outcome'])).toThrow(PathNotInDefinitionError);
   });
 
-  it('counts what Step Functions bills on the main path: 10 transitions, one routed event, one audit write, one dispatch send', () => {
+  it('counts what Step Functions bills on the main path: 11 transitions, one routed event, one audit write, one dispatch send', () => {
     expect(definitionUsage(asl, PROCESS_PATHS.routing)).toEqual({
-      stateTransitions: 10,
+      stateTransitions: 11,
       lambdaTasks: [
         'ValidateFunctionArn',
         'ScoreFunctionArn',
+        'PlanWaitFunctionArn',
         'ParkFunctionArn',
         'RecordOutcomeFunctionArn',
       ].map((placeholder) => `\${${placeholder}}`),
@@ -222,51 +223,48 @@ describe('the cost-per-item model', () => {
 });
 
 describe('the metric catalogue', () => {
-  /** Every `addMetric(<names>, MetricUnit.<unit>` in the handlers, with the handler folder. */
-  function emittedInHandlers(): { service: string; name: string; unit: string; file: string }[] {
-    const root = join(PROJECT_ROOT, 'lambdas');
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir)) {
-        const path = join(dir, entry);
-        if (statSync(path).isDirectory()) walk(path);
-        else if (path.endsWith('.ts')) files.push(path);
-      }
-    };
-    walk(root);
-    return files.flatMap((file) => {
-      const text = readFileSync(file, 'utf8');
-      const service = file.slice(root.length + 1).split('/')[0] ?? '';
-      // Code only: a TSDoc example is not an emission.
-      const code = text
-        .split('\n')
-        .filter((line) => !/^\s*(\*|\/\/)/.test(line))
-        .join('\n');
-      return [...code.matchAll(/addMetric\(([^;]*?),\s*MetricUnit\.(\w+)/g)].flatMap((match) =>
-        [...(match[1] ?? '').matchAll(/'([A-Z][A-Za-z]+)'/g)].map((name) => ({
-          service,
-          name: name[1] as string,
-          unit: match[2] === 'NoUnit' ? 'None' : (match[2] as string),
-          file,
-        })),
-      );
+  function codeFiles(dir: string): string[] {
+    return readdirSync(dir).flatMap((entry) => {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) return entry === 'node_modules' ? [] : codeFiles(path);
+      return path.endsWith('.ts') ? [path] : [];
+    });
+  }
+  // Code only: a TSDoc example is not an emission.
+  const code = (file: string) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(\*|\/\/)/.test(line))
+      .join('\n');
+
+  /** Every `emitMetric(…, METRICS.<key>` in the handlers, with the function (its FUNCTION name) that emits it. */
+  function emittedInHandlers(): { service: string; key: string; file: string }[] {
+    return codeFiles(join(PROJECT_ROOT, 'lambdas')).flatMap((file) => {
+      const text = code(file);
+      const service = /const FUNCTION = '([a-z-]+)'/.exec(text)?.[1] ?? 'shared';
+      return [...text.matchAll(/emitMetric\(\s*[\w.]+,\s*METRICS\.(\w+)/g)].map((match) => ({
+        service,
+        key: match[1] as string,
+        file,
+      }));
     });
   }
 
-  it('declares every metric a handler emits, with its unit', () => {
-    const catalogue = new Map(Object.values(METRICS).map((definition) => [definition.name, definition]));
-    const emitted = emittedInHandlers();
+  it('is the only way a metric is emitted: no raw metric name outside lambdas/shared/metrics-names.ts', () => {
+    const raw = ['lambdas', 'local', 'ops', 'simulator', 'bin', 'scripts']
+      .flatMap((dir) => codeFiles(join(PROJECT_ROOT, dir)))
+      .filter((file) => !file.endsWith(join('lambdas', 'shared', 'metrics-names.ts')))
+      .filter((file) => /\.addMetric\(/.test(code(file)));
 
-    expect(emitted.length).toBeGreaterThan(20);
-    for (const { name, unit, file } of emitted) {
-      expect(catalogue.get(name)?.unit, `${name} in ${file}`).toBe(unit);
-    }
+    expect(raw).toEqual([]);
+    expect(emittedInHandlers().length).toBeGreaterThan(40);
   });
 
   it("names each emitting function among the metric's services (shared helpers emit for their callers)", () => {
-    for (const { service, name, file } of emittedInHandlers().filter((entry) => entry.service !== 'shared')) {
-      const definition = Object.values(METRICS).find((candidate) => candidate.name === name);
-      expect(definition?.services, `${name} in ${file}`).toContain(service);
+    for (const { service, key, file } of emittedInHandlers()) {
+      const definition = METRICS[key as MetricKey];
+      expect(definition, `METRICS.${key} in ${file}`).toBeDefined();
+      if (service !== 'shared') expect(definition.services, `${key} in ${file}`).toContain(service);
     }
   });
 

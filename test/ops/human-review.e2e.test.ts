@@ -190,7 +190,7 @@ describe('human review through the ops CLI against the local runtime', { timeout
     expect(released).toBe(holding - 1);
     expect(rejected).toMatchObject({ code: 0, json: { action: 'reject', actor: 'local:dan' } });
     expect(rejection.detail).toMatchObject({ reason: 'rejected by local:dan: duplicate of an open case' });
-    expect(execution.status).toBe('FAILED');
+    expect(execution).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'rejected' } });
     const kinds = await kindsOf(itemId);
     expect(kinds.filter((kind) => kind === 'HUMAN_REVIEW_REQUESTED')).toHaveLength(2);
     expect(kinds).toEqual(expect.arrayContaining(['OVERRIDDEN', 'APPEALED', 'HUMAN_REJECTED', 'REJECTED']));

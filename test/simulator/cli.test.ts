@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { benchCommand } from '../../simulator/cli/bench';
@@ -81,5 +83,67 @@ describe('flowtune command line', () => {
     expect(result).toMatchObject({ scenario: 'tiny', policy: 'edf', load: 0.9, replications: 2 });
     expect(result.metrics.meanWait.replications).toBe(2);
     expect(result.metrics.slaAttainment.mean).toBeGreaterThan(0);
+  });
+
+  it('runs the random section alone with bench --random N --json: the random block, and scenarios simulate can re-run', async () => {
+    // Prepare
+    const directory = mkdtempSync(join(tmpdir(), 'flowtune-bench-random-'));
+    const { out } = capture();
+    try {
+      // Act
+      const code = await runCommandLine(COMMANDS, [
+        'bench',
+        ...['--scenarios', 'none', '--logs', 'none', '--variants', 'none', '--no-dispatch'],
+        ...['--policies', 'flowtune,longest-idle-fcfs', '--workers', '0'],
+        ...['--random', '1', '--random-reps', '1', '--seed', '5'],
+        ...['--random-dir', join(directory, 'scenarios'), '--out', join(directory, 'bench.html'), '--json'],
+      ]);
+
+      // Assess
+      expect(code).toBe(0);
+      const report = JSON.parse(
+        out
+          .join('')
+          .split('\n')
+          .find((line) => line.startsWith('{')) ?? '{}',
+      );
+      expect(Object.keys(report.random).sort()).toEqual(
+        expect.arrayContaining([
+          'scenarios',
+          'withinTwoPercentShare',
+          'worstRatio',
+          'worstScenario',
+          'slaWorstDeltaPoints',
+        ]),
+      );
+      expect(report.random.results).toHaveLength(1);
+      expect(report.targets.map((target: { target: string }) => target.target)).toEqual(
+        expect.arrayContaining(['random: worst mean wait vs best baseline']),
+      );
+      const written = join(directory, 'scenarios', 'random-5-00.yaml');
+      out.length = 0;
+      const rerun = await runCommandLine(COMMANDS, [
+        ...[
+          'simulate',
+          '--scenario',
+          written,
+          '--policy',
+          'flowtune',
+          '--reps',
+          '1',
+          '--seed',
+          '5',
+          '--json',
+        ],
+      ]);
+      expect(rerun).toBe(0);
+      // The same workload (seed, replication 0, the scenario's load): the same mean wait as the bench's.
+      expect(JSON.parse(out.join('')).metrics.meanWait.mean).toBeCloseTo(
+        report.random.results[0].flowtuneMeanWait,
+        6,
+      );
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FORWARD_COMPATIBILITY_RULE,
   INBOUND_EVENTS,
   isInboundDetailType,
   MAX_DETAIL_BYTES,
@@ -60,11 +61,42 @@ describe('validateDetail', () => {
     if (!result.ok) expect(result.reason).toMatch(/slaClass or slaDueAt/);
   });
 
-  it('rejects unknown fields instead of silently dropping them', () => {
-    const result = validateDetail('WorkItemCreated', { ...created, assignee: 'someone' });
+  it('accepts unknown fields a newer producer adds and drops them from the validated detail', () => {
+    const result = validateDetail('WorkItemCreated', {
+      ...created,
+      schemaVersion: '1.3',
+      assignee: 'someone',
+      requiredSkills: [{ skill: 'billing', minProficiency: 3, certifiedSince: '2025-01-01' }],
+    });
+
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.value).not.toHaveProperty('assignee');
+      expect(result.value.requiredSkills).toEqual([{ skill: 'billing', minProficiency: 3 }]);
+      expect(result.value.schemaVersion).toBe('1.3');
+    }
+  });
+
+  it.each(Object.keys(INBOUND_EVENTS) as (keyof typeof INBOUND_EVENTS)[])(
+    'rejects a %s of another major schemaVersion, saying which versions this deployment reads',
+    (detailType) => {
+      const result = validateDetail(detailType, { schemaVersion: '2' });
+
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        const issue = result.issues.find((entry) => entry.field === 'schemaVersion');
+        expect(issue?.reason).toMatch(/must be "1" or "1.<minor>".*got "2".*upgrade Flowtune/);
+      }
+    },
+  );
+
+  it('still rejects a missing required field when unknown ones are present', () => {
+    const { createdAt: _omitted, ...withoutCreatedAt } = created;
+
+    const result = validateDetail('WorkItemCreated', { ...withoutCreatedAt, createdOn: '2026-11-02' });
 
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toMatch(/assignee/);
+    if (!result.ok) expect(result.field).toBe('createdAt');
   });
 
   it('refuses ids that cannot be execution names', () => {
@@ -123,4 +155,16 @@ describe('eventJsonSchemas', () => {
 
     expect(properties.id?.pattern).toBe('^[A-Za-z0-9_-]{1,80}$');
   });
+
+  it.each(Object.keys(INBOUND_EVENTS) as (keyof typeof INBOUND_EVENTS)[])(
+    'says in the %s schema that unknown fields are ignored and which schemaVersions are read',
+    (detailType) => {
+      const schema = eventJsonSchemas()[detailType];
+      const properties = schema.properties as Record<string, { pattern?: string }>;
+
+      expect(schema.additionalProperties).toBe(true);
+      expect(schema.description).toBe(FORWARD_COMPATIBILITY_RULE);
+      expect(properties.schemaVersion?.pattern).toBe('^1(\\.[0-9]{1,4})?$');
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completionWindowSeconds, DEFAULT_POLICY, decidePath, Policy } from '../../domain/policy';
+import { DEFAULT_POLICY, DEFAULT_SLA_CLOCK, decidePath, Policy } from '../../domain/policy';
 import type { ItemScore } from '../../domain/scoring/types';
 
 const confidentScore: ItemScore = {
@@ -48,16 +48,18 @@ describe('decidePath', () => {
   });
 });
 
-describe('completionWindowSeconds', () => {
-  it('waits until the SLA is due, but never less than the policy floor', () => {
-    expect(completionWindowSeconds(7200.2, DEFAULT_POLICY)).toBe(7201);
-    expect(completionWindowSeconds(-300, DEFAULT_POLICY)).toBe(DEFAULT_POLICY.minCompletionWindowSeconds);
-  });
-});
-
 describe('Policy schema', () => {
   it('accepts the default policy and rejects out-of-range thresholds', () => {
     expect(Policy.safeParse(DEFAULT_POLICY).success).toBe(true);
     expect(Policy.safeParse({ ...DEFAULT_POLICY, minConfidence: 1.5 }).success).toBe(false);
+  });
+
+  it('reads a policy stored before the SLA clock existed with the default clock', () => {
+    const { slaClock: _clock, ...stored } = DEFAULT_POLICY;
+    expect(Policy.parse(stored).slaClock).toEqual(DEFAULT_SLA_CLOCK);
+    expect(
+      Policy.safeParse({ ...DEFAULT_POLICY, slaClock: { ...DEFAULT_SLA_CLOCK, rerouteAtSlaFraction: 0 } })
+        .success,
+    ).toBe(false);
   });
 });

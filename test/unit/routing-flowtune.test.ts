@@ -101,6 +101,29 @@ describe('flowtunePolicy', () => {
     expect(assignments.map((assignment) => assignment.itemId)).toEqual(['urgent']);
   });
 
+  it("serves a gold customer's item first when one slot is left for two otherwise equal items, and says so", () => {
+    // Prepare: same category, priority and due time, the standard item a minute older; one free slot.
+    const waiting = [
+      item('std-1', 'billing', { enqueuedAt: NOW - 11 * MINUTE }),
+      item('gold-1', 'billing', { customerTier: 'gold' }),
+    ];
+
+    // Act
+    const [assignment] = flowtunePolicy().assign(round(waiting, [agent('fast', { billing: 3 })]));
+    const [ignored] = flowtunePolicy({ weights: { customer: 0 } }).assign(
+      round(waiting, [agent('fast', { billing: 3 })]),
+    );
+
+    // Assess
+    expect(assignment?.itemId).toBe('gold-1');
+    const customer = assignment?.terms.find((term) => term.name === 'customer');
+    // w = 1 + (3 − 1 + 2 × 1) / 2 = 3 against 2 without the tier: −0.5 · ln(3 / 2).
+    expect(customer?.value).toBeCloseTo(-0.5 * Math.log(3 / 2), 10);
+    expect(assignment?.explanation.summary).toContain('gold customer: priority weight ×1.50');
+    expect(Math.abs(ignored?.terms.find((term) => term.name === 'customer')?.value ?? 1)).toBe(0);
+    expect(ignored?.itemId).toBe('std-1');
+  });
+
   it('fills every slot of a multi-capacity agent and never more', () => {
     // Prepare
     const agents = [agent('chat', { billing: 3 }, { capacity: 3, activeCount: 1 })];

@@ -2,9 +2,9 @@ import { ApplyPolicyChangeInput, type ApplyPolicyChangeOutput } from '../../../d
 import { loadEnv } from '../../shared/env';
 import { InvalidTaskInputError } from '../../shared/errors';
 import { builtOnFirstCall } from '../../shared/live-ports';
+import { emitMetric, METRICS } from '../../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -61,7 +61,7 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
       const ownExperiment = experiment !== undefined && experiment.experimentId === proposal.experimentId;
 
       if (proposal.kind === 'rolled-back') {
-        metrics.addMetric('PolicyRollbacks', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.policyRollbacks, 1);
         const event = await deps.policies.announce({
           kind: 'rolled-back',
           policyVersion: proposal.policy.version,
@@ -82,7 +82,7 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
             decidedAt: now,
           });
         }
-        metrics.addMetric('PolicyChangesRejected', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.policyChangesRejected, 1);
         const event = await deps.policies.announce({
           kind: 'rejected',
           policyVersion: proposal.previousVersion,
@@ -115,7 +115,7 @@ export function createApplyHandler(deps: ApplyDeps): ApplyHandler {
           decidedAt: experiment.decidedAt ?? now,
         });
       }
-      metrics.addMetric('PolicyChangesApplied', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.policyChangesApplied, 1);
       logger.info('policy change applied', {
         version: proposal.policy.version,
         kind: proposal.kind,

@@ -2,9 +2,9 @@ import { ApprovalRequestInput } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { InvalidTaskInputError } from '../../shared/errors';
 import { builtOnFirstCall } from '../../shared/live-ports';
+import { emitMetric, METRICS } from '../../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -58,7 +58,7 @@ export function createApprovalHandler(deps: ApprovalDeps): ApprovalHandler {
         requestedAt: new Date(clock.now()).toISOString(),
         status: 'pending',
       });
-      metrics.addMetric('TuningApprovalsRequested', MetricUnit.Count, 1);
+      emitMetric(metrics, METRICS.tuningApprovalsRequested, 1);
       logger.info('policy change waits for approval', {
         approvalId,
         version: proposal.policy.version,

@@ -8,9 +8,9 @@ import {
 } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { builtOnFirstCall, liveFeatureStore } from '../../shared/live-ports';
+import { emitMetric, METRICS } from '../../shared/metrics-names';
 import {
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
@@ -138,15 +138,15 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
       }
 
       // DriftDetected (service dimension only) is what the alarm watches; the per-kind copy is for dashboards.
-      metrics.addMetric('DriftDetected', MetricUnit.Count, result.drift.length);
+      emitMetric(metrics, METRICS.driftDetected, result.drift.length);
       for (const event of result.drift) {
-        const single = metrics.singleMetric();
-        single.addDimension('kind', event.kind);
-        single.addMetric('DriftDetectedByKind', MetricUnit.Count, 1);
+        emitMetric(metrics, METRICS.driftDetectedByKind, 1, { kind: event.kind });
       }
-      metrics.addMetric('TuningCycles', MetricUnit.Count, 1);
+      for (const [kind, ratio] of Object.entries(result.driftRatios))
+        emitMetric(metrics, METRICS.driftRatio, ratio, { kind });
+      emitMetric(metrics, METRICS.tuningCycles, 1);
       if (Number.isFinite(result.kpis.occupancy))
-        metrics.addMetric('Occupancy', MetricUnit.Percent, result.kpis.occupancy * 100);
+        emitMetric(metrics, METRICS.occupancy, result.kpis.occupancy * 100);
       const change = result.policyChange;
       logger.info('tuning cycle', {
         buckets: buckets.length,

@@ -2,15 +2,15 @@ import { EventEnvelope, FLOWTUNE_SOURCE, validateDetail } from '../../../domain/
 import { armKey, intendedArm } from '../../../domain/tuning';
 import { loadEnv } from '../../shared/env';
 import { builtOnFirstCall, liveInstanceStore } from '../../shared/live-ports';
+import { emitMetric, METRICS } from '../../shared/metrics-names';
 import {
   correlate,
   type InvocationContext,
-  MetricUnit,
   type Telemetry,
   telemetryFor,
   withInvocation,
 } from '../../shared/observability';
-import type { InstanceStore } from '../../shared/ports';
+import { type Clock, type InstanceStore, systemClock } from '../../shared/ports';
 import { liveTuningStore } from '../../shared/tuning-live';
 import type { TuningStore } from '../../shared/tuning-store';
 
@@ -19,6 +19,8 @@ const FUNCTION = 'tuning-observe';
 export interface ObserveDeps {
   readonly tuning: TuningStore;
   readonly instances: InstanceStore;
+  /** Bounds producers' timestamps (see TIME_BOUNDS). @default the system clock */
+  readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
 
@@ -48,9 +50,11 @@ export type ObserveHandler = (event: unknown, context?: InvocationContext) => Pr
 export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const { logger, metrics } = telemetry;
+  const clock = deps.clock ?? systemClock;
 
   return (event, context) =>
     withInvocation(telemetry, context, async () => {
+      const now = clock.now();
       const envelope = EventEnvelope.safeParse(event);
       if (!envelope.success) return { status: 'ignored', reason: 'not an EventBridge event' };
       const detailType = envelope.data['detail-type'];
@@ -88,7 +92,7 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
         const ended =
           detailType === 'WorkItemEscalated'
             ? validateDetail('WorkItemEscalated', envelope.data.detail)
-            : validateDetail('WorkItemCancelled', envelope.data.detail);
+            : validateDetail('WorkItemCancelled', envelope.data.detail, { now });
         if (!ended.ok) return { status: 'ignored', reason: `${ended.field}: ${ended.reason}` };
         const end = ended.value;
         correlate(telemetry, end.id);
@@ -101,7 +105,7 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
       const { bucketSeconds } = await deps.tuning.readConfig();
 
       if (detailType === 'WorkItemCreated') {
-        const created = validateDetail('WorkItemCreated', envelope.data.detail);
+        const created = validateDetail('WorkItemCreated', envelope.data.detail, { now });
         if (!created.ok) return { status: 'ignored', reason: `${created.field}: ${created.reason}` };
         const item = created.value;
         correlate(telemetry, item.id);
@@ -115,13 +119,13 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
           `${item.id}#arrival`,
           bucketSeconds,
         );
-        metrics.addMetric('TuningObservations', MetricUnit.Count, status === 'recorded' ? 1 : 0);
+        emitMetric(metrics, METRICS.tuningObservations, status === 'recorded' ? 1 : 0);
         return { status };
       }
 
       if (detailType !== 'WorkItemCompleted')
         return { status: 'ignored', reason: `detail-type ${detailType}` };
-      const completed = validateDetail('WorkItemCompleted', envelope.data.detail);
+      const completed = validateDetail('WorkItemCompleted', envelope.data.detail, { now });
       if (!completed.ok) return { status: 'ignored', reason: `${completed.field}: ${completed.reason}` };
       const completion = completed.value;
       correlate(telemetry, completion.id);
@@ -175,7 +179,7 @@ export function createObserveHandler(deps: ObserveDeps): ObserveHandler {
         `${completion.id}#outcome`,
         bucketSeconds,
       );
-      metrics.addMetric('TuningObservations', MetricUnit.Count, recorded === 'recorded' ? 1 : 0);
+      emitMetric(metrics, METRICS.tuningObservations, recorded === 'recorded' ? 1 : 0);
       logger.info('completion observed', { observedSeconds, arm, status: recorded });
       return { status: recorded };
     });
