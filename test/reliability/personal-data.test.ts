@@ -185,11 +185,12 @@ describe('personal data', { timeout: 120_000 }, () => {
     expect(text.features).toContain(pseudonymise(agentEmail));
     expect(logLines.length).toBeGreaterThan(20);
     expect(text.logs).toContain('PII-1');
-    // The four routed items, PII-cancel (its execution ends on the cancellation) and the two
-    // rejected ones (PII-bad, PII-num): rejected input ends SUCCEEDED with outcome 'rejected', so
-    // the failed-executions alarm does not count it.
+    // Every execution ends SUCCEEDED: the routed items, PII-unknown (its unknown field dropped),
+    // PII-cancel on its cancellation, and the rejected PII-bad and PII-num (rejected input ends
+    // SUCCEEDED with outcome 'rejected', so the failed-executions alarm does not count it).
+    const settledItems = [...itemIds, 'PII-bad', 'PII-num', 'PII-cancel', 'PII-unknown'];
     expect(kept.executions.filter((execution) => execution.status === 'SUCCEEDED')).toHaveLength(
-      itemIds.length + 3,
+      settledItems.length,
     );
   });
 });
