@@ -162,8 +162,13 @@ const INBOUND_EVENTS_PER_ITEM = 2;
  * flowtune.grantPutEvents(helpdeskRole);
  */
 export class Flowtune extends Construct {
-  /** The custom bus: producers put inbound events here, consumers read Flowtune's decisions. */
+  /**
+   * Flowtune's bus: consumers read Flowtune's decisions here, and producers' events after the
+   * ingress pseudonymised them (what its archive keeps).
+   */
   readonly bus: EventBus;
+  /** Where producers put their events (`grantPutEvents`, `producers`): output InboundEventBusName. */
+  readonly inboundBus: EventBus;
   /** The Features, Instances and Audit tables. */
   readonly tables: { readonly features: ITable; readonly instances: ITable; readonly audit: ITable };
   /** The operations API (IAM-authorised). */
@@ -273,6 +278,7 @@ export class Flowtune extends Construct {
         : new Connector(this, 'Connector', { ...capability, ...props.connector });
 
     this.bus = this.ingest.bus;
+    this.inboundBus = this.ingest.inboundBus;
     this.stateMachine = this.orchestration.stateMachine;
     this.api = this.opsApi.api;
     this.tables = {
@@ -285,14 +291,14 @@ export class Flowtune extends Construct {
   }
 
   /**
-   * Lets `principal` publish events to Flowtune's bus (events:PutEvents on this bus only), e.g. the
-   * role a same-account producer runs as.
+   * Lets `principal` publish events to Flowtune's inbound bus (events:PutEvents on that bus only),
+   * e.g. the role a same-account producer runs as.
    *
    * @example
    * flowtune.grantPutEvents(helpdeskFunction);
    */
   grantPutEvents(principal: IGrantable): void {
-    this.ingest.grantPutEvents(principal);
+    this.ingest.grantProducerPutEvents(principal);
   }
 
   /**
@@ -301,6 +307,7 @@ export class Flowtune extends Construct {
    */
   private addOutputs(): void {
     this.output('EventBusName', { value: this.ingest.bus.eventBusName });
+    this.output('InboundEventBusName', { value: this.ingest.inboundBus.eventBusName });
     this.output('StateMachineArn', { value: this.orchestration.stateMachine.stateMachineArn });
     for (const table of TABLES) {
       this.output(`${table.id}TableName`, { value: this.storage.table(table).tableName });

@@ -10,6 +10,7 @@ import { createAgentStatusHandler } from '../lambdas/agent-status/handler';
 import { createCompletionHandler } from '../lambdas/completion/handler';
 import { createDispatcherHandler, type RoundReport } from '../lambdas/dispatcher/handler';
 import { STUCK_ASSIGNMENT_MS } from '../lambdas/dispatcher/stuck-assignments';
+import { createIngressHandler, type IngressResponse } from '../lambdas/ingress/handler';
 import { createIntakeHandler } from '../lambdas/intake/handler';
 import { createParkHandler } from '../lambdas/park/handler';
 import { createPlanWaitHandler } from '../lambdas/plan-wait/handler';
@@ -49,6 +50,7 @@ import {
   FUNCTIONS,
   type FunctionDefinition,
   type FunctionName,
+  INBOUND_RULES,
   INSTANCES_TABLE,
   QUEUES,
   type QueueName,
@@ -74,6 +76,7 @@ import {
   type TableNames,
 } from './dynamodb-local';
 import { type LocalEvent, LocalEventRouter } from './event-router';
+import { LocalEventForwarder, LocalInboundBus } from './inbound-bus';
 import { LOCAL_EVENT_BUS_NAME, LOCAL_REGION, localFunctionArn } from './local-names';
 import { LocalQueue, toSqsEvent } from './local-queue';
 import { localProcessDefinition } from './process-definition';
@@ -616,6 +619,12 @@ function assemble(
     for (const [name, handler] of Object.entries(built) as [FunctionName, EventHandler][]) {
       eventHandlers[name] = decorate(name, handler);
     }
+    const ingress = createIngressHandler({
+      forwarder: new LocalEventForwarder(router),
+      pseudonymise,
+      personalData,
+    });
+    eventHandlers.ingress = decorate('ingress', ingress);
     queueHandlers.intake = decorate(
       'intake',
       createIntakeHandler({ executions, audit, events, pseudonymise, personalData, clock }),
@@ -642,6 +651,17 @@ function assemble(
   for (const { name, placeholder } of aslFunctions) {
     requireHandler(eventHandlers, name, `the state machine, through \${${placeholder}}`);
   }
+  // Producers put their events on the inbound bus; its one rule invokes the ingress.
+  const ingressHandler = requireHandler(
+    eventHandlers,
+    'ingress',
+    `rule ${INBOUND_RULES.inboundToIngress.id}`,
+  );
+  const inboundBus = new LocalInboundBus(
+    router,
+    (event) => invoke('ingress', (context) => ingressHandler(event, context)) as Promise<IngressResponse>,
+    () => clock.now(),
+  );
   // The rules' function targets.
   for (const rule of Object.values(RULES)) {
     if (rule.target.kind !== 'function') continue;
@@ -766,9 +786,9 @@ function assemble(
     policies,
     ...(connector === undefined ? {} : { connector }),
     functionStats,
-    putEvents: (entries) => router.putEvents(entries),
+    putEvents: (entries) => inboundBus.putEvents(entries),
     putEvent: async (detailType, detail, source = 'local-producer') => {
-      const response = await router.putEvents([
+      const response = await inboundBus.putEvents([
         {
           EventBusName: LOCAL_EVENT_BUS_NAME,
           Source: source,

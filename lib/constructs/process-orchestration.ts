@@ -28,6 +28,7 @@ import {
   FUNCTIONS,
   type FunctionDefinition,
   type FunctionName,
+  INBOUND_RULES,
   INSTANCES_TABLE,
   PERSONAL_DATA_ENV,
   PROCESS_INSTANCE,
@@ -497,7 +498,9 @@ const DLQ_SCOPE =
   'a Lambda dead-letter queue only ever receives failed asynchronous invocations, and this function is never invoked asynchronously.';
 
 function isRuleTarget(name: FunctionName): boolean {
-  return Object.values(RULES).some((rule) => rule.target.kind === 'function' && rule.target.fn === name);
+  return [...Object.values(RULES), ...Object.values(INBOUND_RULES)].some(
+    (rule) => rule.target.kind === 'function' && rule.target.fn === name,
+  );
 }
 
 function consumedQueue(name: FunctionName): QueueName | undefined {

@@ -142,6 +142,17 @@ export const FUNCTIONS = {
     resumesExecutions: true,
     placeholder: 'ParkFunctionArn',
   },
+  ingress: {
+    ...base,
+    id: 'Ingress',
+    concurrency: PER_EVENT_CONCURRENCY,
+    entry: 'lambdas/ingress/handler.ts',
+    description:
+      "Inbound bus to Flowtune's bus: pseudonymises each producer event's personal data before anything stores it (archive, queues, tables).",
+    tables: [],
+    putsEvents: true,
+    pseudonymises: true,
+  },
   completion: {
     ...base,
     id: 'Completion',

@@ -9,8 +9,10 @@ import { bringAgentsOnline, completeEveryRoutedItem, newWorkItem, settle } from 
  * No customer identifier in clear anywhere Flowtune keeps or writes things: a local run with
  * valid, duplicated, malformed and misrouted inputs (each carrying customer identifiers, also in
  * attributes), then every audit record, instance, feature record, every event Flowtune emitted,
- * every execution's input, output and history (what Step Functions keeps), and every log line
- * the functions wrote (at DEBUG) are searched for the raw identifiers.
+ * every execution's input, output and history (what Step Functions keeps), every event on
+ * Flowtune's bus (what its archive keeps: producers' events arrive there only through the ingress),
+ * every message sent to a queue and every dead letter, and every log line the functions wrote (at
+ * DEBUG) are searched for the raw identifiers.
  */
 
 const pseudonymise = createPseudonymiser(LOCAL_PSEUDONYM_KEY);
@@ -77,6 +79,15 @@ describe('personal data', { timeout: 120_000 }, () => {
     await bringAgentsOnline(local, ['agent-ana', 'agent-ben']);
     const stopCompleting = completeEveryRoutedItem(local, { seed: 3, duplicateRate: 0.5 });
     const itemIds = [1, 2, 3, 4].map((n) => `PII-${n}`);
+    // Every message the queues were given, as SQS would hold it.
+    const queued: string[] = [];
+    for (const queue of Object.values(local.queues)) {
+      const send = queue.send.bind(queue);
+      queue.send = (input) => {
+        queued.push(input.body);
+        return send(input);
+      };
+    }
 
     // Act
     for (const [index, itemId] of itemIds.entries()) {
@@ -156,6 +167,14 @@ describe('personal data', { timeout: 120_000 }, () => {
       instances: await scanTable(local.tables.instancesTable),
       features: await scanTable(local.tables.featuresTable),
       emitted: local.emittedEvents(),
+      archive: local.router.events
+        .map((recorded) => recorded.event)
+        .filter((event) => event.source !== 'flowtune'),
+      queues: queued,
+      deadLetters: [
+        ...Object.values(local.queues).flatMap((queue) => queue.deadLetters),
+        ...local.router.deliveryFailures,
+      ],
       executions: local.executions().map((execution) => ({
         ...execution,
         history: local.runner.getExecutionHistory(execution.name),
@@ -177,6 +196,11 @@ describe('personal data', { timeout: 120_000 }, () => {
     // dropped on arrival and reaches the audit trail neither in clear nor as a pseudonym.
     expect(text.audit).not.toContain(pseudonymise(customer(9)));
     expect(text.executions).toContain(pseudonymise(customer(1)));
+    // The archive and the intake queue held the items, pseudonymised, and nothing was dead-lettered.
+    expect(text.archive).toContain(pseudonymise(customer(0)));
+    expect(text.archive).toContain(pseudonymise(workEmail(0)));
+    expect(text.queues).toContain(pseudonymise(customer(1)));
+    expect(kept.deadLetters).toEqual([]);
     expect(text.audit).toContain(pseudonymise(workEmail(0)));
     expect(text.audit).toContain(pseudonymise(phone(0)));
     expect(text.audit).toContain(pseudonymise(callBack(0)));
