@@ -636,6 +636,7 @@ function assemble(
         instances,
         audit,
         executions,
+        events,
         clock,
         experiments: tuningStore,
         queues: new DynamoDbAllocationStore({ client: documentClient, featuresTable: tables.featuresTable }),

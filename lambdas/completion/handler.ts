@@ -39,7 +39,7 @@ import {
   pseudonymiseInputs,
   withPseudonymisedDetail,
 } from '../shared/pseudonymise';
-import { recordRejection } from '../shared/rejection';
+import { creationVerdict, recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
 const FUNCTION = 'completion';
@@ -108,7 +108,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         at,
         ...(details.eventId === undefined ? {} : { eventId: details.eventId }),
         actor: ACTOR,
-        inputs: pseudonymiseInputs(inputs, deps.pseudonymise),
+        inputs: pseudonymiseInputs(inputs, deps.pseudonymise, deps.personalData),
         details,
       }),
     );
@@ -120,13 +120,14 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
   };
 
   /**
-   * True for an item the intake started but Score has not registered yet: its trail has RECEIVED
-   * and no REJECTED. A completion or cancellation for it is kept, not rejected as unknown.
+   * True unless the item's latest creation was refused. A finish event for an item with no
+   * instance record is kept for its creation: that creation may still wait in the intake queue
+   * (finish events go straight to this function), or the intake started it and Score has not
+   * registered it yet. Only an item whose trail ends in a refused creation (a REJECTED record of a
+   * WorkItemCreated, with no RECEIVED after it) is unknown, and the finish event is rejected.
    */
-  const awaitingRegistration = async (itemId: string): Promise<boolean> => {
-    const kinds = new Set((await deps.audit.listForItem(itemId)).map((record) => record.kind));
-    return kinds.has('RECEIVED') && !kinds.has('REJECTED');
-  };
+  const creationPending = async (itemId: string): Promise<boolean> =>
+    creationVerdict(await deps.audit.listForItem(itemId)) !== 'refused';
 
   const unknownItem = async (
     eventId: string,
@@ -201,18 +202,18 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
       const now = clock.now();
       const current = await deps.instances.get(itemId);
       if (current === undefined) {
-        if (!(await awaitingRegistration(itemId))) {
+        if (!(await creationPending(itemId))) {
           return unknownItem(eventId, 'WorkItemCompleted', itemId, completion, at);
         }
         const kept = await deps.instances.recordBeforeRegistration(itemId, now, { completion });
         if (!kept.ok) continue;
         await audit(itemId, 'EARLY_COMPLETION', at, completion, {
           eventId,
-          note: 'arrived before the item was registered; handed over when it parks',
+          note: 'arrived before the item was registered (its creation may still be queued); handed over when it parks',
         });
         return done('early', itemId);
       }
-      if (current.stage === 'CANCELLED') {
+      if (isCancelled(current)) {
         await audit(itemId, 'LATE_COMPLETION', at, completion, {
           eventId,
           note: 'the item was already cancelled',
@@ -263,7 +264,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
       const now = clock.now();
       const current = await deps.instances.get(itemId);
       if (current === undefined) {
-        if (!(await awaitingRegistration(itemId))) {
+        if (!(await creationPending(itemId))) {
           return unknownItem(eventId, 'WorkItemCancelled', itemId, cancellation, at);
         }
         const kept = await deps.instances.recordBeforeRegistration(itemId, now, { cancellation: details });
@@ -271,11 +272,11 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         await audit(itemId, 'CANCELLED', at, cancellation, {
           eventId,
           resumed: 'no-wait',
-          note: 'arrived before the item was registered; its first wait fails at once',
+          note: 'arrived before the item was registered (its creation may still be queued); its first wait fails at once',
         });
         return done('cancelled', itemId);
       }
-      if (current.stage === 'CANCELLED') {
+      if (isCancelled(current)) {
         await audit(itemId, 'DUPLICATE_CANCELLATION', at, cancellation, { eventId });
         return done('duplicate', itemId);
       }
@@ -367,6 +368,11 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         ? completed(eventId, validation.value as WorkItemCompleted, at)
         : cancelled(eventId, validation.value as WorkItemCancelled, at);
     });
+}
+
+/** Cancelled, or carrying a cancellation kept before its registration (Score applies it). */
+function isCancelled(record: InstanceRecord): boolean {
+  return record.stage === 'CANCELLED' || record.cancellation !== undefined;
 }
 
 /** True when a completion already reached (or is held for) this item's execution. */

@@ -20,6 +20,7 @@ import { loadEnv } from '../shared/env';
 import {
   builtOnFirstCall,
   liveAuditLog,
+  liveEventPublisher,
   liveExecutionControl,
   liveFeatureStore,
   liveInstanceStore,
@@ -35,6 +36,7 @@ import { lastGoodPolicyReader } from '../shared/policy';
 import {
   type AuditLog,
   type Clock,
+  type EventPublisher,
   type ExecutionControl,
   type FeatureStore,
   type InstanceRecord,
@@ -48,6 +50,7 @@ import { auditRecord, toEpochMs, unidentifiedItemId } from '../shared/table-layo
 import { liveTuningStore } from '../shared/tuning-live';
 import type { TuningStore } from '../shared/tuning-store';
 import { recoverStuckAssignments, STUCK_ASSIGNMENT_MS } from './stuck-assignments';
+import { answerUnclaimedFinishes, UNCLAIMED_FINISH_MS } from './unclaimed-finishes';
 
 /** The domain's routing factory, re-exported for callers that wrap it (tests). */
 export { routingPolicyFor };
@@ -88,6 +91,13 @@ export interface DispatcherDeps {
    * @default STUCK_ASSIGNMENT_MS
    */
   readonly stuckAssignmentMs?: number;
+  /**
+   * Where the round announces finish events it refuses because their creation never came
+   * (answerUnclaimedFinishes). Without it those are left for a dispatcher that has one.
+   */
+  readonly events?: EventPublisher;
+  /** @default UNCLAIMED_FINISH_MS */
+  readonly unclaimedFinishMs?: number;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -266,7 +276,7 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       return undefined;
     }
     // The item was cancelled (or finished) before it joined the waiting set: end the wait now.
-    const cancelled = current?.stage === 'CANCELLED';
+    const cancelled = current?.stage === 'CANCELLED' || current?.cancellation !== undefined;
     const outcome = await deps.executions.sendTaskFailure(
       message.taskToken,
       cancelled ? CANCELLED_ERROR : FINISHED_ERROR,
@@ -294,6 +304,13 @@ export function createDispatcherHandler(deps: DispatcherDeps): DispatcherHandler
       deps.stuckAssignmentMs ?? STUCK_ASSIGNMENT_MS,
     );
     if (recovered > 0) emitMetric(metrics, METRICS.recoveredAssignments, recovered);
+    if (deps.events !== undefined) {
+      await answerUnclaimedFinishes(
+        { instances: deps.instances, audit: deps.audit, events: deps.events, logger, actor: ACTOR },
+        now,
+        deps.unclaimedFinishMs ?? UNCLAIMED_FINISH_MS,
+      );
+    }
     const listed = await deps.instances.listByStage('WAITING_ASSIGNMENT', MAX_WAITING_PER_ROUND);
     const merged = new Map(listed.map((record) => [record.itemId, record]));
     for (const record of justEnqueued) merged.set(record.itemId, record);
@@ -563,7 +580,7 @@ function shadowRecord(
 }
 
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
+export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable', 'eventBusName'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
 export const handler: DispatcherHandler = builtOnFirstCall(() => {
@@ -574,6 +591,7 @@ export const handler: DispatcherHandler = builtOnFirstCall(() => {
     instances: liveInstanceStore(env, telemetry.tracer),
     audit: liveAuditLog(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
+    events: liveEventPublisher(env, telemetry.tracer),
     experiments: liveTuningStore(env, telemetry.tracer),
     queues: new DynamoDbAllocationStore({
       client: sharedDocumentClient(telemetry.tracer),

@@ -172,7 +172,7 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
         return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'parked' };
       }
       const current = stored.current;
-      if (current?.stage === 'CANCELLED') {
+      if (current?.stage === 'CANCELLED' || current?.cancellation !== undefined) {
         await deps.executions.sendTaskFailure(
           request.taskToken,
           CANCELLED_ERROR,

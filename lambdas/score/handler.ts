@@ -2,7 +2,7 @@ import { assignmentWait, decidePath, planSla, reviewWait } from '../../domain/po
 import type { ScoringResult } from '../../domain/process';
 import { scoreItem } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
-import { InvalidTaskInputError } from '../shared/errors';
+import { InvalidTaskInputError, TransientFailureError } from '../shared/errors';
 import { builtOnFirstCall, liveAuditLog, liveFeatureStore, liveInstanceStore } from '../shared/live-ports';
 import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
@@ -114,9 +114,25 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
         at: now,
       });
       if (!written.ok) {
+        const current = written.current;
+        if (current?.cancellation !== undefined && current.stage !== 'CANCELLED') {
+          // A cancellation that overtook the registration was kept on a bare record: the item is
+          // cancelled now, so its first wait fails at once.
+          const marked = await deps.instances.markCancelled(
+            item.id,
+            current.cancellation,
+            current.taskToken,
+            now,
+          );
+          if (!marked.ok && marked.current?.stage !== 'CANCELLED') {
+            throw new TransientFailureError(
+              `item ${item.id} changed while its kept cancellation was applied`,
+            );
+          }
+        }
         // Cancelled or finished meanwhile: the next wait fails the execution with the reason.
         telemetry.logger.warn('instance already finished; scoring result returned but not stored', {
-          stage: written.current?.stage,
+          stage: current?.stage,
         });
       }
       await deps.audit.append(

@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { CompletionResult } from '../../domain/process';
 import { INSTANCES_TABLE, type Stage } from '../../lib/definitions/tables';
 import { Expression, isConditionalCheckFailed } from './dynamodb-expressions';
@@ -84,12 +90,12 @@ export class DynamoDbInstanceStore implements InstanceStore {
           tenant: scored.tenant,
           expiresAt: instanceExpiresAt(scored.at),
         },
-        [],
+        ['awaitingCreationSince'],
         [
           `${expression.name('excludedAgents')} = if_not_exists(${expression.name('excludedAgents')}, ${expression.value([])})`,
         ],
       ),
-      condition: `attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}`,
+      condition: `attribute_not_exists(itemId) OR (${expression.notIn('stage', TERMINAL_STAGES)} AND attribute_not_exists(${expression.name('cancellation')}))`,
     });
   }
 
@@ -115,7 +121,7 @@ export class DynamoDbInstanceStore implements InstanceStore {
         },
         ['assignee'],
       ),
-      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}) AND (attribute_not_exists(${expression.name('lastAssignmentToken')}) OR ${expression.name('lastAssignmentToken')} <> ${expression.value(request.taskToken)}) AND (attribute_not_exists(${expression.name('enqueuedAt')}) OR ${expression.name('enqueuedAt')} <= ${expression.value(request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS)})`,
+      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', TERMINAL_STAGES)}) AND attribute_not_exists(${expression.name('cancellation')}) AND (attribute_not_exists(${expression.name('lastAssignmentToken')}) OR ${expression.name('lastAssignmentToken')} <> ${expression.value(request.taskToken)}) AND (attribute_not_exists(${expression.name('enqueuedAt')}) OR ${expression.name('enqueuedAt')} <= ${expression.value(request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS)})`,
     });
   }
 
@@ -148,7 +154,8 @@ export class DynamoDbInstanceStore implements InstanceStore {
           `${expression.name('expiresAt')} = if_not_exists(${expression.name('expiresAt')}, ${expression.value(instanceExpiresAt(park.at))})`,
         ],
       ),
-      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', stagesBlockingPark(park.waitingFor))})${noEarlyCompletion}`,
+      // A cancellation kept before registration blocks every wait, as CANCELLED does.
+      condition: `(attribute_not_exists(itemId) OR ${expression.notIn('stage', stagesBlockingPark(park.waitingFor))}) AND attribute_not_exists(${expression.name('cancellation')})${noEarlyCompletion}`,
     });
   }
 
@@ -226,19 +233,41 @@ export class DynamoDbInstanceStore implements InstanceStore {
     const bare = bareInstance(itemId, at);
     const expression = new Expression();
     const carried =
-      'completion' in early
-        ? { earlyCompletion: early.completion }
-        : { stage: 'CANCELLED', cancellation: early.cancellation };
+      'completion' in early ? { earlyCompletion: early.completion } : { cancellation: early.cancellation };
     return this.conditionalUpdate(itemId, expression, {
       update: expression.update({
         stage: bare.stage,
         stageEnteredAt: bare.stageEnteredAt,
         excludedAgents: [],
         expiresAt: bare.expiresAt,
+        awaitingCreationSince: at,
         ...carried,
       }),
       condition: 'attribute_not_exists(itemId)',
     });
+  }
+
+  async forgetUnclaimedFinish(itemId: string, since: number): Promise<InstanceWrite> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { itemId },
+          ConditionExpression:
+            '#stage = :validating AND #since = :since AND attribute_not_exists(#taskToken)',
+          ExpressionAttributeNames: {
+            '#stage': 'stage',
+            '#since': 'awaitingCreationSince',
+            '#taskToken': 'taskToken',
+          },
+          ExpressionAttributeValues: { ':validating': 'VALIDATING', ':since': since },
+        }),
+      );
+      return { ok: true };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return { ok: false, current: await this.get(itemId) };
+      throw error;
+    }
   }
 
   async markRejected(itemId: string, expectedToken: string, at: number): Promise<InstanceWrite> {

@@ -261,10 +261,12 @@ export class InMemoryInstanceStore implements InstanceStore {
 
   async recordScored(scored: ScoredInstance): Promise<InstanceWrite> {
     const current = this.tables.instances.get(scored.itemId);
-    if (current !== undefined && isTerminal(current.stage)) return conflict(current);
+    if (current !== undefined && (isTerminal(current.stage) || current.cancellation !== undefined)) {
+      return conflict(current);
+    }
     this.tables.instances.set(scored.itemId, {
       excludedAgents: [],
-      ...current,
+      ...(current === undefined ? {} : without(current, 'awaitingCreationSince')),
       itemId: scored.itemId,
       stage: 'SCORED',
       stageEnteredAt: scored.at,
@@ -290,6 +292,7 @@ export class InMemoryInstanceStore implements InstanceStore {
     if (
       current !== undefined &&
       (isTerminal(current.stage) ||
+        current.cancellation !== undefined ||
         current.lastAssignmentToken === request.taskToken ||
         (current.enqueuedAt ?? Number.NEGATIVE_INFINITY) > request.enqueuedAt + SUPERSEDED_ENQUEUE_MARGIN_MS)
     ) {
@@ -329,6 +332,7 @@ export class InMemoryInstanceStore implements InstanceStore {
     const current = this.tables.instances.get(park.itemId);
     if (
       (current !== undefined && stagesBlockingPark(park.waitingFor).includes(current.stage)) ||
+      current?.cancellation !== undefined ||
       (park.waitingFor === 'completion' &&
         (current?.earlyCompletion !== undefined || current?.pendingHandover !== undefined))
     ) {
@@ -415,13 +419,26 @@ export class InMemoryInstanceStore implements InstanceStore {
   ): Promise<InstanceWrite> {
     const current = this.tables.instances.get(itemId);
     if (current !== undefined) return conflict(current);
-    const bare = bareInstance(itemId, at);
+    const bare = { ...bareInstance(itemId, at), awaitingCreationSince: at };
     this.tables.instances.set(
       itemId,
       'completion' in early
         ? { ...bare, earlyCompletion: copy(early.completion) }
-        : { ...bare, stage: 'CANCELLED', cancellation: { ...early.cancellation } },
+        : { ...bare, cancellation: { ...early.cancellation } },
     );
+    return { ok: true };
+  }
+
+  async forgetUnclaimedFinish(itemId: string, since: number): Promise<InstanceWrite> {
+    const current = this.tables.instances.get(itemId);
+    if (
+      current?.stage !== 'VALIDATING' ||
+      current.awaitingCreationSince !== since ||
+      current.taskToken !== undefined
+    ) {
+      return conflict(current);
+    }
+    this.tables.instances.delete(itemId);
     return { ok: true };
   }
 

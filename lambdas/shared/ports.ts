@@ -227,6 +227,13 @@ export interface InstanceRecord {
   readonly waitingFor?: WaitKind;
   /** A completion that arrived before the execution parked for it. */
   readonly earlyCompletion?: CompletionResult;
+  /**
+   * Set on a bare record that keeps a finish event (completion or cancellation) which arrived
+   * before its item was registered, possibly before its creation left the intake queue; Score
+   * clears it. Still set long after (UNCLAIMED_FINISH_MS), the creation never came: the
+   * dispatcher's round refuses the finish event and forgets the record (answerUnclaimedFinishes).
+   */
+  readonly awaitingCreationSince?: number;
   /** Epoch seconds (TTL). */
   readonly expiresAt: number;
   readonly path?: DecisionPath;
@@ -313,8 +320,10 @@ export interface InstanceStore {
   /** Items in a stage, oldest stageEnteredAt first (the byStage index). */
   listByStage(stage: Stage, limit?: number): Promise<InstanceRecord[]>;
   /**
-   * Upserts the scoring facts and moves the item to SCORED. Condition: the item is new or not in
-   * a terminal stage. Fields it does not name (earlyCompletion, capacityHeldBy...) are kept.
+   * Upserts the scoring facts and moves the item to SCORED, clearing awaitingCreationSince.
+   * Condition: the item is new, or not in a terminal stage and carries no cancellation (one kept
+   * before registration: the caller cancels instead). Fields it does not name (earlyCompletion,
+   * capacityHeldBy...) are kept.
    */
   recordScored(scored: ScoredInstance): Promise<InstanceWrite>;
   /**
@@ -378,10 +387,11 @@ export interface InstanceStore {
     options?: { readonly replacesReceived?: boolean },
   ): Promise<InstanceWrite>;
   /**
-   * Keeps a completion or cancellation that overtook the item's registration (the intake started
-   * the execution, Score has not written the record yet): creates the bare record carrying it,
-   * CANCELLED for a cancellation. Score then upserts around an early completion, and the next wait
-   * fails at once for a cancellation. Condition: no record exists.
+   * Keeps a completion or cancellation that overtook the item's registration (its creation may
+   * still wait in the intake queue, or Score has not written the record yet): creates a bare
+   * VALIDATING record carrying it, with awaitingCreationSince = `at`. Score then upserts around an
+   * early completion, and turns a kept cancellation into CANCELLED (recordScored refuses a record
+   * carrying one), so the first wait fails at once. Condition: no record exists.
    */
   recordBeforeRegistration(
     itemId: string,
@@ -390,6 +400,12 @@ export interface InstanceStore {
       | { readonly completion: CompletionResult }
       | { readonly cancellation: { readonly reason: string; readonly cancelledAt: string } },
   ): Promise<InstanceWrite>;
+  /**
+   * Deletes a bare record kept for a creation that never came, once its finish event has been
+   * refused. Condition: stage VALIDATING, awaitingCreationSince = `since`, no task token (a wait
+   * would mean the item did start after all).
+   */
+  forgetUnclaimedFinish(itemId: string, since: number): Promise<InstanceWrite>;
   /**
    * Marks the item CANCELLED and removes its token. Condition: not terminal, and the stored token
    * equals `expectedToken` (or no token is stored when it is undefined).

@@ -1,6 +1,6 @@
 import { ItemId } from '../../domain/events';
 import type { PersonalData } from '../../domain/personal-data';
-import type { AuditLog, EventPublisher } from './ports';
+import type { AuditLog, AuditRecord, EventPublisher } from './ports';
 import { type Pseudonymiser, pseudonymiseInputs } from './pseudonymise';
 import { auditRecord, unidentifiedItemId } from './table-layout';
 
@@ -81,4 +81,36 @@ function describeId(received: unknown): string {
   if (typeof received === 'string') return received.slice(0, 256);
   if (typeof received === 'number' || typeof received === 'boolean') return String(received);
   return '(missing)';
+}
+
+/**
+ * What an item's trail (oldest first) says of its latest creation: 'accepted' after a RECEIVED,
+ * 'refused' after a REJECTED of the creation with no RECEIVED since, 'none' when neither is there.
+ */
+export function creationVerdict(trail: readonly AuditRecord[]): 'none' | 'accepted' | 'refused' {
+  let verdict: 'none' | 'accepted' | 'refused' = 'none';
+  for (const record of trail) {
+    if (record.kind === 'RECEIVED') verdict = 'accepted';
+    else if (record.kind === 'REJECTED' && isCreationRejection(record)) verdict = 'refused';
+  }
+  return verdict;
+}
+
+/**
+ * A REJECTED record that refused the item's creation: written by the process's Record Rejection
+ * (its details are the validation verdict, with no detailType) or by the intake for a
+ * WorkItemCreated. A refused finish event (its detailType names it) does not count.
+ */
+function isCreationRejection(record: AuditRecord): boolean {
+  if (record.details === undefined) return true;
+  try {
+    const details: unknown = JSON.parse(record.details);
+    const detailType =
+      typeof details === 'object' && details !== null
+        ? (details as { detailType?: unknown }).detailType
+        : undefined;
+    return detailType === undefined || detailType === 'WorkItemCreated';
+  } catch {
+    return true;
+  }
 }

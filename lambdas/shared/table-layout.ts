@@ -88,6 +88,7 @@ export const StoredInstance = z.object({
   taskToken: z.string().optional(),
   waitingFor: z.enum(['assignment', 'completion', 'human-review', 'exception']).optional(),
   earlyCompletion: CompletionResult.optional(),
+  awaitingCreationSince: z.number().optional(),
   expiresAt: z.number().default(0),
   path: z.enum(['automation', 'routing', 'human-review']).optional(),
   predictedHandlingSeconds: z.number().optional(),

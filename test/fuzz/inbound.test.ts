@@ -259,14 +259,15 @@ describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
 
         // Assess
         const oracle = validateDetail(detailType, detail, { now: T0 });
-        if (oracle.ok && known) {
+        // A valid finish event for an item not heard of yet is kept for its creation (defect 1 of
+        // issue 21: the creation may still wait in the intake queue).
+        if (oracle.ok) {
           expect(response.status).toBe(detailType === 'WorkItemCompleted' ? 'early' : 'cancelled');
           return;
         }
         expect(response.status).toBe('rejected');
         const { field, reason } = rejection(ports);
-        if (oracle.ok) expect(field).toBe('id');
-        else expect([field, reason]).toEqual([oracle.field, oracle.reason]);
+        expect([field, reason]).toEqual([oracle.field, oracle.reason]);
         expectAnnounced(ports, field, reason);
       }),
       { numRuns: RUNS },

@@ -298,21 +298,21 @@ describe('completion handler', () => {
     expect(kinds).toContain('DUPLICATE_CANCELLATION');
   });
 
-  it('rejects a completion for an unknown item naming `id`', async () => {
+  it('keeps a completion for an item not heard of yet (its creation may still be queued), for its first park', async () => {
     // Prepare
     const world = setup();
 
     // Act
     const response = await world.handler(completedEvent());
+    const stored = await world.instances.get('HD-10428');
 
     // Assess
-    expect(response.status).toBe('rejected');
-    expect(world.events.published[0]?.detail).toMatchObject({
-      id: 'HD-10428',
-      detailType: 'WorkItemCompleted',
-      field: 'id',
-    });
-    expect((await world.audit.listForItem('HD-10428')).map((record) => record.kind)).toEqual(['REJECTED']);
+    expect(response.status).toBe('early');
+    expect(world.events.published).toEqual([]);
+    expect(stored?.earlyCompletion).toMatchObject({ outcome: 'resolved' });
+    expect((await world.audit.listForItem('HD-10428')).map((record) => record.kind)).toEqual([
+      'EARLY_COMPLETION',
+    ]);
   });
 
   it('keeps a completion for an item received but not yet registered, and the first park resumes with it', async () => {
@@ -357,7 +357,10 @@ describe('completion handler', () => {
 
     // Assess
     expect(response.status).toBe('cancelled');
-    expect((await world.instances.get('HD-10428'))?.stage).toBe('CANCELLED');
+    // Kept on the bare record until Score registers the item (Score then cancels it).
+    expect((await world.instances.get('HD-10428'))?.cancellation).toMatchObject({
+      reason: expect.any(String),
+    });
     expect(parked.status).toBe('cancelled');
     expect(world.executions.tokenState(token)).toMatchObject({ state: 'failed', error: 'WorkItemCancelled' });
   });

@@ -616,12 +616,36 @@ export function describePortContract(name: string, setup: () => Promise<PortsUnd
         // Assess
         expect([kept.ok, keptAgain.ok, cancelled.ok]).toEqual([true, false, true]);
         expect([scored.ok, scoredCancelled.ok]).toEqual([true, false]);
-        expect(await ports.instances.get(id.item(1))).toMatchObject({
-          stage: 'SCORED',
-          earlyCompletion: early,
-          confidence: 0.8,
+        const scoredRecord = await ports.instances.get(id.item(1));
+        expect(scoredRecord).toMatchObject({ stage: 'SCORED', earlyCompletion: early, confidence: 0.8 });
+        expect(scoredRecord?.awaitingCreationSince).toBeUndefined();
+        // The kept cancellation waits on a bare record for Score, which cancels instead of scoring.
+        expect(await ports.instances.get(id.item(2))).toMatchObject({
+          stage: 'VALIDATING',
+          cancellation,
+          awaitingCreationSince: T0,
         });
-        expect(await ports.instances.get(id.item(2))).toMatchObject({ stage: 'CANCELLED', cancellation });
+      });
+
+      it('forgets a record kept for a creation that never came, only while it still waits for it', async () => {
+        // Prepare
+        const id = ids('unclaimed');
+        const early = { ...completion, id: id.item(1) };
+        await ports.instances.recordBeforeRegistration(id.item(1), T0, { completion: early });
+        await ports.instances.recordBeforeRegistration(id.item(2), T0, {
+          completion: { ...early, id: id.item(2) },
+        });
+        await ports.instances.recordScored(scoredInstance(id.item(2), T0 + 5));
+
+        // Act
+        const wrongSince = await ports.instances.forgetUnclaimedFinish(id.item(1), T0 + 1);
+        const forgotten = await ports.instances.forgetUnclaimedFinish(id.item(1), T0);
+        const registered = await ports.instances.forgetUnclaimedFinish(id.item(2), T0);
+
+        // Assess
+        expect([wrongSince.ok, forgotten.ok, registered.ok]).toEqual([false, true, false]);
+        expect(await ports.instances.get(id.item(1))).toBeUndefined();
+        expect((await ports.instances.get(id.item(2)))?.stage).toBe('SCORED');
       });
 
       it('cancels only against the token it saw, and only once', async () => {
