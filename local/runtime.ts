@@ -30,6 +30,7 @@ import type {
   DispatchTrigger,
   EventPublisher,
   ExecutionControl,
+  ExecutionSummary,
   FeatureStore,
   InstanceRecord,
   InstanceStore,
@@ -341,6 +342,18 @@ class LocalExecutionControl implements ExecutionControl {
     }
     // Same name and input while running: StartExecution answers with the original.
     return existed ? 'redelivered' : 'started';
+  }
+
+  async describeExecution(name: string): Promise<ExecutionSummary | undefined> {
+    if (!this.runner.hasExecution(name)) return undefined;
+    const description = this.runner.describeExecution(name);
+    const input = description.input;
+    const fields = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+    return {
+      status: description.status === 'RUNNING' ? 'running' : 'ended',
+      ...(typeof fields.eventId === 'string' ? { eventId: fields.eventId } : {}),
+      ...('detail' in fields ? { detail: fields.detail } : {}),
+    };
   }
 
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {

@@ -374,6 +374,14 @@ export class ProcessOrchestration extends Construct {
       role.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
       );
+      // A creation whose execution name is taken asks whether that execution has ended (then the
+      // creation starts the item's next attempt, `<id>.<n>`): executions of this machine only.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [executionArnPattern(stateMachineArn)],
+        }),
+      );
     }
     if (definition.resumesExecutions) {
       role.addToPrincipalPolicy(
@@ -522,4 +530,9 @@ function checkPlaceholders(asl: string, file: string, provided: readonly string[
       `${file} uses placeholder(s) ${unknown.join(', ')} that PROCESS_INSTANCE.placeholders (lib/definitions/state-machines.ts) does not declare; declare them there and map them in ProcessOrchestration.`,
     );
   }
+}
+
+/** `arn:...:execution:<machine>:*` for `arn:...:stateMachine:<machine>`: any execution of that machine. */
+function executionArnPattern(stateMachineArn: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
 }
