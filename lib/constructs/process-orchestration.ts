@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -381,6 +381,14 @@ export class ProcessOrchestration extends Construct {
           actions: ['states:DescribeExecution'],
           resources: [executionArnPattern(stateMachineArn)],
         }),
+      );
+      const stack = Stack.of(this);
+      const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+      const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+      acknowledgeFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${stack.stackName}-${PROCESS_INSTANCE.id}:*]`,
+        'Execution names are chosen at run time (the item id, then <id>.<attempt>), so DescribeExecution is granted on the executions of the process-instance state machine only, never on "*".',
       );
     }
     if (definition.resumesExecutions) {
