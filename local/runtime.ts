@@ -604,7 +604,16 @@ function assemble(
       planWait: createPlanWaitHandler({ clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
       completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
-      agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
+      agentStatus: createAgentStatusHandler({
+        features,
+        audit,
+        events,
+        dispatch,
+        pseudonymise,
+        instances,
+        executions,
+        clock,
+      }),
     };
     for (const [name, handler] of Object.entries(built) as [FunctionName, EventHandler][]) {
       eventHandlers[name] = decorate(name, handler);

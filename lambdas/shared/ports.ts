@@ -480,6 +480,8 @@ export const AUDIT_KINDS = [
   'DUPLICATE_CANCELLATION',
   'LATE_CANCELLATION',
   'AGENT_STATUS_CHANGED',
+  /** The assignee went offline while the item waited for its completion: the wait was ended for a re-route. */
+  'RELEASED_AGENT_OFFLINE',
   'EXCEPTION',
   'HUMAN_APPROVED',
   'HUMAN_REJECTED',
