@@ -30,6 +30,7 @@ import type {
   DispatchTrigger,
   EventPublisher,
   ExecutionControl,
+  ExecutionSummary,
   FeatureStore,
   InstanceRecord,
   InstanceStore,
@@ -343,6 +344,18 @@ class LocalExecutionControl implements ExecutionControl {
     return existed ? 'redelivered' : 'started';
   }
 
+  async describeExecution(name: string): Promise<ExecutionSummary | undefined> {
+    if (!this.runner.hasExecution(name)) return undefined;
+    const description = this.runner.describeExecution(name);
+    const input = description.input;
+    const fields = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+    return {
+      status: description.status === 'RUNNING' ? 'running' : 'ended',
+      ...(typeof fields.eventId === 'string' ? { eventId: fields.eventId } : {}),
+      ...('detail' in fields ? { detail: fields.detail } : {}),
+    };
+  }
+
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {
     return this.resume(() => this.runner.tokens.sendTaskSuccess(taskToken, output));
   }
@@ -591,7 +604,16 @@ function assemble(
       planWait: createPlanWaitHandler({ clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
       completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
-      agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
+      agentStatus: createAgentStatusHandler({
+        features,
+        audit,
+        events,
+        dispatch,
+        pseudonymise,
+        instances,
+        executions,
+        clock,
+      }),
     };
     for (const [name, handler] of Object.entries(built) as [FunctionName, EventHandler][]) {
       eventHandlers[name] = decorate(name, handler);
