@@ -32,6 +32,7 @@ import type {
   DispatchTrigger,
   EventPublisher,
   ExecutionControl,
+  ExecutionSummary,
   FeatureStore,
   InstanceRecord,
   InstanceStore,
@@ -349,6 +350,18 @@ class LocalExecutionControl implements ExecutionControl {
     return existed ? 'redelivered' : 'started';
   }
 
+  async describeExecution(name: string): Promise<ExecutionSummary | undefined> {
+    if (!this.runner.hasExecution(name)) return undefined;
+    const description = this.runner.describeExecution(name);
+    const input = description.input;
+    const fields = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+    return {
+      status: description.status === 'RUNNING' ? 'running' : 'ended',
+      ...(typeof fields.eventId === 'string' ? { eventId: fields.eventId } : {}),
+      ...('detail' in fields ? { detail: fields.detail } : {}),
+    };
+  }
+
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {
     return this.resume(() => this.runner.tokens.sendTaskSuccess(taskToken, output));
   }
@@ -613,6 +626,8 @@ function assemble(
         dispatch,
         pseudonymise,
         personalData,
+        instances,
+        executions,
         clock,
       }),
     };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -394,6 +394,22 @@ export class ProcessOrchestration extends Construct {
       role.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
       );
+      // A creation whose execution name is taken asks whether that execution has ended (then the
+      // creation starts the item's next attempt, `<id>.<n>`): executions of this machine only.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [executionArnPattern(stateMachineArn)],
+        }),
+      );
+      const stack = Stack.of(this);
+      const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+      const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+      acknowledgeFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${stack.stackName}-${PROCESS_INSTANCE.id}:*]`,
+        'Execution names are chosen at run time (the item id, then <id>.<attempt>), so DescribeExecution is granted on the executions of the process-instance state machine only, never on "*".',
+      );
     }
     if (definition.resumesExecutions) {
       role.addToPrincipalPolicy(
@@ -545,4 +561,9 @@ function checkPlaceholders(asl: string, file: string, provided: readonly string[
       `${file} uses placeholder(s) ${unknown.join(', ')} that PROCESS_INSTANCE.placeholders (lib/definitions/state-machines.ts) does not declare; declare them there and map them in ProcessOrchestration.`,
     );
   }
+}
+
+/** `arn:...:execution:<machine>:*` for `arn:...:stateMachine:<machine>`: any execution of that machine. */
+function executionArnPattern(stateMachineArn: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
 }

@@ -169,10 +169,13 @@ export const FUNCTIONS = {
     id: 'AgentStatus',
     concurrency: PER_EVENT_CONCURRENCY,
     entry: 'lambdas/agent-status/handler.ts',
-    description: 'AgentStatusChanged: updates the agent in the feature store and triggers a dispatch round.',
-    tables: [rw(FEATURES_TABLE), rw(AUDIT_TABLE)],
+    description:
+      'AgentStatusChanged: updates the agent in the feature store, ends the completion waits of an agent who went offline (re-routed per the policy) and triggers a dispatch round.',
+    tables: [rw(FEATURES_TABLE), ro(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     putsEvents: true,
     triggersDispatch: true,
+    // An agent who goes offline: each item waiting for their completion is released for a re-route.
+    resumesExecutions: true,
     pseudonymises: true,
   },
   recordOutcome: {
