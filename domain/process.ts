@@ -26,6 +26,49 @@ export const ProcessInput = z.object({
 });
 export type ProcessInput = z.infer<typeof ProcessInput>;
 
+/**
+ * Most executions (instance attempts) one item id may have. A creation after the item's last
+ * execution ended (a corrected resend after a rejection, or a new request under an old id) starts
+ * the next attempt; past this the creation is refused.
+ */
+export const MAX_INSTANCE_ATTEMPTS = 50;
+
+/** Step Functions' limit on an execution name. */
+const MAX_EXECUTION_NAME = 80;
+
+/**
+ * The execution name of an item's `attempt`-th instance: the item id for the first, then
+ * `<id>.<attempt>` (an item id has no '.', so the suffix cannot be confused with the id). An id
+ * too long for the suffix is shortened and a hash of the whole id keeps names distinct.
+ *
+ * @example
+ * executionName('HD-1', 1); // 'HD-1'
+ * executionName('HD-1', 2); // 'HD-1.2'
+ */
+export function executionName(itemId: string, attempt: number): string {
+  if (attempt <= 1) return itemId;
+  const suffix = `.${attempt}`;
+  if (itemId.length + suffix.length <= MAX_EXECUTION_NAME) return `${itemId}${suffix}`;
+  const hash = fnv1a(itemId).toString(16).padStart(8, '0');
+  return `${itemId.slice(0, MAX_EXECUTION_NAME - suffix.length - hash.length - 1)}-${hash}${suffix}`;
+}
+
+/** The instance attempt an execution name stands for (1 for a name without a suffix). */
+export function instanceAttemptOf(name: string): number {
+  const match = /\.(\d+)$/.exec(name);
+  return match === null ? 1 : Number(match[1]);
+}
+
+/** 32-bit FNV-1a: a short, stable hash (not a security measure). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
 /** Returned by the Validate step into `$.validation`. */
 export type ValidationResult =
   | {

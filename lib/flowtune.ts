@@ -8,6 +8,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type AslDocument, definitionUsage, PROCESS_PATHS } from '../domain/ops/cost-model';
+import type { PersonalDataRules } from '../domain/personal-data';
 import { Allocation } from './constructs/allocation';
 import { Connector, type ConnectorProps } from './constructs/connector';
 import { EventIngest, type ProducerAccess } from './constructs/event-ingest';
@@ -62,6 +63,16 @@ export interface FlowtuneProps {
    * @default Duration.days(365)
    */
   readonly archiveRetention?: Duration;
+  /**
+   * What in a producer's event detail is personal data, as JSON paths (`$..customerId` at any
+   * depth, `$.attributes.Email` exactly, `$.attributes.*` every child): `fields` are replaced by
+   * their pseudonyms as a whole, strings under `scanned` lose their email- and phone-shaped parts
+   * to pseudonyms. Given to every function that pseudonymises (docs/reliability.md, "Personal data").
+   *
+   * @default DEFAULT_PERSONAL_DATA: customerId, email, phone and customerName anywhere, and every
+   * string of the detail scanned
+   */
+  readonly personalData?: PersonalDataRules;
   /**
    * Where every Flowtune alarm notifies (an existing operations topic, for instance).
    *
@@ -151,8 +162,13 @@ const INBOUND_EVENTS_PER_ITEM = 2;
  * flowtune.grantPutEvents(helpdeskRole);
  */
 export class Flowtune extends Construct {
-  /** The custom bus: producers put inbound events here, consumers read Flowtune's decisions. */
+  /**
+   * Flowtune's bus: consumers read Flowtune's decisions here, and producers' events after the
+   * ingress pseudonymised them (what its archive keeps).
+   */
   readonly bus: EventBus;
+  /** Where producers put their events (`grantPutEvents`, `producers`): output InboundEventBusName. */
+  readonly inboundBus: EventBus;
   /** The Features, Instances and Audit tables. */
   readonly tables: { readonly features: ITable; readonly instances: ITable; readonly audit: ITable };
   /** The operations API (IAM-authorised). */
@@ -191,6 +207,7 @@ export class Flowtune extends Construct {
       definitionFile: props.processDefinitionFile,
       logRetention: props.logRetention,
       scheduledFunctions: ['opsApi'],
+      personalData: props.personalData,
     });
     this.ingest.bindFunctions((name) => this.orchestration.functions[name]);
 
@@ -261,6 +278,7 @@ export class Flowtune extends Construct {
         : new Connector(this, 'Connector', { ...capability, ...props.connector });
 
     this.bus = this.ingest.bus;
+    this.inboundBus = this.ingest.inboundBus;
     this.stateMachine = this.orchestration.stateMachine;
     this.api = this.opsApi.api;
     this.tables = {
@@ -273,14 +291,14 @@ export class Flowtune extends Construct {
   }
 
   /**
-   * Lets `principal` publish events to Flowtune's bus (events:PutEvents on this bus only), e.g. the
-   * role a same-account producer runs as.
+   * Lets `principal` publish events to Flowtune's inbound bus (events:PutEvents on that bus only),
+   * e.g. the role a same-account producer runs as.
    *
    * @example
    * flowtune.grantPutEvents(helpdeskFunction);
    */
   grantPutEvents(principal: IGrantable): void {
-    this.ingest.grantPutEvents(principal);
+    this.ingest.grantProducerPutEvents(principal);
   }
 
   /**
@@ -289,6 +307,7 @@ export class Flowtune extends Construct {
    */
   private addOutputs(): void {
     this.output('EventBusName', { value: this.ingest.bus.eventBusName });
+    this.output('InboundEventBusName', { value: this.ingest.inboundBus.eventBusName });
     this.output('StateMachineArn', { value: this.orchestration.stateMachine.stateMachineArn });
     for (const table of TABLES) {
       this.output(`${table.id}TableName`, { value: this.storage.table(table).tableName });

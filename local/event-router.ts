@@ -223,18 +223,7 @@ export class LocalEventRouter {
    * await router.putEvents([{ Source: 'helpdesk', DetailType: 'WorkItemCreated', Detail: JSON.stringify(detail) }]);
    */
   async putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResponse> {
-    if (this.stopped) throw new Error('the local event router is stopped');
-    if (entries.length === 0 || entries.length > MAX_PUT_EVENTS_ENTRIES) {
-      throw new PutEventsValidationError(
-        `PutEvents takes 1 to ${MAX_PUT_EVENTS_ENTRIES} entries; got ${entries.length}. Split the batch.`,
-      );
-    }
-    const size = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
-    if (size > MAX_REQUEST_BYTES) {
-      throw new PutEventsValidationError(
-        `PutEvents request is ${size} bytes; the limit is ${MAX_REQUEST_BYTES}.`,
-      );
-    }
+    this.checkRequest(entries);
     const results: PutEventsResultEntry[] = entries.map((entry) => this.accept(entry));
     return {
       FailedEntryCount: results.filter((result) => result.ErrorCode !== undefined).length,
@@ -292,13 +281,15 @@ export class LocalEventRouter {
     this.settleIdle();
   }
 
-  private accept(entry: PutEventsRequestEntry): PutEventsResultEntry {
-    const refuse = (errorCode: string, errorMessage: string): PutEventsResultEntry => {
-      this.rejected += 1;
-      this.rejectedEntries.push({ entry, errorCode, errorMessage });
-      if (this.rejectedEntries.length > this.recentLimit) this.rejectedEntries.shift();
-      return { ErrorCode: errorCode, ErrorMessage: errorMessage };
-    };
+  /**
+   * The event EventBridge would make of `entry` (a fresh id, the entry's time or now), or why it
+   * would refuse the entry; nothing is recorded. The local inbound bus uses it to accept exactly
+   * what this bus accepts.
+   */
+  eventFrom(
+    entry: PutEventsRequestEntry,
+  ): { readonly event: LocalEvent } | { readonly errorCode: string; readonly errorMessage: string } {
+    const refuse = (errorCode: string, errorMessage: string) => ({ errorCode, errorMessage });
     const bus = entry.EventBusName;
     if (bus !== undefined && bus !== this.busName && bus !== localEventBusArn(this.busName)) {
       return refuse(
@@ -331,18 +322,47 @@ export class LocalEventRouter {
     if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
       return refuse('MalformedDetail', 'Detail is malformed: it must be a JSON object.');
     }
-    const receivedAt = this.now();
-    const event: LocalEvent = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': entry.DetailType,
-      source: entry.Source,
-      account: LOCAL_ACCOUNT,
-      time: eventTime(entry.Time?.getTime() ?? receivedAt),
-      region: LOCAL_REGION,
-      resources: [...(entry.Resources ?? [])],
-      detail,
+    return {
+      event: {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: LOCAL_ACCOUNT,
+        time: eventTime(entry.Time?.getTime() ?? this.now()),
+        region: LOCAL_REGION,
+        resources: [...(entry.Resources ?? [])],
+        detail,
+      },
     };
+  }
+
+  /** Refuses a whole request as EventBridge would (entry count, size). */
+  checkRequest(entries: readonly PutEventsRequestEntry[]): void {
+    if (this.stopped) throw new Error('the local event router is stopped');
+    if (entries.length === 0 || entries.length > MAX_PUT_EVENTS_ENTRIES) {
+      throw new PutEventsValidationError(
+        `PutEvents takes 1 to ${MAX_PUT_EVENTS_ENTRIES} entries; got ${entries.length}. Split the batch.`,
+      );
+    }
+    const size = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
+    if (size > MAX_REQUEST_BYTES) {
+      throw new PutEventsValidationError(
+        `PutEvents request is ${size} bytes; the limit is ${MAX_REQUEST_BYTES}.`,
+      );
+    }
+  }
+
+  private accept(entry: PutEventsRequestEntry): PutEventsResultEntry {
+    const made = this.eventFrom(entry);
+    if (!('event' in made)) {
+      this.rejected += 1;
+      this.rejectedEntries.push({ entry, errorCode: made.errorCode, errorMessage: made.errorMessage });
+      if (this.rejectedEntries.length > this.recentLimit) this.rejectedEntries.shift();
+      return { ErrorCode: made.errorCode, ErrorMessage: made.errorMessage };
+    }
+    const { event } = made;
+    const receivedAt = this.now();
     const matched = this.rules.filter(({ matches }) => matches(event)).map(({ rule }) => rule);
     this.accepted += 1;
     const recorded: RecordedEvent = {

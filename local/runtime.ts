@@ -4,11 +4,13 @@ import type { PutEventsRequestEntry, PutEventsResponse } from '@aws-sdk/client-e
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { FLOWTUNE_SOURCE, type OutboundDetailType } from '../domain/events';
+import { DEFAULT_PERSONAL_DATA, PersonalData, type PersonalDataRules } from '../domain/personal-data';
 import { DispatchMessage, type ProcessInput } from '../domain/process';
 import { createAgentStatusHandler } from '../lambdas/agent-status/handler';
 import { createCompletionHandler } from '../lambdas/completion/handler';
 import { createDispatcherHandler, type RoundReport } from '../lambdas/dispatcher/handler';
 import { STUCK_ASSIGNMENT_MS } from '../lambdas/dispatcher/stuck-assignments';
+import { createIngressHandler, type IngressResponse } from '../lambdas/ingress/handler';
 import { createIntakeHandler } from '../lambdas/intake/handler';
 import { createParkHandler } from '../lambdas/park/handler';
 import { createPlanWaitHandler } from '../lambdas/plan-wait/handler';
@@ -30,6 +32,7 @@ import type {
   DispatchTrigger,
   EventPublisher,
   ExecutionControl,
+  ExecutionSummary,
   FeatureStore,
   InstanceRecord,
   InstanceStore,
@@ -48,6 +51,7 @@ import {
   FUNCTIONS,
   type FunctionDefinition,
   type FunctionName,
+  INBOUND_RULES,
   INSTANCES_TABLE,
   QUEUES,
   type QueueName,
@@ -73,6 +77,7 @@ import {
   type TableNames,
 } from './dynamodb-local';
 import { type LocalEvent, LocalEventRouter } from './event-router';
+import { LocalEventForwarder, LocalInboundBus } from './inbound-bus';
 import { LOCAL_EVENT_BUS_NAME, LOCAL_REGION, localFunctionArn } from './local-names';
 import { LocalQueue, toSqsEvent } from './local-queue';
 import { localProcessDefinition } from './process-definition';
@@ -147,6 +152,8 @@ export interface LocalRuntimeOptions {
   readonly queueRedeliveryDelayMs?: number;
   /** @default the published local-only key (never valid in a deployed function) */
   readonly pseudonymKey?: string;
+  /** What in an event detail is personal data (the CDK prop `personalData`). @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalDataRules;
   /** Newest events kept per execution history (see AslRunnerOptions.historyLimit). @default all */
   readonly executionHistoryLimit?: number;
   /** Told what each dispatch round did. */
@@ -349,6 +356,18 @@ class LocalExecutionControl implements ExecutionControl {
     return existed ? 'redelivered' : 'started';
   }
 
+  async describeExecution(name: string): Promise<ExecutionSummary | undefined> {
+    if (!this.runner.hasExecution(name)) return undefined;
+    const description = this.runner.describeExecution(name);
+    const input = description.input;
+    const fields = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+    return {
+      status: description.status === 'RUNNING' ? 'running' : 'ended',
+      ...(typeof fields.eventId === 'string' ? { eventId: fields.eventId } : {}),
+      ...('detail' in fields ? { detail: fields.detail } : {}),
+    };
+  }
+
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {
     return this.resume(() => this.runner.tokens.sendTaskSuccess(taskToken, output));
   }
@@ -531,6 +550,7 @@ function assemble(
   });
   const sdkClients = { runnerDynamoDb };
   const pseudonymise = createPseudonymiser(options.pseudonymKey ?? LOCAL_PSEUDONYM_KEY);
+  const personalData = new PersonalData(options.personalData ?? DEFAULT_PERSONAL_DATA);
 
   const functionStats = Object.fromEntries(
     (Object.keys(FUNCTIONS) as FunctionName[]).map((name) => [name, { invocations: 0, errors: 0 }]),
@@ -596,15 +616,39 @@ function assemble(
       park: createParkHandler({ instances, audit, executions, clock }),
       planWait: createPlanWaitHandler({ clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
-      completion: createCompletionHandler({ instances, audit, events, executions, pseudonymise, clock }),
-      agentStatus: createAgentStatusHandler({ features, audit, events, dispatch, pseudonymise, clock }),
+      completion: createCompletionHandler({
+        instances,
+        audit,
+        events,
+        executions,
+        pseudonymise,
+        personalData,
+        clock,
+      }),
+      agentStatus: createAgentStatusHandler({
+        features,
+        audit,
+        events,
+        dispatch,
+        pseudonymise,
+        personalData,
+        instances,
+        executions,
+        clock,
+      }),
     };
     for (const [name, handler] of Object.entries(built) as [FunctionName, EventHandler][]) {
       eventHandlers[name] = decorate(name, handler);
     }
+    const ingress = createIngressHandler({
+      forwarder: new LocalEventForwarder(router),
+      pseudonymise,
+      personalData,
+    });
+    eventHandlers.ingress = decorate('ingress', ingress);
     queueHandlers.intake = decorate(
       'intake',
-      createIntakeHandler({ executions, audit, events, pseudonymise, clock }),
+      createIntakeHandler({ executions, audit, events, pseudonymise, personalData, clock }),
     );
     queueHandlers.dispatcher = decorate(
       'dispatcher',
@@ -629,6 +673,17 @@ function assemble(
   for (const { name, placeholder } of aslFunctions) {
     requireHandler(eventHandlers, name, `the state machine, through \${${placeholder}}`);
   }
+  // Producers put their events on the inbound bus; its one rule invokes the ingress.
+  const ingressHandler = requireHandler(
+    eventHandlers,
+    'ingress',
+    `rule ${INBOUND_RULES.inboundToIngress.id}`,
+  );
+  const inboundBus = new LocalInboundBus(
+    router,
+    (event) => invoke('ingress', (context) => ingressHandler(event, context)) as Promise<IngressResponse>,
+    () => clock.now(),
+  );
   // The rules' function targets.
   for (const rule of Object.values(RULES)) {
     if (rule.target.kind !== 'function') continue;
@@ -754,9 +809,9 @@ function assemble(
     policies,
     ...(connector === undefined ? {} : { connector }),
     functionStats,
-    putEvents: (entries) => router.putEvents(entries),
+    putEvents: (entries) => inboundBus.putEvents(entries),
     putEvent: async (detailType, detail, source = 'local-producer') => {
-      const response = await router.putEvents([
+      const response = await inboundBus.putEvents([
         {
           EventBusName: LOCAL_EVENT_BUS_NAME,
           Source: source,

@@ -16,6 +16,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { FLOWTUNE_SOURCE } from '../domain/events';
 
 /**
  * Redrives a Flowtune dead-letter queue (docs/redrive.md). Three ways, chosen per queue:
@@ -45,7 +46,9 @@ How
   --mode <mode>            auto (default) | move | resend | replay
                              auto: move for a DLQ of SQS queues, falling back to resend where the
                              endpoint has no message move tasks; replay otherwise
-  --bus <name|arn>         event bus for replay (default: EventBusName from the outputs)
+  --bus <name|arn>         event bus for replay (default, from the outputs: a producer's event
+                           goes to InboundEventBusName, so the ingress pseudonymises it again;
+                           Flowtune's own events to EventBusName)
   --rate <n>               move: messages per second (default: as fast as SQS allows)
   --max <n>                resend/replay: stop after n messages (default: all)
   --dry-run                list what would be redriven; change nothing
@@ -228,10 +231,17 @@ export async function redrive(options: RedriveOptions, deps: RedriveDeps): Promi
     );
   }
   if (mode === 'replay') {
-    const bus = options.bus ?? outputs?.EventBusName;
-    if (bus === undefined)
+    const flowtuneBus = options.bus ?? outputs?.EventBusName;
+    if (flowtuneBus === undefined)
       throw new Error('replay needs the event bus: --bus <name|arn>, or --outputs with EventBusName.');
-    return replay(queueUrl, bus, options, deps);
+    // A producer's event (a failed ingress, say) may be raw: it goes back through the ingress.
+    const inboundBus = options.bus ?? outputs?.InboundEventBusName ?? flowtuneBus;
+    return replay(
+      queueUrl,
+      (source) => (source === FLOWTUNE_SOURCE ? flowtuneBus : inboundBus),
+      options,
+      deps,
+    );
   }
   if (mode === 'move') {
     if (options.dryRun) {
@@ -335,7 +345,7 @@ async function resend(
 
 async function replay(
   queueUrl: string,
-  bus: string,
+  busFor: (source: string) => string,
   options: RedriveOptions,
   deps: RedriveDeps,
 ): Promise<RedriveReport> {
@@ -352,7 +362,7 @@ async function replay(
       return;
     }
     const entry: PutEventsRequestEntry = {
-      EventBusName: bus,
+      EventBusName: busFor(event.source),
       Source: event.source,
       DetailType: event['detail-type'],
       Detail: JSON.stringify(event.detail ?? {}),

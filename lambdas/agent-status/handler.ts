@@ -1,10 +1,13 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
+import type { PersonalData } from '../../domain/personal-data';
 import { loadEnv } from '../shared/env';
 import {
   liveAuditLog,
   liveDispatchTrigger,
   liveEventPublisher,
+  liveExecutionControl,
   liveFeatureStore,
+  liveInstanceStore,
 } from '../shared/live-ports';
 import { emitMetric, METRICS } from '../shared/metrics-names';
 import {
@@ -18,11 +21,18 @@ import {
   type Clock,
   type DispatchTrigger,
   type EventPublisher,
+  type ExecutionControl,
   type FeatureStore,
+  type InstanceStore,
   type PutAgentOutcome,
   systemClock,
 } from '../shared/ports';
-import { builtWithPseudonymKey, type Pseudonymiser } from '../shared/pseudonymise';
+import {
+  builtWithPseudonymKey,
+  type Pseudonymiser,
+  personalDataFromEnv,
+  withPseudonymisedDetail,
+} from '../shared/pseudonymise';
 import { recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -38,6 +48,14 @@ export interface AgentStatusDeps {
   readonly events: EventPublisher;
   readonly dispatch: DispatchTrigger;
   readonly pseudonymise: Pseudonymiser;
+  /** What in a detail is personal data. @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalData;
+  /**
+   * Where an agent who goes offline has work waiting for their completion, and how that wait is
+   * ended (for a re-route). Without them, such work stays with the agent until its window closes.
+   */
+  readonly instances?: InstanceStore;
+  readonly executions?: ExecutionControl;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -47,6 +65,13 @@ export interface AgentStatusResponse {
   readonly status: PutAgentOutcome | 'rejected';
   readonly agentId?: string;
 }
+
+/**
+ * Error the completion wait of an offline agent's item is failed with: the process releases the
+ * agent's slot and re-routes the item (excluding that agent), as after a missed window, while the
+ * policy's re-routes and the SLA allow; it escalates otherwise.
+ */
+export const AGENT_OFFLINE_ERROR = 'AgentWentOffline';
 
 export type AgentStatusHandler = (
   event: unknown,
@@ -66,11 +91,54 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
   const telemetry = deps.telemetry ?? telemetryFor(FUNCTION);
   const { logger, metrics } = telemetry;
 
+  /**
+   * The agent went offline: every item waiting for their completion is released. Its wait is
+   * failed with AgentWentOffline, so the process frees the slot and re-routes it per the policy
+   * (Plan Re-route: another agent while re-routes and time remain, else escalation). A completion
+   * that wins the race took the token first and this failure is stale, harmless.
+   */
+  const releaseHeldWork = async (agentId: string, changedAt: number, eventId: string) => {
+    if (deps.instances === undefined || deps.executions === undefined) return;
+    const held = (await deps.instances.listByStage('IN_PROGRESS')).filter(
+      (record) =>
+        record.assignee === agentId && record.waitingFor === 'completion' && record.taskToken !== undefined,
+    );
+    for (const record of held) {
+      const cause = JSON.stringify({ agentId, offlineAt: new Date(changedAt).toISOString() });
+      const outcome = await deps.executions.sendTaskFailure(
+        record.taskToken as string,
+        AGENT_OFFLINE_ERROR,
+        cause,
+      );
+      await deps.audit.append(
+        auditRecord({
+          itemId: record.itemId,
+          kind: 'RELEASED_AGENT_OFFLINE',
+          at: changedAt,
+          attempt: record.attempt,
+          eventId,
+          actor: ACTOR,
+          details: {
+            agentId,
+            resumed: outcome,
+            note:
+              outcome === 'sent'
+                ? 'the assignee went offline: the completion wait was ended; the item is re-routed per the policy (or escalated)'
+                : 'the assignee went offline, but the wait had already moved on',
+          },
+        }),
+      );
+    }
+    if (held.length > 0) logger.info('offline agent released held work', { agentId, released: held.length });
+  };
+
   return (event, context) =>
     withInvocation(telemetry, context, async () => {
       const now = clock.now();
-      const envelope = EventEnvelope.safeParse(event);
-      const detail = envelope.success ? envelope.data.detail : event;
+      // Pseudonymised before anything reads it (an agent id that is an email address too).
+      const pseudonymised = withPseudonymisedDetail(event, deps.pseudonymise, deps.personalData);
+      const envelope = EventEnvelope.safeParse(pseudonymised);
+      const detail = envelope.success ? envelope.data.detail : pseudonymised;
       const detailType = envelope.success ? envelope.data['detail-type'] : '(unknown)';
       const eventId =
         envelope.success && envelope.data.id !== undefined ? envelope.data.id : `agent-${now.toString(36)}`;
@@ -134,6 +202,7 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
           details: { outcome, eventId, source: envelope.data.source },
         }),
       );
+      if (change.status === 'offline') await releaseHeldWork(change.agentId, changedAt, eventId);
       await deps.dispatch.tick(`agent-status:${change.agentId}:${change.status}`, now);
       emitMetric(metrics, METRICS.agentStatusChanges, 1);
       logger.info('agent profile stored; dispatch round requested', { status: change.status, outcome });
@@ -142,7 +211,13 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
 }
 
 /** AWS resources this function uses (names in ENV). */
-const resourceEnv = ['featuresTable', 'auditTable', 'eventBusName', 'dispatchQueueUrl'] as const;
+const resourceEnv = [
+  'featuresTable',
+  'instancesTable',
+  'auditTable',
+  'eventBusName',
+  'dispatchQueueUrl',
+] as const;
 /**
  * Everything the CDK wiring must provide. PSEUDONYM_KEY is checked by the pseudonymiser itself,
  * which accepts the local key only off Lambda.
@@ -158,7 +233,10 @@ export const handler: AgentStatusHandler = builtWithPseudonymKey(FUNCTION, (pseu
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     dispatch: liveDispatchTrigger(env, telemetry.tracer),
+    instances: liveInstanceStore(env, telemetry.tracer),
+    executions: liveExecutionControl({}, telemetry.tracer),
     pseudonymise,
+    personalData: personalDataFromEnv(),
     telemetry,
   });
 });

@@ -4,6 +4,7 @@ import {
   type WorkItemCancelled,
   type WorkItemCompleted,
 } from '../../domain/events';
+import type { PersonalData } from '../../domain/personal-data';
 import type { CompletionResult } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { TransientFailureError } from '../shared/errors';
@@ -31,7 +32,13 @@ import {
   type InstanceStore,
   systemClock,
 } from '../shared/ports';
-import { builtWithPseudonymKey, type Pseudonymiser, pseudonymiseInputs } from '../shared/pseudonymise';
+import {
+  builtWithPseudonymKey,
+  type Pseudonymiser,
+  personalDataFromEnv,
+  pseudonymiseInputs,
+  withPseudonymisedDetail,
+} from '../shared/pseudonymise';
 import { creationVerdict, recordRejection } from '../shared/rejection';
 import { auditRecord } from '../shared/table-layout';
 
@@ -47,6 +54,8 @@ export interface CompletionDeps {
   readonly events: EventPublisher;
   readonly executions: ExecutionControl;
   readonly pseudonymise: Pseudonymiser;
+  /** What in a detail is personal data. @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalData;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -99,7 +108,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         at,
         ...(details.eventId === undefined ? {} : { eventId: details.eventId }),
         actor: ACTOR,
-        inputs: pseudonymiseInputs(inputs, deps.pseudonymise),
+        inputs: pseudonymiseInputs(inputs, deps.pseudonymise, deps.personalData),
         details,
       }),
     );
@@ -298,7 +307,10 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
   return (event, context) =>
     withInvocation(telemetry, context, async () => {
       const now = clock.now();
-      const envelope = EventEnvelope.safeParse(event);
+      // Pseudonymised before anything reads it: nothing below stores, logs or emits it in clear.
+      const envelope = EventEnvelope.safeParse(
+        withPseudonymisedDetail(event, deps.pseudonymise, deps.personalData),
+      );
       const eventId =
         envelope.success && envelope.data.id !== undefined
           ? envelope.data.id
@@ -395,6 +407,7 @@ export const handler: CompletionHandler = builtWithPseudonymKey(FUNCTION, (pseud
     events: liveEventPublisher(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
     pseudonymise,
+    personalData: personalDataFromEnv(),
     telemetry,
   });
 });

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
@@ -8,7 +9,8 @@ import {
   unknownDetailTypeReason,
 } from '../../domain/events';
 import type { MetricDefinition } from '../../domain/ops/metrics';
-import { ProcessInput } from '../../domain/process';
+import type { PersonalData } from '../../domain/personal-data';
+import { executionName, MAX_INSTANCE_ATTEMPTS, ProcessInput } from '../../domain/process';
 import { loadEnv } from '../shared/env';
 import { liveAuditLog, liveEventPublisher, liveExecutionControl } from '../shared/live-ports';
 import { emitMetric, METRICS } from '../shared/metrics-names';
@@ -29,6 +31,7 @@ import {
 import {
   builtWithPseudonymKey,
   type Pseudonymiser,
+  personalDataFromEnv,
   pseudonymiseForValidation,
   pseudonymiseInputs,
 } from '../shared/pseudonymise';
@@ -55,6 +58,8 @@ export interface IntakeDeps {
   readonly audit: AuditLog;
   readonly events: EventPublisher;
   readonly pseudonymise: Pseudonymiser;
+  /** What in a detail is personal data. @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalData;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -107,6 +112,30 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
     log.warn('event rejected', { auditItemId, detailType, field: problem.field, reason: problem.reason });
     emitMetric(metrics, METRICS.eventsRejected, 1);
     return 'rejected';
+  };
+
+  /**
+   * Starts the item's execution. The first attempt is named by the item id, so a duplicate event
+   * cannot start a second one. When an execution of that name exists: a running one, or an ended
+   * one that this very event (same event id, or the same detail) started, makes this a duplicate;
+   * an ended one started by another creation (a corrected resend after a rejection, or a new
+   * request after the item ended) moves on to the next attempt, `<id>.<n>`.
+   */
+  const startAttempt = async (
+    itemId: string,
+    input: ProcessInput,
+  ): Promise<{ outcome: StartOutcome; attempt?: number; name?: string }> => {
+    for (let attempt = 1; attempt <= MAX_INSTANCE_ATTEMPTS; attempt++) {
+      const name = executionName(itemId, attempt);
+      const outcome = await deps.executions.startExecution(name, input);
+      if (outcome !== 'duplicate') return { outcome, attempt, name };
+      const existing = await deps.executions.describeExecution(name);
+      if (existing === undefined) return { outcome, attempt, name };
+      const sameCreation =
+        existing.eventId === input.eventId || isDeepStrictEqual(existing.detail, input.detail);
+      if (existing.status === 'running' || sameCreation) return { outcome, attempt, name };
+    }
+    return { outcome: 'duplicate' };
   };
 
   const handleRecord = async (record: SQSRecord): Promise<IntakeOutcome> => {
@@ -169,18 +198,19 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
     // Personal identifiers are replaced before the execution starts: its input and history are
     // kept by Step Functions, and no later step needs the raw value (pseudonymising is idempotent,
     // so Validate derives the same customerRef, and it reaches the same verdict).
-    const input = ProcessInput.parse({
+    const base = {
       itemId,
-      detailType: 'WorkItemCreated',
+      detailType: 'WorkItemCreated' as const,
       source: event.source,
       eventId: at.eventId,
       receivedAt: new Date(at.at).toISOString(),
-      detail: pseudonymiseForValidation(detail, deps.pseudonymise),
+      detail: pseudonymiseForValidation(detail, deps.pseudonymise, deps.personalData),
       auditExpiresAt: String(auditExpiresAt(at.at)),
-      routing: { attempt: 1, excludedAgents: [] },
-    });
-    const outcome = await deps.executions.startExecution(itemId, input);
-    const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise);
+      routing: { attempt: 1 as const, excludedAgents: [] },
+    };
+    const input = ProcessInput.parse(base);
+    const { outcome, attempt, name } = await startAttempt(itemId, input);
+    const pseudonymisedDetail = pseudonymiseInputs(detail, deps.pseudonymise, deps.personalData);
     // A redelivery of the event that started the execution writes RECEIVED again: the same key,
     // so a no-op, unless the first delivery's write failed (completions and cancellations that
     // race Score rely on it).
@@ -197,7 +227,17 @@ export function createIntakeHandler(deps: IntakeDeps): IntakeHandler {
           eventId: at.eventId,
           source: event.source,
           ...(kind === 'DUPLICATE'
-            ? { note: 'an execution with this item id already exists; nothing started' }
+            ? {
+                note:
+                  attempt === undefined
+                    ? `item ${itemId} already had ${MAX_INSTANCE_ATTEMPTS} executions; nothing started`
+                    : 'the same item is still in progress, or this very creation was already handled; nothing started',
+              }
+            : { instanceAttempt: attempt, execution: name }),
+          ...(kind === 'RECEIVED' && attempt !== undefined && attempt > 1
+            ? {
+                note: `attempt ${attempt}: the item's previous execution had ended (rejected, completed or cancelled)`,
+              }
             : {}),
         },
       }),
@@ -256,6 +296,7 @@ export const handler: IntakeHandler = builtWithPseudonymKey(FUNCTION, (pseudonym
     audit: liveAuditLog(env, telemetry.tracer),
     events: liveEventPublisher(env, telemetry.tracer),
     pseudonymise,
+    personalData: personalDataFromEnv(),
     telemetry,
   });
 });

@@ -1,5 +1,5 @@
 import { assignmentWait, decidePath, planSla, reviewWait } from '../../domain/policy';
-import type { ScoringResult } from '../../domain/process';
+import { instanceAttemptOf, type ScoringResult } from '../../domain/process';
 import { scoreItem } from '../../domain/scoring';
 import { loadEnv } from '../shared/env';
 import { InvalidTaskInputError, TransientFailureError } from '../shared/errors';
@@ -111,6 +111,7 @@ export function createScoreHandler(deps: ScoreDeps): ScoreHandler {
         // The tuning loop's confidence-drift test reads it back when the item completes.
         confidence: score.confidence,
         ...(item.tenant === undefined ? {} : { tenant: item.tenant }),
+        instanceAttempt: instanceAttemptOf(parsed.data.execution ?? item.id),
         at: now,
       });
       if (!written.ok) {

@@ -9,6 +9,7 @@ import type { CompletionResult } from '../../domain/process';
 import { INSTANCES_TABLE, type Stage } from '../../lib/definitions/tables';
 import { Expression, isConditionalCheckFailed } from './dynamodb-expressions';
 import {
+  ATTEMPT_FACTS,
   type EnqueueRequest,
   type InstanceRecord,
   type InstanceStore,
@@ -70,32 +71,52 @@ export class DynamoDbInstanceStore implements InstanceStore {
   }
 
   async recordScored(scored: ScoredInstance): Promise<InstanceWrite> {
+    const attempt = scored.instanceAttempt ?? 1;
+    const facts = {
+      stage: 'SCORED',
+      stageEnteredAt: scored.at,
+      category: scored.category,
+      priority: scored.priority,
+      requiredSkills: scored.requiredSkills,
+      createdAt: scored.createdAt,
+      slaDueAt: scored.slaDueAt,
+      attempt: scored.attempt,
+      path: scored.path,
+      predictedHandlingSeconds: scored.predictedHandlingSeconds,
+      modelVersion: scored.modelVersion,
+      policyVersion: scored.policyVersion,
+      confidence: scored.confidence,
+      tenant: scored.tenant,
+      instanceAttempt: attempt,
+      expiresAt: instanceExpiresAt(scored.at),
+    };
     const expression = new Expression();
-    return this.conditionalUpdate(scored.itemId, expression, {
+    const sameAttempt =
+      attempt === 1
+        ? `(attribute_not_exists(${expression.name('instanceAttempt')}) OR ${expression.name('instanceAttempt')} = ${expression.value(1)})`
+        : `${expression.name('instanceAttempt')} = ${expression.value(attempt)}`;
+    const written = await this.conditionalUpdate(scored.itemId, expression, {
       update: expression.update(
-        {
-          stage: 'SCORED',
-          stageEnteredAt: scored.at,
-          category: scored.category,
-          priority: scored.priority,
-          requiredSkills: scored.requiredSkills,
-          createdAt: scored.createdAt,
-          slaDueAt: scored.slaDueAt,
-          attempt: scored.attempt,
-          path: scored.path,
-          predictedHandlingSeconds: scored.predictedHandlingSeconds,
-          modelVersion: scored.modelVersion,
-          policyVersion: scored.policyVersion,
-          confidence: scored.confidence,
-          tenant: scored.tenant,
-          expiresAt: instanceExpiresAt(scored.at),
-        },
+        facts,
         ['awaitingCreationSince'],
         [
           `${expression.name('excludedAgents')} = if_not_exists(${expression.name('excludedAgents')}, ${expression.value([])})`,
         ],
       ),
-      condition: `attribute_not_exists(itemId) OR (${expression.notIn('stage', TERMINAL_STAGES)} AND attribute_not_exists(${expression.name('cancellation')}))`,
+      condition: `attribute_not_exists(itemId) OR (${sameAttempt} AND ${expression.notIn('stage', TERMINAL_STAGES)} AND attribute_not_exists(${expression.name('cancellation')}))`,
+    });
+    if (written.ok || written.current === undefined || (written.current.instanceAttempt ?? 1) >= attempt) {
+      return written;
+    }
+    // A later execution of this item id: the record starts afresh, whatever the earlier one left.
+    const fresh = new Expression();
+    const stored = written.current.instanceAttempt;
+    return this.conditionalUpdate(scored.itemId, fresh, {
+      update: fresh.update({ ...facts, excludedAgents: [] }, ATTEMPT_FACTS),
+      condition:
+        stored === undefined
+          ? `attribute_not_exists(${fresh.name('instanceAttempt')})`
+          : `${fresh.name('instanceAttempt')} = ${fresh.value(stored)}`,
     });
   }
 

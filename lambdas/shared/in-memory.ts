@@ -13,6 +13,7 @@ import {
   type AgentProfile,
   type AppendOptions,
   type AssignQueueOutcome,
+  ATTEMPT_FACTS,
   type AuditLog,
   type AuditRecord,
   type CapacityClaim,
@@ -22,6 +23,7 @@ import {
   type EnqueueRequest,
   type EventPublisher,
   type ExecutionControl,
+  type ExecutionSummary,
   type FeatureStore,
   type InstanceRecord,
   type InstanceStore,
@@ -260,13 +262,25 @@ export class InMemoryInstanceStore implements InstanceStore {
   }
 
   async recordScored(scored: ScoredInstance): Promise<InstanceWrite> {
-    const current = this.tables.instances.get(scored.itemId);
-    if (current !== undefined && (isTerminal(current.stage) || current.cancellation !== undefined)) {
+    const found = this.tables.instances.get(scored.itemId);
+    const attempt = scored.instanceAttempt ?? 1;
+    const stored = found?.instanceAttempt ?? 1;
+    // A later execution of this item id starts afresh; an earlier one may not overwrite a later.
+    const current =
+      found !== undefined && stored < attempt
+        ? { ...without(found, ...ATTEMPT_FACTS), stage: 'SCORED' as const, excludedAgents: [] }
+        : found;
+    if (
+      current !== undefined &&
+      current === found &&
+      (stored !== attempt || isTerminal(current.stage) || current.cancellation !== undefined)
+    ) {
       return conflict(current);
     }
     this.tables.instances.set(scored.itemId, {
       excludedAgents: [],
       ...(current === undefined ? {} : without(current, 'awaitingCreationSince')),
+      instanceAttempt: attempt,
       itemId: scored.itemId,
       stage: 'SCORED',
       stageEnteredAt: scored.at,
@@ -557,6 +571,8 @@ export type TokenState =
  */
 export class InMemoryExecutionControl implements ExecutionControl {
   readonly executions = new Map<string, ProcessInput>();
+  /** Names of executions that have ended (succeeded, failed...): a start of one is a duplicate. */
+  readonly ended = new Set<string>();
   readonly tokens = new Map<string, TokenState>();
   private startFailures: Error[] = [];
   private resumeFailures: Error[] = [];
@@ -590,9 +606,26 @@ export class InMemoryExecutionControl implements ExecutionControl {
     const failure = this.startFailures.shift();
     if (failure !== undefined) throw failure;
     const existing = this.executions.get(name);
-    if (existing !== undefined) return isDeepStrictEqual(existing, input) ? 'redelivered' : 'duplicate';
+    if (existing !== undefined) {
+      return !this.ended.has(name) && isDeepStrictEqual(existing, input) ? 'redelivered' : 'duplicate';
+    }
     this.executions.set(name, copy(input));
     return 'started';
+  }
+
+  /** The execution of that name ended (as its last state would end it). */
+  endExecution(name: string): void {
+    this.ended.add(name);
+  }
+
+  async describeExecution(name: string): Promise<ExecutionSummary | undefined> {
+    const input = this.executions.get(name);
+    if (input === undefined) return undefined;
+    return {
+      status: this.ended.has(name) ? 'ended' : 'running',
+      eventId: input.eventId,
+      detail: copy(input.detail),
+    };
   }
 
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {

@@ -258,7 +258,26 @@ export interface InstanceRecord {
   readonly cancellation?: { readonly reason: string; readonly cancelledAt: string };
   readonly outcomeRecordedAt?: number;
   readonly tenant?: string;
+  /** Which execution of this item id the record belongs to (absent: the first). */
+  readonly instanceAttempt?: number;
 }
+
+/** What one instance attempt leaves on the record and the next attempt must not inherit. */
+export const ATTEMPT_FACTS = [
+  'assignee',
+  'taskToken',
+  'waitingFor',
+  'earlyCompletion',
+  'awaitingCreationSince',
+  'enqueuedAt',
+  'customerTier',
+  'lastAssignmentToken',
+  'assignedAt',
+  'completionReceivedAt',
+  'pendingHandover',
+  'cancellation',
+  'outcomeRecordedAt',
+] as const satisfies readonly (keyof InstanceRecord)[];
 
 /** A completion on its way to a wait: the token it was taken for and the completion itself. */
 export interface PendingHandover {
@@ -276,6 +295,11 @@ export interface ScoredInstance {
   readonly createdAt: number;
   readonly slaDueAt: number;
   readonly attempt: number;
+  /**
+   * Which execution of this item id (1 for the first): a later one replaces the record of an
+   * earlier, ended one (see recordScored). @default 1
+   */
+  readonly instanceAttempt?: number;
   readonly path: DecisionPath;
   readonly predictedHandlingSeconds: number;
   readonly modelVersion: string;
@@ -321,9 +345,11 @@ export interface InstanceStore {
   listByStage(stage: Stage, limit?: number): Promise<InstanceRecord[]>;
   /**
    * Upserts the scoring facts and moves the item to SCORED, clearing awaitingCreationSince.
-   * Condition: the item is new, or not in a terminal stage and carries no cancellation (one kept
-   * before registration: the caller cancels instead). Fields it does not name (earlyCompletion,
-   * capacityHeldBy...) are kept.
+   * Condition: the item is new, or of the same instance attempt, not in a terminal stage and
+   * carrying no cancellation (one kept before registration: the caller cancels instead). Fields it
+   * does not name (earlyCompletion, capacityHeldBy...) are kept. For a later instance attempt than
+   * the stored one (a new execution after the last one ended) the record starts afresh: every
+   * fact of the earlier attempt's waits, completion and outcome is removed.
    */
   recordScored(scored: ScoredInstance): Promise<InstanceWrite>;
   /**
@@ -454,6 +480,8 @@ export const AUDIT_KINDS = [
   'DUPLICATE_CANCELLATION',
   'LATE_CANCELLATION',
   'AGENT_STATUS_CHANGED',
+  /** The assignee went offline while the item waited for its completion: the wait was ended for a re-route. */
+  'RELEASED_AGENT_OFFLINE',
   'EXCEPTION',
   'HUMAN_APPROVED',
   'HUMAN_REJECTED',
@@ -549,9 +577,19 @@ export interface EventPublisher {
 export type StartOutcome = 'started' | 'redelivered' | 'duplicate';
 export type ResumeOutcome = 'sent' | 'stale';
 
+/** What the intake needs to know of an existing execution: is it over, and which event started it. */
+export interface ExecutionSummary {
+  readonly status: 'running' | 'ended';
+  /** The input's eventId and (pseudonymised) detail: tell a redelivered or duplicate event from a new one. */
+  readonly eventId?: string;
+  readonly detail?: unknown;
+}
+
 export interface ExecutionControl {
   /** Starts a process-instance execution (see StartOutcome for an existing one of that name). */
   startExecution(name: string, input: ProcessInput): Promise<StartOutcome>;
+  /** The execution of that name, or undefined when there is none. */
+  describeExecution(name: string): Promise<ExecutionSummary | undefined>;
   /** 'stale' when the token's task no longer exists, timed out, or the token is invalid. */
   sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<ResumeOutcome>;

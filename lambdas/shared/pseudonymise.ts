@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { ENV } from '../../lib/definitions/functions';
+import {
+  DEFAULT_PERSONAL_DATA_RULES,
+  PersonalData,
+  PersonalDataRules,
+  pseudonymiseShapes,
+} from '../../domain/personal-data';
+import { ENV, PERSONAL_DATA_ENV } from '../../lib/definitions/functions';
 import { EnvironmentError, isLocalRuntime, loadEnv } from './env';
 
 /** Maps a personal identifier to a stable keyed pseudonym (same input, same key → same output). */
@@ -134,26 +140,80 @@ export function builtWithPseudonymKey<A extends unknown[], R>(
   };
 }
 
-/** Field names whose values are personal data wherever they appear in an input (docs/reliability.md). */
+/**
+ * The rules of this deployment: PERSONAL_DATA_RULES (JSON, set by the CDK prop `personalData`)
+ * when present, else the default. A malformed value fails the cold start, naming the problem.
+ */
+export function personalDataFromEnv(
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): PersonalData {
+  const raw = source[PERSONAL_DATA_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_PERSONAL_DATA_RULES;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`${PERSONAL_DATA_ENV} must be JSON ({ "fields": [...], "scanned": [...] }); got ${raw}`);
+  }
+  const parsed = PersonalDataRules.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${PERSONAL_DATA_ENV} ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`);
+  }
+  return new PersonalData(parsed.data);
+}
+
+/** Field names whose values are personal data wherever they appear by default (DEFAULT_PERSONAL_DATA). */
 export const PERSONAL_FIELDS: ReadonlySet<string> = new Set(['customerId', 'email', 'phone', 'customerName']);
 
+/** Deeper than any detail Flowtune accepts: nothing below is kept. */
+const MAX_DEPTH = 32;
+
 /**
- * A copy of an arbitrary (possibly malformed) input with every personal field replaced by its
- * pseudonym, so audit records keep what is needed to reconstruct a decision and no more.
+ * A copy of an arbitrary (possibly malformed) event detail with its personal data pseudonymised
+ * by `personal` (default: DEFAULT_PERSONAL_DATA): a personal field's value (string or number)
+ * becomes its pseudonym, every scanned string loses its email- and phone-shaped parts to their
+ * pseudonyms. Idempotent.
+ *
+ * @example
+ * pseudonymiseDetail({ customerId: 'cust-42', note: 'call +44 20 7946 0958' }, p); // { customerId: 'psn_…', note: 'call psn_…' }
  */
-export function pseudonymiseInputs(value: unknown, pseudonymise: Pseudonymiser, depth = 0): unknown {
-  if (depth > 8) return '(truncated)';
-  if (Array.isArray(value)) return value.map((entry) => pseudonymiseInputs(entry, pseudonymise, depth + 1));
+export function pseudonymiseDetail(
+  value: unknown,
+  pseudonymise: Pseudonymiser,
+  personal: PersonalData = DEFAULT_PERSONAL_DATA_RULES,
+  path: readonly string[] = [],
+): unknown {
+  if (path.length > MAX_DEPTH) return null;
+  if (personal.isField(path) && (typeof value === 'string' || typeof value === 'number')) {
+    return pseudonymise(String(value));
+  }
+  if (typeof value === 'string') {
+    return personal.isScanned(path) ? pseudonymiseShapes(value, pseudonymise) : value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((entry, index) =>
+      pseudonymiseDetail(entry, pseudonymise, personal, [...path, String(index)]),
+    );
+  }
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [field, entry] of Object.entries(value)) {
-    if (PERSONAL_FIELDS.has(field) && (typeof entry === 'string' || typeof entry === 'number')) {
-      out[field] = pseudonymise(String(entry));
-    } else {
-      out[field] = pseudonymiseInputs(entry, pseudonymise, depth + 1);
-    }
+    out[field] = pseudonymiseDetail(entry, pseudonymise, personal, [...path, field]);
   }
   return out;
+}
+
+/**
+ * A copy of an arbitrary (possibly malformed) input with its personal data pseudonymised, so
+ * audit records keep what is needed to reconstruct a decision and no more (pseudonymiseDetail).
+ */
+export function pseudonymiseInputs(
+  value: unknown,
+  pseudonymise: Pseudonymiser,
+  personal: PersonalData = DEFAULT_PERSONAL_DATA_RULES,
+): unknown {
+  return pseudonymiseDetail(value, pseudonymise, personal);
 }
 
 /** Longest personal value that is replaced by its pseudonym; longer ones are redacted at equal length. */
@@ -165,23 +225,33 @@ const PSEUDONYMISED_MAX_LENGTH = 256;
  * its pseudonym (which every schema accepts where it accepted the original); any other value keeps
  * its JSON type and length but carries nothing (an empty or over-long string is redacted to the same
  * length, a number becomes 0, a boolean false, an array or object empty), so Validate rejects what it
- * would have rejected, naming the same field and reason.
+ * would have rejected, naming the same field and reason. Scanned strings lose their email- and
+ * phone-shaped parts to pseudonyms (a longer text only if a pseudonym is longer than the part).
  *
  * @example
  * pseudonymiseForValidation({ id: 'T-1', customerId: 'cust-42' }, pseudonymise); // { id: 'T-1', customerId: 'psn_…' }
  * pseudonymiseForValidation({ customerId: 42 }, pseudonymise); // { customerId: 0 }: still not a string
  */
-export function pseudonymiseForValidation(value: unknown, pseudonymise: Pseudonymiser, depth = 0): unknown {
+export function pseudonymiseForValidation(
+  value: unknown,
+  pseudonymise: Pseudonymiser,
+  personal: PersonalData = DEFAULT_PERSONAL_DATA_RULES,
+  path: readonly string[] = [],
+): unknown {
   // Deeper than any schema goes: nothing below can be valid, so nothing below is kept.
-  if (depth > 32) return null;
+  if (path.length > MAX_DEPTH) return null;
+  if (path.length > 0 && personal.isField(path)) return withoutPersonalData(value, pseudonymise);
+  if (typeof value === 'string') {
+    return personal.isScanned(path) ? pseudonymiseShapes(value, pseudonymise) : value;
+  }
   if (Array.isArray(value))
-    return value.map((entry) => pseudonymiseForValidation(entry, pseudonymise, depth + 1));
+    return value.map((entry, index) =>
+      pseudonymiseForValidation(entry, pseudonymise, personal, [...path, String(index)]),
+    );
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [field, entry] of Object.entries(value)) {
-    out[field] = PERSONAL_FIELDS.has(field)
-      ? withoutPersonalData(entry, pseudonymise)
-      : pseudonymiseForValidation(entry, pseudonymise, depth + 1);
+    out[field] = pseudonymiseForValidation(entry, pseudonymise, personal, [...path, field]);
   }
   return out;
 }
@@ -197,4 +267,21 @@ function withoutPersonalData(value: unknown, pseudonymise: Pseudonymiser): unkno
   if (Array.isArray(value)) return [];
   if (value !== null && typeof value === 'object') return {};
   return value;
+}
+
+/**
+ * An EventBridge event with its detail pseudonymised (pseudonymiseDetail); anything that is not
+ * an object with a detail is returned as it is, for the handler to reject.
+ */
+export function withPseudonymisedDetail(
+  event: unknown,
+  pseudonymise: Pseudonymiser,
+  personal: PersonalData = DEFAULT_PERSONAL_DATA_RULES,
+): unknown {
+  if (typeof event !== 'object' || event === null || Array.isArray(event) || !('detail' in event))
+    return event;
+  return {
+    ...event,
+    detail: pseudonymiseDetail((event as { detail: unknown }).detail, pseudonymise, personal),
+  };
 }

@@ -1,4 +1,5 @@
 import { ItemId } from '../../domain/events';
+import type { PersonalData } from '../../domain/personal-data';
 import type { AuditLog, AuditRecord, EventPublisher } from './ports';
 import { type Pseudonymiser, pseudonymiseInputs } from './pseudonymise';
 import { auditRecord, unidentifiedItemId } from './table-layout';
@@ -27,6 +28,8 @@ export interface RejectionPorts {
   readonly audit: AuditLog;
   readonly events: EventPublisher;
   readonly pseudonymise: Pseudonymiser;
+  /** What in an input is personal data. @default DEFAULT_PERSONAL_DATA */
+  readonly personalData?: PersonalData;
 }
 
 /**
@@ -51,7 +54,7 @@ export async function recordRejection(ports: RejectionPorts, rejection: Rejectio
       at: rejection.at,
       eventId: rejection.eventId,
       actor: rejection.actor,
-      inputs: pseudonymiseInputs(rejection.inputs, ports.pseudonymise),
+      inputs: pseudonymiseInputs(rejection.inputs, ports.pseudonymise, ports.personalData),
       details: {
         detailType: rejection.detailType,
         field: rejection.field,

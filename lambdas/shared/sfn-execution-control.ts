@@ -1,11 +1,12 @@
 import {
+  DescribeExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { ProcessInput } from '../../domain/process';
-import type { ExecutionControl, ResumeOutcome, StartOutcome } from './ports';
+import type { ExecutionControl, ExecutionSummary, ResumeOutcome, StartOutcome } from './ports';
 
 export interface SfnExecutionControlOptions {
   readonly client: SFNClient;
@@ -52,6 +53,23 @@ export class SfnExecutionControl implements ExecutionControl {
     }
   }
 
+  async describeExecution(name: string): Promise<ExecutionSummary | undefined> {
+    try {
+      const result = await this.options.client.send(
+        new DescribeExecutionCommand({ executionArn: executionArnFor(this.options.stateMachineArn, name) }),
+      );
+      const input = parseInput(result.input);
+      return {
+        status: result.status === 'RUNNING' || result.status === 'PENDING_REDRIVE' ? 'running' : 'ended',
+        ...(typeof input.eventId === 'string' ? { eventId: input.eventId } : {}),
+        ...('detail' in input ? { detail: input.detail } : {}),
+      };
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
+  }
+
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<ResumeOutcome> {
     return this.resume(() =>
       this.options.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
@@ -75,5 +93,26 @@ export class SfnExecutionControl implements ExecutionControl {
       if (error instanceof Error && STALE_TOKEN_ERRORS.has(error.name)) return 'stale';
       throw error;
     }
+  }
+}
+
+/**
+ * The ARN of the execution `name` of a state machine given by its ARN, or by an alias or version
+ * ARN (`...:stateMachine:<machine>[:<alias or version>]`): executions belong to the machine.
+ */
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  const parts = stateMachineArn.split(':');
+  // arn:partition:states:region:account:stateMachine:machine[:qualifier]
+  const [arn, partition, service, region, account, , machine] = parts;
+  return `${arn}:${partition}:${service}:${region}:${account}:execution:${machine}:${name}`;
+}
+
+function parseInput(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

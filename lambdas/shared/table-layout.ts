@@ -105,6 +105,7 @@ export const StoredInstance = z.object({
   cancellation: z.object({ reason: z.string(), cancelledAt: z.string() }).optional(),
   outcomeRecordedAt: z.number().optional(),
   tenant: z.string().optional(),
+  instanceAttempt: z.number().int().min(1).optional(),
 });
 
 /** The record a park creates when none exists: what DynamoDB holds after an upsert of the wait alone. */

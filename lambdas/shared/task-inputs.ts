@@ -37,6 +37,8 @@ export const ScoringResultSchema = z.looseObject({
 export const ScoreInput = z.object({
   item: ValidatedItemSchema,
   attempt: z.number().int().min(1),
+  /** The execution's name (`$$.Execution.Name`): `<id>.<n>` for the item's n-th instance attempt. */
+  execution: z.string().min(1).optional(),
 });
 export type ScoreInput = z.infer<typeof ScoreInput>;
 

@@ -30,6 +30,8 @@ import {
   DISPATCH_TICK_MINUTES,
   type EventPattern,
   type FunctionName,
+  INBOUND_RULES,
+  type InboundRuleName,
   QUEUES,
   type QueueDefinition,
   type QueueName,
@@ -39,6 +41,12 @@ import { acknowledgeFinding } from '../nag';
 import { createDeadLetterQueue, encryptQueueWithKey } from './dead-letter-queue';
 
 export type RuleName = keyof typeof RULES;
+
+/** Every rule that targets a function, on either bus. */
+const FUNCTION_RULES = [
+  ...(Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][]),
+  ...(Object.entries(INBOUND_RULES) as [InboundRuleName, (typeof INBOUND_RULES)[InboundRuleName]][]),
+].filter(([, definition]) => definition.target.kind === 'function');
 
 /** A work queue of QUEUES with the dead-letter queue its redrive policy points at. */
 export interface IngestQueue {
@@ -125,7 +133,9 @@ const ACCOUNT_ID = /^[0-9]{12}$/;
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
 
 /**
- * Where events enter Flowtune: the custom bus, an archive of inbound events for replay, the
+ * Where events enter Flowtune: the inbound bus producers put their events on, whose one rule hands
+ * each to the ingress function (personal data pseudonymised, docs/reliability.md) which puts it on
+ * Flowtune's custom bus; on that bus an archive of inbound events for replay, the
  * schema registry with one JSON Schema per event, one rule per entry of RULES (pattern verbatim,
  * a retry policy and a dead-letter queue on every target), the intake and dispatch queues of
  * QUEUES with their redrive queues, and the periodic dispatch tick.
@@ -140,7 +150,14 @@ export class EventIngest extends Construct {
    * sender to or reader of a queue is granted its use through SQS only (`grantQueueKey`).
    */
   readonly key?: Key;
+  /** Flowtune's bus: producers' events after the ingress (pseudonymised), and Flowtune's own. */
   readonly bus: EventBus;
+  /**
+   * Where producers put their events. Nothing but the ingress rule reads it, and it has no archive,
+   * so a producer's personal data rests nowhere before it is pseudonymised.
+   */
+  readonly inboundBus: EventBus;
+  readonly inboundRules: Readonly<Record<InboundRuleName, Rule>>;
   /** Inbound events for replay (absent only where `archive: false`). */
   readonly archive?: Archive;
   /** The event contracts as JSON Schemas (absent only where `schemaRegistry: false`). */
@@ -155,7 +172,7 @@ export class EventIngest extends Construct {
 
   private readonly targetRetryAttempts: number;
   private readonly targetMaxEventAge: Duration;
-  private readonly boundFunctionRules = new Set<RuleName>();
+  private readonly boundFunctionRules = new Set<RuleName | InboundRuleName>();
 
   constructor(scope: Construct, id: string, props: EventIngestProps = {}) {
     super(scope, id);
@@ -187,13 +204,17 @@ export class EventIngest extends Construct {
             deadLetterQueue: this.deliveryDeadLetterQueue,
           }),
     });
+    this.inboundBus = new EventBus(this, 'InboundBus', {
+      description: 'Flowtune: producers put work-item and agent events here; the ingress forwards them',
+      ...(this.key === undefined ? {} : { kmsKey: this.key, deadLetterQueue: this.deliveryDeadLetterQueue }),
+    });
     if (this.key !== undefined) {
       this.deliveryDeadLetterQueue.addToResourcePolicy(
         new PolicyStatement({
           principals: [new ServicePrincipal('events.amazonaws.com')],
           actions: ['sqs:SendMessage'],
           resources: [this.deliveryDeadLetterQueue.queueArn],
-          conditions: { ArnEquals: { 'aws:SourceArn': this.bus.eventBusArn } },
+          conditions: { ArnEquals: { 'aws:SourceArn': [this.bus.eventBusArn, this.inboundBus.eventBusArn] } },
         }),
       );
     }
@@ -201,7 +222,8 @@ export class EventIngest extends Construct {
     if (props.archive ?? true) {
       this.archive = new Archive(this, 'InboundArchive', {
         sourceEventBus: this.bus,
-        description: 'Every inbound event (source other than flowtune), for replay',
+        description:
+          'Every inbound event (source other than flowtune) as the ingress forwarded it, pseudonymised, for replay',
         eventPattern: asCdkPattern(inboundSourcePattern()),
         retention: props.archiveRetention ?? Duration.days(365),
       });
@@ -251,6 +273,19 @@ export class EventIngest extends Construct {
       rules[name] = rule;
     }
     this.rules = rules;
+    const inboundRules = {} as Record<InboundRuleName, Rule>;
+    for (const [name, definition] of Object.entries(INBOUND_RULES) as [
+      InboundRuleName,
+      (typeof INBOUND_RULES)[InboundRuleName],
+    ][]) {
+      inboundRules[name] = new Rule(this, definition.id, {
+        ruleName: this.physicalRuleName(definition.id),
+        eventBus: this.inboundBus,
+        description: definition.description,
+        eventPattern: asCdkPattern(definition.pattern),
+      });
+    }
+    this.inboundRules = inboundRules;
     this.node.addValidation({ validate: () => this.unboundFunctionRules() });
 
     this.dispatchTick = new Rule(this, 'DispatchTick', {
@@ -275,14 +310,26 @@ export class EventIngest extends Construct {
    * @param functionFor returns the deployed function of a FUNCTIONS key
    */
   bindFunctions(functionFor: (name: FunctionName) => IFunction): void {
-    for (const [name, definition] of Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][]) {
+    for (const [name, definition] of FUNCTION_RULES) {
       if (definition.target.kind !== 'function' || this.boundFunctionRules.has(name)) continue;
-      this.rules[name].addTarget(new LambdaFunction(functionFor(definition.target.fn), this.targetProps()));
+      const rule =
+        name in this.rules ? this.rules[name as RuleName] : this.inboundRules[name as InboundRuleName];
+      rule.addTarget(new LambdaFunction(functionFor(definition.target.fn), this.targetProps()));
       this.boundFunctionRules.add(name);
     }
   }
 
-  /** Lets `grantee` publish events to the bus (events:PutEvents on this bus only). */
+  /**
+   * Lets a producer publish to the inbound bus (events:PutEvents on that bus only), e.g. the role
+   * a same-account SaaS integration runs as.
+   */
+  grantProducerPutEvents(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.inboundBus.eventBusArn] }),
+    );
+  }
+
+  /** Lets `grantee` publish events to Flowtune's bus (events:PutEvents on this bus only): Flowtune's own functions. */
   grantPutEvents(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
@@ -318,23 +365,23 @@ export class EventIngest extends Construct {
     };
     const notAsFlowtune = { 'events:source': FLOWTUNE_SOURCE };
     if (accountIds.length > 0) {
-      this.bus.addToResourcePolicy(
+      this.inboundBus.addToResourcePolicy(
         new PolicyStatement({
           sid: 'InboundFromProducerAccounts',
           principals: accountIds.map((id) => new AccountPrincipal(id)),
           actions: ['events:PutEvents'],
-          resources: [this.bus.eventBusArn],
+          resources: [this.inboundBus.eventBusArn],
           conditions: { StringEquals: inboundOnly, StringNotEquals: notAsFlowtune },
         }),
       );
     }
     if (organizationId !== undefined) {
-      this.bus.addToResourcePolicy(
+      this.inboundBus.addToResourcePolicy(
         new PolicyStatement({
           sid: 'InboundFromProducerOrganization',
           principals: [new AnyPrincipal()],
           actions: ['events:PutEvents'],
-          resources: [this.bus.eventBusArn],
+          resources: [this.inboundBus.eventBusArn],
           conditions: {
             StringEquals: { ...inboundOnly, 'aws:PrincipalOrgID': organizationId },
             StringNotEquals: notAsFlowtune,
@@ -381,6 +428,11 @@ export class EventIngest extends Construct {
         ruleName: this.physicalRuleName(definition.id),
         busName: this.bus.eventBusName,
       })),
+      ...Object.values(INBOUND_RULES).map((definition) => ({
+        label: definition.id,
+        ruleName: this.physicalRuleName(definition.id),
+        busName: this.inboundBus.eventBusName,
+      })),
       { label: 'DispatchTick', ruleName: this.physicalRuleName('DispatchTick') },
     ];
   }
@@ -409,14 +461,10 @@ export class EventIngest extends Construct {
   }
 
   private unboundFunctionRules(): string[] {
-    return (Object.entries(RULES) as [RuleName, (typeof RULES)[RuleName]][])
-      .filter(
-        ([name, definition]) => definition.target.kind === 'function' && !this.boundFunctionRules.has(name),
-      )
-      .map(
-        ([, definition]) =>
-          `Rule ${definition.id} routes to a function but has no target; call EventIngest.bindFunctions() with the deployed functions.`,
-      );
+    return FUNCTION_RULES.filter(([name]) => !this.boundFunctionRules.has(name)).map(
+      ([, definition]) =>
+        `Rule ${definition.id} routes to a function but has no target; call EventIngest.bindFunctions() with the deployed functions.`,
+    );
   }
 
   /** The ingest key and the policy that lets EventBridge and SQS, and nothing else, use it. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -19,6 +19,7 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { PersonalDataRules } from '../../domain/personal-data';
 import {
   AUDIT_TABLE,
   dynamoDbActionsByPlaceholder,
@@ -27,7 +28,9 @@ import {
   FUNCTIONS,
   type FunctionDefinition,
   type FunctionName,
+  INBOUND_RULES,
   INSTANCES_TABLE,
+  PERSONAL_DATA_ENV,
   PROCESS_INSTANCE,
   PROJECT_ROOT,
   QUEUES,
@@ -79,6 +82,12 @@ export interface ProcessOrchestrationProps {
    * @default - none
    */
   readonly scheduledFunctions?: readonly FunctionName[];
+  /**
+   * What in an event detail is personal data, for the functions that pseudonymise.
+   *
+   * @default DEFAULT_PERSONAL_DATA (the functions' own default: no variable is set)
+   */
+  readonly personalData?: PersonalDataRules;
 }
 
 export interface SafeRolloutProps {
@@ -129,12 +138,23 @@ export class ProcessOrchestration extends Construct {
   /** The alias executions start through (after `publishBehindAlias`). */
   alias?: CfnStateMachineAlias;
   private readonly scheduledFunctions: readonly FunctionName[];
+  private readonly personalData?: PersonalDataRules;
 
   constructor(scope: Construct, id: string, props: ProcessOrchestrationProps) {
     super(scope, id);
     const { storage, ingest } = props;
     const factory = props.functionFactory ?? new BundledFunctionFactory();
     this.scheduledFunctions = props.scheduledFunctions ?? [];
+    if (props.personalData !== undefined) {
+      const parsed = PersonalDataRules.safeParse(props.personalData);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(
+          `personalData.${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}; see DEFAULT_PERSONAL_DATA in domain/personal-data.ts`,
+        );
+      }
+      this.personalData = parsed.data;
+    }
     const retention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.logsKey = new Key(this, 'LogsKey', {
@@ -374,6 +394,22 @@ export class ProcessOrchestration extends Construct {
       role.addToPrincipalPolicy(
         new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }),
       );
+      // A creation whose execution name is taken asks whether that execution has ended (then the
+      // creation starts the item's next attempt, `<id>.<n>`): executions of this machine only.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [executionArnPattern(stateMachineArn)],
+        }),
+      );
+      const stack = Stack.of(this);
+      const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+      const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+      acknowledgeFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${stack.stackName}-${PROCESS_INSTANCE.id}:*]`,
+        'Execution names are chosen at run time (the item id, then <id>.<attempt>), so DescribeExecution is granted on the executions of the process-instance state machine only, never on "*".',
+      );
     }
     if (definition.resumesExecutions) {
       role.addToPrincipalPolicy(
@@ -415,6 +451,7 @@ export class ProcessOrchestration extends Construct {
     if (definition.pseudonymises && this.pseudonymKey !== undefined) {
       // Only where to find it: the handler reads the key at run time (lambdas/shared/pseudonymise.ts).
       environment[ENV.pseudonymKeySecretId] = this.pseudonymKey.secretArn;
+      if (this.personalData !== undefined) environment[PERSONAL_DATA_ENV] = JSON.stringify(this.personalData);
     }
     // STATE_MACHINE_ARN is added once the state machine exists (constructor).
     return environment;
@@ -477,7 +514,9 @@ const DLQ_SCOPE =
   'a Lambda dead-letter queue only ever receives failed asynchronous invocations, and this function is never invoked asynchronously.';
 
 function isRuleTarget(name: FunctionName): boolean {
-  return Object.values(RULES).some((rule) => rule.target.kind === 'function' && rule.target.fn === name);
+  return [...Object.values(RULES), ...Object.values(INBOUND_RULES)].some(
+    (rule) => rule.target.kind === 'function' && rule.target.fn === name,
+  );
 }
 
 function consumedQueue(name: FunctionName): QueueName | undefined {
@@ -522,4 +561,9 @@ function checkPlaceholders(asl: string, file: string, provided: readonly string[
       `${file} uses placeholder(s) ${unknown.join(', ')} that PROCESS_INSTANCE.placeholders (lib/definitions/state-machines.ts) does not declare; declare them there and map them in ProcessOrchestration.`,
     );
   }
+}
+
+/** `arn:...:execution:<machine>:*` for `arn:...:stateMachine:<machine>`: any execution of that machine. */
+function executionArnPattern(stateMachineArn: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
 }

@@ -66,6 +66,24 @@ export const RULES = {
   },
 } as const satisfies Record<string, RuleDefinition>;
 
+/**
+ * Rules of the inbound bus, where producers put their events. Its one rule hands every event to
+ * the ingress function, which pseudonymises the personal data (docs/reliability.md, "Personal
+ * data") and puts the result on Flowtune's bus, whose RULES, archive and queues therefore never
+ * hold a declared personal-data field in clear. Nothing else reads the inbound bus.
+ */
+export const INBOUND_RULES = {
+  inboundToIngress: {
+    id: 'InboundToIngress',
+    description:
+      "Every producer event goes through the ingress function (personal data pseudonymised) onto Flowtune's bus.",
+    pattern: fromProducers,
+    target: { kind: 'function', fn: 'ingress' },
+  },
+} as const satisfies Record<string, RuleDefinition>;
+
+export type InboundRuleName = keyof typeof INBOUND_RULES;
+
 export interface QueueDefinition {
   readonly id: string;
   readonly fifo: boolean;

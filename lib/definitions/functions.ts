@@ -142,6 +142,17 @@ export const FUNCTIONS = {
     resumesExecutions: true,
     placeholder: 'ParkFunctionArn',
   },
+  ingress: {
+    ...base,
+    id: 'Ingress',
+    concurrency: PER_EVENT_CONCURRENCY,
+    entry: 'lambdas/ingress/handler.ts',
+    description:
+      "Inbound bus to Flowtune's bus: pseudonymises each producer event's personal data before anything stores it (archive, queues, tables).",
+    tables: [],
+    putsEvents: true,
+    pseudonymises: true,
+  },
   completion: {
     ...base,
     id: 'Completion',
@@ -158,10 +169,13 @@ export const FUNCTIONS = {
     id: 'AgentStatus',
     concurrency: PER_EVENT_CONCURRENCY,
     entry: 'lambdas/agent-status/handler.ts',
-    description: 'AgentStatusChanged: updates the agent in the feature store and triggers a dispatch round.',
-    tables: [rw(FEATURES_TABLE), rw(AUDIT_TABLE)],
+    description:
+      'AgentStatusChanged: updates the agent in the feature store, ends the completion waits of an agent who went offline (re-routed per the policy) and triggers a dispatch round.',
+    tables: [rw(FEATURES_TABLE), ro(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     putsEvents: true,
     triggersDispatch: true,
+    // An agent who goes offline: each item waiting for their completion is released for a re-route.
+    resumesExecutions: true,
     pseudonymises: true,
   },
   recordOutcome: {
@@ -197,6 +211,9 @@ export const FUNCTIONS = {
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionName = keyof typeof FUNCTIONS;
+
+/** Carries a deployment's personal-data rules (JSON) to the functions that pseudonymise; absent: the default. */
+export const PERSONAL_DATA_ENV = 'PERSONAL_DATA_RULES';
 
 /** Environment variable names shared by the CDK wiring and the handlers' env parsing. */
 export const ENV = {

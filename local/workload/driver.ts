@@ -67,6 +67,9 @@ export type DriverCount =
   | 'cancellationsRetried'
   | 'statusChangesSent'
   | 'staleStatusReplaysSent'
+  | 'farFutureStatusesSent'
+  | 'cancellationsAtOnceSent'
+  | 'resendsAfterRejectSent'
   | 'routedSeen'
   | 'abandonedOnReroute';
 
@@ -105,6 +108,8 @@ export class WorkloadDriver {
   private readonly cancelledItems = new Set<string>();
   private readonly rejectedIds = new Set<string>();
   private readonly cancelRetries = new Map<string, number>();
+  /** Malformed items already sent again corrected (once each). */
+  private readonly resent = new Set<string>();
   private readonly errors: string[] = [];
   private readonly counts: Record<DriverCount, number> = {
     createdSent: 0,
@@ -118,6 +123,9 @@ export class WorkloadDriver {
     cancellationsRetried: 0,
     statusChangesSent: 0,
     staleStatusReplaysSent: 0,
+    farFutureStatusesSent: 0,
+    cancellationsAtOnceSent: 0,
+    resendsAfterRejectSent: 0,
     routedSeen: 0,
     abandonedOnReroute: 0,
   };
@@ -208,7 +216,7 @@ export class WorkloadDriver {
     this.statusTimes.set(agent.agentId, sentTimes);
     const replayed = status.staleReplayOf === undefined ? undefined : sentTimes.get(status.staleReplayOf);
     const changedAt = replayed ?? this.now();
-    if (status.staleReplayOf === undefined) sentTimes.set(status.at, changedAt);
+    if (status.staleReplayOf === undefined && status.farFuture !== true) sentTimes.set(status.at, changedAt);
     await this.runtime.putEvent(
       'AgentStatusChanged',
       {
@@ -221,12 +229,14 @@ export class WorkloadDriver {
         shiftEndsAt: new Date(
           this.startedAt + (this.plan.options.horizonSeconds + 8 * 3_600) * 1000,
         ).toISOString(),
-        changedAt: new Date(changedAt).toISOString(),
+        // A workforce system with a broken clock: refused, and it must not freeze the agent.
+        changedAt: status.farFuture === true ? '9999-12-31T00:00:00.000Z' : new Date(changedAt).toISOString(),
         kind: 'person',
       },
       'workforce',
     );
-    if (status.staleReplayOf === undefined) this.counts.statusChangesSent += 1;
+    if (status.farFuture === true) this.counts.farFutureStatusesSent += 1;
+    else if (status.staleReplayOf === undefined) this.counts.statusChangesSent += 1;
     else this.counts.staleStatusReplaysSent += 1;
   }
 
@@ -247,7 +257,11 @@ export class WorkloadDriver {
         this.counts.duplicateCreatedSent += 1;
       });
     }
-    if (item.cancelAfter !== undefined) {
+    if (item.cancelAfter === 0) {
+      // In the same instant: the cancellation overtakes its creation (still in the intake queue).
+      this.counts.cancellationsAtOnceSent += 1;
+      await this.cancel(item);
+    } else if (item.cancelAfter !== undefined) {
       this.at(createdAt + item.cancelAfter * 1000, () => this.cancel(item));
     }
   }
@@ -281,6 +295,19 @@ export class WorkloadDriver {
       if (typeof id !== 'string') return;
       this.rejectedIds.add(id);
       const item = this.items.get(id);
+      // The producer fixes the field the rejection named and sends the item again: a new attempt.
+      if (detailType === 'WorkItemCreated' && item?.resendAfterReject === true && !this.resent.has(id)) {
+        this.resent.add(id);
+        this.at(this.now() + 60_000, async () => {
+          const { defect: _defect, ...corrected } = item;
+          await this.runtime.putEvent(
+            'WorkItemCreated',
+            createdDetail(this.plan, corrected, this.now()),
+            item.source,
+          );
+          this.counts.resendsAfterRejectSent += 1;
+        });
+      }
       // A cancellation that overtook the item's registration is refused as "unknown item": the
       // producer tries again a simulated minute later, as an integration reading WorkItemRejected would.
       if (detailType === 'WorkItemCancelled' && item !== undefined && (this.cancelRetries.get(id) ?? 0) < 5) {

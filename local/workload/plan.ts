@@ -94,6 +94,15 @@ export interface TroubleShares {
   readonly cancelled: number;
   /** Due minutes after creation: the policy sends them to human review. */
   readonly rush: number;
+  /**
+   * Share of the cancelled items whose WorkItemCancelled is sent in the same instant as their
+   * creation, so it overtakes it (it goes straight to its function). @default 0.5
+   */
+  readonly finishRightAfterCreate?: number;
+  /** Share of the malformed items (a bad field, not a bad id) sent again corrected after their rejection. @default 0.5 */
+  readonly resendAfterReject?: number;
+  /** Share of the agents that also send one AgentStatusChanged stamped 9999-12-31 (must be refused). @default 0.25 */
+  readonly farFutureStatus?: number;
 }
 
 export const DEMO_TROUBLE: TroubleShares = {
@@ -170,8 +179,10 @@ export interface PlannedItem {
   /** Simulated seconds after the completion when it is sent again. */
   readonly duplicateCompletionAfter?: number;
   readonly earlyCompletion: boolean;
-  /** Simulated seconds after creation when WorkItemCancelled is sent. */
+  /** Simulated seconds after creation when WorkItemCancelled is sent (0: in the same instant). */
   readonly cancelAfter?: number;
+  /** Malformed: the producer sends the corrected WorkItemCreated once it hears of the rejection. */
+  readonly resendAfterReject?: boolean;
   /** Simulated seconds a reviewer takes when the item is sent to human review. */
   readonly reviewSeconds: number;
 }
@@ -183,6 +194,8 @@ export interface PlannedStatus {
   readonly status: 'available' | 'offline';
   /** Re-sends the agent's earlier status with its earlier changedAt: it must be ignored as stale. */
   readonly staleReplayOf?: number;
+  /** Sent with changedAt 9999-12-31: must be refused naming changedAt, and must not freeze the agent. */
+  readonly farFuture?: boolean;
 }
 
 export interface WorkloadPlan {
@@ -383,6 +396,8 @@ export function planWorkload(options: WorkloadOptions): WorkloadPlan {
     order: 'ORD',
     claim: 'CLM',
   };
+  // Hostile patterns draw from their own stream, so adding them shifts none of the draws above.
+  const hostile = createStream(seed, 'hostile');
   const items: PlannedItem[] = drafts.map((draft) => {
     const itemId = `${resolved.idPrefix}${prefixes[draft.category.kind]}-${String(draft.index + 1).padStart(5, '0')}`;
     const fate: ItemFate = malformed.has(draft.index)
@@ -393,6 +408,17 @@ export function planWorkload(options: WorkloadOptions): WorkloadPlan {
           ? 'cancelled'
           : 'complete';
     const isRush = rush.has(draft.index);
+    // The seeded draws in their original order (defect, duplicate, duplicate completion, cancel, review).
+    const defect = fate === 'malformed' ? defectFor(fates, itemId) : undefined;
+    const duplicateAfter = duplicated.has(draft.index) ? round(5 + fates.next() * 120) : undefined;
+    const duplicateCompletionAfter = duplicateCompletion.has(draft.index)
+      ? round(fates.next() * 90)
+      : undefined;
+    const cancelLater = fate === 'cancelled' ? round(60 + fates.next() * 600) : undefined;
+    const reviewSeconds = round(60 + fates.next() * 180);
+    const cancelAtOnce = hostile.next() < (trouble.finishRightAfterCreate ?? 0.5);
+    const resend =
+      defect !== undefined && defect.field !== 'id' && hostile.next() < (trouble.resendAfterReject ?? 0.5);
     return {
       itemId,
       index: draft.index,
@@ -406,18 +432,27 @@ export function planWorkload(options: WorkloadOptions): WorkloadPlan {
       channel: draft.channel,
       requiredSkills: draft.requiredSkills,
       fate,
-      ...(fate === 'malformed' ? { defect: defectFor(fates, itemId) } : {}),
-      ...(duplicated.has(draft.index) ? { duplicateAfter: round(5 + fates.next() * 120) } : {}),
-      ...(duplicateCompletion.has(draft.index) ? { duplicateCompletionAfter: round(fates.next() * 90) } : {}),
+      ...(defect === undefined ? {} : { defect }),
+      ...(resend ? { resendAfterReject: true } : {}),
+      ...(duplicateAfter === undefined ? {} : { duplicateAfter }),
+      ...(duplicateCompletionAfter === undefined ? {} : { duplicateCompletionAfter }),
       earlyCompletion: early.has(draft.index),
-      ...(fate === 'cancelled' ? { cancelAfter: round(60 + fates.next() * 600) } : {}),
-      reviewSeconds: round(60 + fates.next() * 180),
+      ...(cancelLater === undefined ? {} : { cancelAfter: cancelAtOnce ? 0 : cancelLater }),
+      reviewSeconds,
     };
   });
 
   const statuses: PlannedStatus[] = [];
   for (const agent of agents) {
     statuses.push({ at: agent.onlineAt, agentId: agent.agentId, status: 'available' });
+    if (hostile.next() < (trouble.farFutureStatus ?? 0.25)) {
+      statuses.push({
+        at: round(agent.onlineAt + 5),
+        agentId: agent.agentId,
+        status: 'available',
+        farFuture: true,
+      });
+    }
     if (agent.offlineAt !== undefined) {
       statuses.push({ at: agent.offlineAt, agentId: agent.agentId, status: 'offline' });
       // The workforce system replays the old "available" after the "offline": out of order.

@@ -46,7 +46,37 @@ export function troubleRows(
   const leaversOffline = leavers.filter(
     (agent) => agentsAtEnd.find((state) => state.agentId === agent.agentId)?.status === 'offline',
   ).length;
+  const atOnce = new Set(plan.items.filter((item) => item.cancelAfter === 0).map((item) => item.itemId));
+  const atOnceSettled = outcomes.filter(
+    (outcome) =>
+      atOnce.has(outcome.itemId) && (outcome.final === 'cancelled' || outcome.final === 'completed'),
+  ).length;
+  const resendIds = plan.items.filter((item) => item.resendAfterReject === true).map((item) => item.itemId);
+  const resendsAccepted = resendIds.filter(
+    (itemId) => (audit.get(itemId) ?? []).filter((record) => record.kind === 'RECEIVED').length >= 2,
+  ).length;
+  const farFutureRefused = rejections.filter(
+    (rejection) => rejection.detailType === 'AgentStatusChanged' && rejection.field === 'changedAt',
+  ).length;
   return [
+    {
+      what: 'WorkItemCancelled in the same instant as its creation (overtaking it)',
+      sent: counts.cancellationsAtOnceSent,
+      handled: atOnceSettled,
+      how: 'kept on a bare record until the item is registered, then applied: the execution ends in Cancelled',
+    },
+    {
+      what: 'corrected WorkItemCreated after a rejection',
+      sent: counts.resendsAfterRejectSent,
+      handled: resendsAccepted,
+      how: 'a new attempt (execution <id>.2), RECEIVED and routed, not swallowed as DUPLICATE',
+    },
+    {
+      what: 'AgentStatusChanged stamped 9999-12-31',
+      sent: counts.farFutureStatusesSent,
+      handled: farFutureRefused,
+      how: 'refused naming changedAt; the agent keeps taking later updates',
+    },
     {
       what: 'duplicate WorkItemCreated',
       sent: counts.duplicateCreatedSent,

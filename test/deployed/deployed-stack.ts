@@ -19,6 +19,7 @@ export const DEFAULT_OUTPUTS_FILE = join(PROJECT_ROOT, '.build', 'deployed', 'st
  */
 export const OUTPUT_KEYS = {
   eventBusName: 'EventBusName',
+  inboundEventBusName: 'InboundEventBusName',
   stateMachineArn: 'StateMachineArn',
   featuresTable: `${FEATURES_TABLE.id}TableName`,
   instancesTable: `${INSTANCES_TABLE.id}TableName`,

@@ -113,13 +113,13 @@ export class DeployedFlowtune {
     }));
   }
 
-  /** Puts one inbound event on Flowtune's bus, as a producing system would. */
+  /** Puts one inbound event on Flowtune's inbound bus, as a producing system would. */
   async putInbound(detailType: InboundDetailType, detail: unknown): Promise<void> {
     const result = await this.events.send(
       new PutEventsCommand({
         Entries: [
           {
-            EventBusName: this.target.outputs.eventBusName,
+            EventBusName: this.target.outputs.inboundEventBusName,
             Source: SUITE_SOURCE,
             DetailType: detailType,
             Detail: JSON.stringify(detail),

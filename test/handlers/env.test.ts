@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as agentStatus from '../../lambdas/agent-status/handler';
 import * as completion from '../../lambdas/completion/handler';
 import * as dispatcher from '../../lambdas/dispatcher/handler';
+import * as ingress from '../../lambdas/ingress/handler';
 import * as intake from '../../lambdas/intake/handler';
 import * as opsApi from '../../lambdas/ops-api/handler';
 import * as park from '../../lambdas/park/handler';
@@ -24,6 +25,7 @@ const HANDLERS: Record<FunctionName, { readonly requiredEnv: readonly EnvKey[] }
   dispatcher,
   park,
   planWait,
+  ingress,
   completion,
   agentStatus,
   recordOutcome,

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { ALL_EVENTS, FLOWTUNE_SOURCE } from '../../domain/events';
 import { eventJsonSchemas } from '../../domain/events/json-schema';
 import { DispatchMessage } from '../../domain/process';
-import { DISPATCH_MESSAGE_GROUP, DISPATCH_TICK_MINUTES, QUEUES, RULES } from '../../lib/definitions';
+import {
+  DISPATCH_MESSAGE_GROUP,
+  DISPATCH_TICK_MINUTES,
+  INBOUND_RULES,
+  QUEUES,
+  RULES,
+} from '../../lib/definitions';
 import { ALLOCATION_SCHEDULE } from '../../lib/definitions/allocation';
 import { TUNING_RULES } from '../../lib/definitions/tuning';
 import {
@@ -25,8 +31,27 @@ const busArn = getAtt(ingest.bus);
 const deliveryDlqArn = getAtt(ingest.deliveryDeadLetterQueue);
 
 describe('EventIngest', () => {
-  it('creates one custom event bus', () => {
-    template.resourceCountIs('AWS::Events::EventBus', 1);
+  it("creates two custom buses: the producers' inbound bus and Flowtune's bus", () => {
+    template.resourceCountIs('AWS::Events::EventBus', 2);
+  });
+
+  it('hands every producer event on the inbound bus to the ingress function, and nothing else reads it', () => {
+    const inboundBusRef = { Ref: logicalIdOf(stack, ingest.inboundBus) };
+    const onInbound = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) =>
+      isDeepStrictEqual(rule.Properties?.EventBusName, inboundBusRef),
+    );
+    expect(onInbound).toHaveLength(1);
+    const [, rule] = onInbound[0] ?? [];
+    expect(rule?.Properties?.EventPattern).toEqual(INBOUND_RULES.inboundToIngress.pattern);
+    const targets = rule?.Properties?.Targets as Record<string, unknown>[];
+    expect(targets).toHaveLength(1);
+    expect(targets[0]?.Arn).toEqual(getAtt(stack.orchestration.functions.ingress));
+  });
+
+  it('keeps no archive of the inbound bus: what is archived was pseudonymised first', () => {
+    const archives = resourcesOfType(template, 'AWS::Events::Archive');
+    expect(archives).toHaveLength(1);
+    expect(archives[0]?.[1].Properties?.SourceArn).toEqual(busArn);
   });
 
   it('archives every inbound event of the bus, and only inbound ones, for replay', () => {
@@ -73,8 +98,15 @@ describe('EventIngest', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
     const targets = rules.flatMap(([, rule]) => rule.Properties?.Targets as Record<string, unknown>[]);
 
-    // Ingest's rules plus its dispatch tick; the tuning loop's rule and schedule; the allocation schedule.
-    expect(rules).toHaveLength(Object.keys(RULES).length + 1 + Object.keys(TUNING_RULES).length + 1 + 1);
+    // Ingest's rules on both buses plus its dispatch tick; the tuning loop's rule and schedule; the allocation schedule.
+    expect(rules).toHaveLength(
+      Object.keys(RULES).length +
+        Object.keys(INBOUND_RULES).length +
+        1 +
+        Object.keys(TUNING_RULES).length +
+        1 +
+        1,
+    );
     expect(targets).toHaveLength(rules.length);
     const allocationRun = getAtt(stack.allocation.fn);
     for (const target of targets) {

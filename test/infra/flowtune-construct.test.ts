@@ -67,9 +67,9 @@ describe('Flowtune construct inside a customer stack', () => {
     );
   });
 
-  it('grantPutEvents lets a principal put events on the Flowtune bus only', () => {
+  it('grantPutEvents lets a principal put events on the inbound bus only', () => {
     const statements = statementsOfRole(template, logicalIdOf(stack, customer.helpdesk));
-    const busArn = { 'Fn::GetAtt': [logicalIdOf(stack, flowtune.bus), 'Arn'] };
+    const busArn = { 'Fn::GetAtt': [logicalIdOf(stack, flowtune.inboundBus), 'Arn'] };
 
     expect(statements.some((statement) => allows(statement, 'events:PutEvents', busArn))).toBe(true);
     expect(statements).toHaveLength(1);

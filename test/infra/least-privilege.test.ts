@@ -36,6 +36,9 @@ const WILDCARD_RESOURCE_JUSTIFICATIONS: Readonly<Record<string, string>> = {
   'logs:PutResourcePolicy': 'Log delivery writes the account-level CloudWatch Logs resource policy.',
   'logs:DescribeResourcePolicies': 'Log delivery reads the account-level CloudWatch Logs resource policy.',
   'logs:DescribeLogGroups': 'Log delivery validates the destination among all log groups.',
+  // Not on "*": on `execution:<process-instance machine>:*`, whose names are chosen at run time.
+  'states:DescribeExecution':
+    'Execution names are item ids (then <id>.<attempt>), known only at run time: granted on the executions of the process-instance state machine.',
 };
 
 /** Item-level DynamoDB writes, in sorted order. */

@@ -90,6 +90,8 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
       'AwsSolutions-APIG6',
       'AwsSolutions-COG4',
       'AwsSolutions-IAM5[Resource::*]',
+      // The intake's DescribeExecution on the process-instance machine's executions (names chosen at run time).
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:Flowtune-ProcessInstance:*]',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
       'Serverless-LambdaDLQ',

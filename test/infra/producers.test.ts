@@ -18,8 +18,8 @@ describe('producers in other accounts', () => {
   const { app, stack, template } = synthFlowtune({
     producers: { accountIds: ACCOUNTS, organizationId: ORGANIZATION },
   });
-  const busRef = { Ref: logicalIdOf(stack, stack.ingest.bus) };
-  const busArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.ingest.bus), 'Arn'] };
+  const busRef = { Ref: logicalIdOf(stack, stack.ingest.inboundBus) };
+  const busArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.ingest.inboundBus), 'Arn'] };
   const inbound = Object.keys(INBOUND_EVENTS);
 
   it('lets the named accounts put the inbound detail-types, never as source flowtune', () => {

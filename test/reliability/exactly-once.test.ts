@@ -259,6 +259,7 @@ describe('duplicates change nothing', { timeout: 60_000 }, () => {
           if (outcome === 'started') started.push(name);
           return outcome;
         },
+        describeExecution: (name) => executions.describeExecution(name),
         sendTaskSuccess: (token, output) => executions.sendTaskSuccess(token, output),
         sendTaskFailure: (token, error, cause) => executions.sendTaskFailure(token, error, cause),
       },
@@ -289,6 +290,7 @@ describe('duplicates change nothing', { timeout: 60_000 }, () => {
     let resumes = 0;
     const counting = {
       startExecution: executions.startExecution.bind(executions),
+      describeExecution: executions.describeExecution.bind(executions),
       sendTaskFailure: executions.sendTaskFailure.bind(executions),
       sendTaskSuccess: async (token: string, output: unknown) => {
         const outcome = await executions.sendTaskSuccess(token, output);
