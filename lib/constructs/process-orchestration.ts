@@ -402,12 +402,15 @@ export class ProcessOrchestration extends Construct {
           resources: [executionArnPattern(stateMachineArn)],
         }),
       );
+      // cdk-nag names the resource as synthesized: pseudo parameters where the stack's environment
+      // is left open, literal values where it is set (as a deploy to an emulator or account sets it).
       const stack = Stack.of(this);
+      const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
       const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
       const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
       acknowledgeFinding(
         role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${stack.stackName}-${PROCESS_INSTANCE.id}:*]`,
+        `AwsSolutions-IAM5[Resource::arn:${partition}:states:${region}:${account}:execution:${stack.stackName}-${PROCESS_INSTANCE.id}:*]`,
         'Execution names are chosen at run time (the item id, then <id>.<attempt>), so DescribeExecution is granted on the executions of the process-instance state machine only, never on "*".',
       );
     }

@@ -134,7 +134,7 @@ describe('the generators', () => {
   );
 });
 
-describe('fuzzing the inbound handlers', { timeout: 120_000 }, () => {
+describe('fuzzing the inbound handlers', { timeout: 600_000 }, () => {
   it('validate: accepts exactly what the schema accepts and names the schema’s field and reason otherwise', async () => {
     const handler = createValidateHandler({ pseudonymise, clock: { now: () => T0 } });
     await fc.assert(
