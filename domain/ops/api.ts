@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentId, ItemId } from '../events';
 import { MAX_PROPOSED_VERSION_LENGTH, Policy, PolicyVersion } from '../policy';
+import { Experiment, ExperimentGuardrails, ExperimentStoppingRule } from '../tuning/experiments';
 
 /**
  * The operations API contract, in one place: its routes and the zod schemas of its request
@@ -22,22 +23,87 @@ export type ReasonBody = z.infer<typeof ReasonBody>;
 export const OverrideBody = z.object({ agentId: AgentId, reason: Reason }).strict();
 export type OverrideBody = z.infer<typeof OverrideBody>;
 
+/** A policy document a person puts forward (a proposal, an experiment's candidate). */
+export const ProposedPolicy = Policy.refine(
+  (policy) => policy.version.length <= MAX_PROPOSED_VERSION_LENGTH,
+  {
+    message: `a proposed version has at most ${MAX_PROPOSED_VERSION_LENGTH} characters (automatic changes append a suffix)`,
+    path: ['version'],
+  },
+);
+
 export const PolicyProposalBody = z
   .object({
-    policy: Policy.refine((policy) => policy.version.length <= MAX_PROPOSED_VERSION_LENGTH, {
-      message: `a proposed version has at most ${MAX_PROPOSED_VERSION_LENGTH} characters (automatic changes append a suffix)`,
-      path: ['version'],
-    }),
+    policy: ProposedPolicy,
     rationale: z.string().trim().min(3, 'must say why, in at least 3 characters').max(2000),
   })
   .strict();
 export type PolicyProposalBody = z.infer<typeof PolicyProposalBody>;
+
+/** An experiment's id: the `experimentId` of the Experiment document. */
+export const ExperimentId = Experiment.shape.experimentId;
+
+/** Bounds of an A/B experiment's treatment share (the candidate decides this fraction of new items). */
+export const MIN_SPLIT = 0.01;
+export const MAX_SPLIT = 0.5;
+
+/**
+ * POST /experiments: a candidate policy (the Policy schema, as a proposal's), the kind, the split
+ * (A/B only), its own guardrails and stopping rule over the configured ones, and why.
+ */
+export const ExperimentStartBody = z
+  .object({
+    candidate: ProposedPolicy,
+    kind: z.enum(['ab', 'shadow'], 'must be "ab" or "shadow"'),
+    /** Fraction of new items the candidate decides (A/B; a shadow experiment decides none). */
+    split: z
+      .number()
+      .min(MIN_SPLIT, `must be at least ${MIN_SPLIT}`)
+      .max(MAX_SPLIT, `must be at most ${MAX_SPLIT} (the candidate never decides most items)`)
+      .optional(),
+    guardrails: ExperimentGuardrails.optional(),
+    stopping: ExperimentStoppingRule.optional(),
+    /** @default `exp-<start time>` */
+    experimentId: ExperimentId.optional(),
+    reason: Reason,
+  })
+  .strict()
+  .superRefine((body, context) => {
+    if (body.kind === 'ab' && body.split === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['split'],
+        message: `an A/B experiment needs its split (${MIN_SPLIT}-${MAX_SPLIT})`,
+      });
+    }
+    if (body.kind === 'shadow' && body.split !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['split'],
+        message: 'a shadow experiment has no split: the candidate decides no item',
+      });
+    }
+    const { minDecidedPerArm, maxDecidedPerArm } = body.stopping ?? {};
+    if (
+      minDecidedPerArm !== undefined &&
+      maxDecidedPerArm !== undefined &&
+      minDecidedPerArm > maxDecidedPerArm
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['stopping', 'maxDecidedPerArm'],
+        message: `must be at least minDecidedPerArm (${minDecidedPerArm})`,
+      });
+    }
+  });
+export type ExperimentStartBody = z.infer<typeof ExperimentStartBody>;
 
 /** Request bodies by model name (the API Gateway model of each is generated from it). */
 export const REQUEST_BODIES = {
   Reason: ReasonBody,
   Override: OverrideBody,
   PolicyProposal: PolicyProposalBody,
+  ExperimentStart: ExperimentStartBody,
 } as const;
 export type RequestBodyName = keyof typeof REQUEST_BODIES;
 
@@ -89,6 +155,7 @@ export const PATH_PARAMETERS = {
   version: PolicyVersion,
   policyVersion: StoredPolicyVersion,
   approvalId: TuningApprovalId,
+  experimentId: ExperimentId,
 } as const;
 export type PathParameterName = keyof typeof PATH_PARAMETERS;
 
@@ -116,7 +183,11 @@ export type OpsOperation =
   | 'rejectTuningChange'
   | 'listStaffingApprovals'
   | 'approveStaffingMove'
-  | 'rejectStaffingMove';
+  | 'rejectStaffingMove'
+  | 'listExperiments'
+  | 'startExperiment'
+  | 'experimentStatus'
+  | 'stopExperiment';
 
 export interface OpsRoute {
   readonly operation: OpsOperation;
@@ -266,6 +337,35 @@ export const OPS_ROUTES = [
     method: 'POST',
     resource: '/allocation/approvals/{approvalId}/reject',
     summary: 'Reject a held staffing move or offload: nothing changes.',
+    body: 'Reason',
+  },
+  {
+    operation: 'listExperiments',
+    method: 'GET',
+    resource: '/experiments',
+    summary:
+      'The current experiment and the past ones: kind, candidate and control versions, split, status, who started it.',
+  },
+  {
+    operation: 'startExperiment',
+    method: 'POST',
+    resource: '/experiments',
+    summary:
+      'Start an A/B or shadow experiment of a candidate policy (validated by the Policy schema) with its split, guardrails and stopping rule; 409 while another one runs.',
+    body: 'ExperimentStart',
+  },
+  {
+    operation: 'experimentStatus',
+    method: 'GET',
+    resource: '/experiments/{experimentId}',
+    summary:
+      "An experiment's arms and their KPIs, the sequential tests' evidence, and what happens next (promote when, roll back when, ends at).",
+  },
+  {
+    operation: 'stopExperiment',
+    method: 'POST',
+    resource: '/experiments/{experimentId}/stop',
+    summary: 'Stop a running experiment: the control stays, nothing is promoted; audited under your name.',
     body: 'Reason',
   },
 ] as const satisfies readonly OpsRoute[];

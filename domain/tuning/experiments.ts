@@ -25,6 +25,8 @@ export const ExperimentStatus = z.enum([
   'rolled-back',
   'inconclusive',
   'rejected',
+  /** A person stopped it through the ops API: control stays, nothing is promoted. */
+  'stopped',
 ]);
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
 
@@ -40,6 +42,44 @@ export const ExperimentEvidence = z.object({
   harmBoundary: z.number(),
 });
 export type ExperimentEvidence = z.infer<typeof ExperimentEvidence>;
+
+/**
+ * An experiment's own stopping rule: each field overrides the tuning configuration's experiment
+ * setting of the same name (ExperimentSettings) for this experiment only.
+ */
+export const ExperimentStoppingRule = z
+  .object({
+    /** Outcomes each arm needs before a promotion. */
+    minDecidedPerArm: z.number().int().min(10).max(1_000_000).optional(),
+    /** Ends inconclusive when an arm has this many outcomes without a decision. */
+    maxDecidedPerArm: z.number().int().min(100).max(10_000_000).optional(),
+    /** Ends inconclusive this long after its start (A/B only; a shadow experiment runs until stopped). */
+    maxDurationMinutes: z
+      .number()
+      .int()
+      .min(10)
+      .max(14 * 24 * 60)
+      .optional(),
+    /** Bound on promoting a candidate no better than control (the promotion mSPRT's α). */
+    promotionAlpha: z.number().min(0.001).max(0.2).optional(),
+  })
+  .strict();
+export type ExperimentStoppingRule = z.infer<typeof ExperimentStoppingRule>;
+
+/** What rolls an A/B candidate back, besides nothing: each field with its threshold. */
+export const ExperimentGuardrails = z
+  .object({
+    /** SLA attainment, sequential: the harm mSPRT's α (roll back once ln Λ ≥ ln(1/α), treatment worse). */
+    harmAlpha: z.number().min(0.001).max(0.5).optional(),
+    /**
+     * SLA attainment, fixed: roll back as soon as both arms have MIN_DECIDED_FOR_ROLLBACK outcomes
+     * and the treatment's attainment is more than this fraction below control's (0.05 = 5 points).
+     * A hard limit, not a test: it may roll back a candidate that is only unlucky.
+     */
+    maxAttainmentDrop: z.number().min(0.001).max(1).optional(),
+  })
+  .strict();
+export type ExperimentGuardrails = z.infer<typeof ExperimentGuardrails>;
 
 export const Experiment = z.object({
   experimentId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of letters, digits, "_.-"'),
@@ -61,6 +101,13 @@ export const Experiment = z.object({
   decidedAt: z.number().optional(),
   reason: z.string().optional(),
   evidence: ExperimentEvidence.optional(),
+  /** Why the person who started it did (ops API). */
+  startReason: z.string().optional(),
+  /** Overrides of the configured stopping rule and guardrails, for this experiment only. */
+  stopping: ExperimentStoppingRule.optional(),
+  guardrails: ExperimentGuardrails.optional(),
+  /** Who stopped it, when a person did (status 'stopped'). */
+  stoppedBy: z.string().optional(),
 });
 export type Experiment = z.infer<typeof Experiment>;
 
@@ -131,6 +178,28 @@ export type ExperimentDecision =
 /** Outcomes the harm test needs per arm before it may roll back (the normal approximation's floor). */
 export const MIN_DECIDED_FOR_ROLLBACK = 30;
 
+/**
+ * The settings one experiment is decided by: the configured ones, with the experiment's own
+ * stopping rule and guardrails over them.
+ *
+ * @example
+ * experimentSettings(config.experiment, { stopping: { maxDurationMinutes: 60 } }).maxDurationMinutes; // 60
+ */
+export function experimentSettings(
+  settings: ExperimentSettings,
+  experiment: Pick<Experiment, 'stopping' | 'guardrails'>,
+): ExperimentSettings & { readonly maxAttainmentDrop?: number } {
+  const { stopping = {}, guardrails = {} } = experiment;
+  return {
+    ...settings,
+    ...stopping,
+    ...(guardrails.harmAlpha === undefined ? {} : { harmAlpha: guardrails.harmAlpha }),
+    ...(guardrails.maxAttainmentDrop === undefined
+      ? {}
+      : { maxAttainmentDrop: guardrails.maxAttainmentDrop }),
+  };
+}
+
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 
 /**
@@ -139,10 +208,11 @@ const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
  * minimum sample; end inconclusive at the sample or time limit; otherwise continue.
  */
 export function evaluateExperiment(
-  experiment: Pick<Experiment, 'totals' | 'startedAt' | 'mode'>,
-  settings: ExperimentSettings,
+  experiment: Pick<Experiment, 'totals' | 'startedAt' | 'mode' | 'stopping' | 'guardrails'>,
+  configured: ExperimentSettings,
   now: number,
 ): ExperimentDecision {
+  const settings = experimentSettings(configured, experiment);
   const { control, treatment } = experiment.totals;
   const promotion = msprtLogLikelihood(control, treatment, settings.promotionMixtureSd);
   const harm = msprtLogLikelihood(control, treatment, settings.harmMixtureSd);
@@ -169,6 +239,17 @@ export function evaluateExperiment(
       decision: 'rollback',
       evidence,
       reason: `candidate worse on SLA attainment (${attainments}; harm test ln Λ ${harm.logLikelihood.toFixed(2)} ≥ ${evidence.harmBoundary.toFixed(2)})`,
+    };
+  }
+  if (
+    settings.maxAttainmentDrop !== undefined &&
+    smallest >= MIN_DECIDED_FOR_ROLLBACK &&
+    -promotion.difference > settings.maxAttainmentDrop
+  ) {
+    return {
+      decision: 'rollback',
+      evidence,
+      reason: `candidate's SLA attainment more than ${percent(settings.maxAttainmentDrop)} below control's (${attainments}; guardrail maxAttainmentDrop)`,
     };
   }
   if (
@@ -242,4 +323,99 @@ export function startExperiment(input: {
     totals: { control: { decided: 0, met: 0 }, treatment: { decided: 0, met: 0 } },
     shadow: { decisions: 0, agreed: 0 },
   });
+}
+
+/** One arm's outcomes as a person reads them. */
+export interface ArmKpis {
+  readonly decided: number;
+  readonly met: number;
+  /** met ÷ decided; null before the first outcome. */
+  readonly slaAttainment: number | null;
+}
+
+/** Where a running experiment stands and what ends it. */
+export interface ExperimentOutlook {
+  readonly arms: { readonly control: ArmKpis; readonly treatment: ArmKpis };
+  /** What the tuning loop would decide from these totals now ('continue' while it collects). */
+  readonly decision: ExperimentDecision['decision'];
+  readonly evidence: ExperimentEvidence;
+  readonly reason: string;
+  /** The stopping rule and guardrails in force (configured, with the experiment's own over them). */
+  readonly settings: ExperimentSettings & { readonly maxAttainmentDrop?: number };
+  /** ISO time it ends inconclusive at the latest (A/B), if nothing decides it first. */
+  readonly endsAt?: string;
+  /** What happens next, one sentence per way out: promote when…, roll back when…, ends at…. */
+  readonly next: readonly string[];
+}
+
+const armKpis = (arm: ArmOutcomes): ArmKpis => ({
+  decided: arm.decided,
+  met: arm.met,
+  slaAttainment: arm.decided === 0 ? null : arm.met / arm.decided,
+});
+
+const fixed = (value: number) => value.toFixed(2);
+
+/**
+ * The arms' KPIs, the sequential tests' evidence and what will happen next, for `flowtune ops
+ * experiments status`: the same evaluation the tuning loop runs every cycle (evaluateExperiment),
+ * spelled out as the conditions that promote, roll back or end the experiment.
+ *
+ * @example
+ * experimentOutlook(experiment, config.experiment, now).next[0]; // 'promotes candidate-7 when …'
+ */
+export function experimentOutlook(
+  experiment: Experiment,
+  configured: ExperimentSettings,
+  now: number,
+  options: { readonly needsApproval?: readonly string[] } = {},
+): ExperimentOutlook {
+  const settings = experimentSettings(configured, experiment);
+  const evaluation = evaluateExperiment(experiment, configured, now);
+  const { control, treatment } = experiment.totals;
+  const arms = { control: armKpis(control), treatment: armKpis(treatment) };
+  const evidence = evaluation.evidence;
+  const candidate = experiment.candidate.version;
+  const counts = `now ${treatment.decided} treatment, ${control.decided} control`;
+  if (experiment.status !== 'running') {
+    const ended = `ended ${experiment.status}${experiment.decidedAt === undefined ? '' : ` at ${new Date(experiment.decidedAt).toISOString()}`}${experiment.stoppedBy === undefined ? '' : ` by ${experiment.stoppedBy}`}: ${experiment.reason ?? 'no reason recorded'}`;
+    return {
+      arms,
+      decision: evaluation.decision,
+      evidence: experiment.evidence ?? evidence,
+      reason: experiment.reason ?? evaluation.reason,
+      settings,
+      next: [
+        experiment.status === 'awaiting-approval'
+          ? `promotion of ${candidate} waits for a person: flowtune ops approvals approve|reject (the wait expires in 24 h, rejected)`
+          : `nothing: the experiment ${ended}`,
+      ],
+    };
+  }
+  if (experiment.mode === 'shadow') {
+    return {
+      arms,
+      decision: evaluation.decision,
+      evidence,
+      reason: evaluation.reason,
+      settings,
+      next: [
+        `nothing is promoted or rolled back: ${candidate} decides on paper only (SHADOW_DECISION audit records) until someone stops it (flowtune ops experiments stop ${experiment.experimentId} --reason TEXT)`,
+      ],
+    };
+  }
+  const endsAt = new Date(experiment.startedAt + settings.maxDurationMinutes * 60_000).toISOString();
+  const approval =
+    options.needsApproval === undefined || options.needsApproval.length === 0
+      ? ''
+      : `, then waits for a person's approval (${options.needsApproval.join('; ')})`;
+  const next = [
+    `promotes ${candidate} when both arms have at least ${settings.minDecidedPerArm} outcomes (${counts}), the treatment's SLA attainment is higher and the promotion test's ln Λ reaches ${fixed(evidence.promotionBoundary)} (now ${fixed(evidence.promotionLogLikelihood)}, α ${settings.promotionAlpha})${approval}`,
+    `rolls back to ${experiment.controlVersion} when both arms have at least ${MIN_DECIDED_FOR_ROLLBACK} outcomes, the treatment's SLA attainment is lower and the harm test's ln Λ reaches ${fixed(evidence.harmBoundary)} (now ${fixed(evidence.harmLogLikelihood)}, α ${settings.harmAlpha})${settings.maxAttainmentDrop === undefined ? '' : `, or its attainment is more than ${percent(settings.maxAttainmentDrop)} below control's (now ${percent(Math.max(0, -evidence.difference))} below)`}`,
+    `ends inconclusive (${experiment.controlVersion} stays) at ${endsAt} or when an arm reaches ${settings.maxDecidedPerArm} outcomes, whichever comes first`,
+  ];
+  if (evaluation.decision !== 'continue') {
+    next.unshift(`the next tuning cycle decides: ${evaluation.decision} (${evaluation.reason})`);
+  }
+  return { arms, decision: evaluation.decision, evidence, reason: evaluation.reason, settings, endsAt, next };
 }

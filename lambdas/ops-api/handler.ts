@@ -31,10 +31,9 @@ import {
   systemClock,
 } from '../shared/ports';
 import { livePolicyStore, liveTuningStore } from '../shared/tuning-live';
-import type { TuningStore } from '../shared/tuning-store';
 import { DynamoDbOpsStore } from './dynamodb-ops-store';
 import { createOpsHttpHandler } from './http';
-import { createOpsOperations } from './operations';
+import { createOpsOperations, type OpsTuningStore } from './operations';
 import type { OpsStore } from './ports';
 
 const FUNCTION = 'ops-api';
@@ -47,11 +46,8 @@ export interface OpsApiDeps {
   readonly audit: AuditLog;
   readonly executions: ExecutionControl;
   readonly store: OpsStore;
-  /** The tuning loop's approval requests (GET /tuning/approvals and their decisions). @default none: those routes answer 404 */
-  readonly tuning?: Pick<
-    TuningStore,
-    'listPendingApprovals' | 'getApprovalRequest' | 'resolveApprovalRequest'
-  >;
+  /** The tuning loop's approval requests and experiments (/tuning/approvals, /experiments). @default none: those routes answer 404 */
+  readonly tuning?: OpsTuningStore;
   /** The allocation job's approvals (GET /allocation/approvals and their decisions). @default none: those routes answer 404 */
   readonly allocation?: Pick<AllocationStore, 'listApprovals' | 'transitionApproval'>;
   readonly clock?: Clock;

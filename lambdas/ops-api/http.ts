@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import {
+  ExperimentStartBody,
   matchRoute,
   OPS_ROUTES,
   type OpsErrorBody,
@@ -99,6 +100,14 @@ export function createOpsHttpHandler(operations: OpsOperations, telemetry: Telem
             200,
             await operations.rejectStaffingMove(param('approvalId', StaffingApprovalId), reason(), actor),
           );
+        case 'listExperiments':
+          return ok(200, await operations.listExperiments());
+        case 'startExperiment':
+          return ok(201, await operations.startExperiment(ExperimentStartBody.parse(body), actor));
+        case 'experimentStatus':
+          return ok(200, await operations.experimentStatus(param('experimentId')));
+        case 'stopExperiment':
+          return ok(200, await operations.stopExperiment(param('experimentId'), reason(), actor));
       }
     } catch (error) {
       if (error instanceof OpsRequestError) {

@@ -49,8 +49,13 @@ import type {
 import { auditExpiresAt } from '../shared/table-layout';
 import { createStaffingApprovalOperations, type StaffingApprovalDeps } from './allocation-approvals';
 import { OpsRequestError } from './errors';
+import { createExperimentOperations, type ExperimentDeps } from './experiments';
 import type { OpsStore, TrailRecord } from './ports';
 import { createTuningApprovalOperations, type TuningApprovalDeps } from './tuning-approvals';
+
+/** What the ops API reads and writes of the tuning store: approvals and experiments. */
+export type OpsTuningStore = NonNullable<TuningApprovalDeps['tuning']> &
+  NonNullable<ExperimentDeps['tuning']>;
 
 export interface OpsDeps {
   readonly features: FeatureStore;
@@ -62,8 +67,8 @@ export interface OpsDeps {
   readonly store: OpsStore;
   readonly clock: Clock;
   readonly telemetry: Telemetry;
-  /** The tuning loop's approval requests. @default none: the tuning approval routes answer 404 */
-  readonly tuning?: TuningApprovalDeps['tuning'];
+  /** The tuning loop's approval requests and experiments. @default none: the tuning approval and experiment routes answer 404 */
+  readonly tuning?: OpsTuningStore;
   /** The allocation job's approvals. @default none: the staffing approval routes answer 404 */
   readonly allocation?: StaffingApprovalDeps['allocation'];
   /** Most items read per stage for the bottleneck view. @default 20_000 */
@@ -616,6 +621,7 @@ export function createOpsOperations(deps: OpsDeps) {
     rollbackPolicy,
     ...createTuningApprovalOperations(deps),
     ...createStaffingApprovalOperations(deps),
+    ...createExperimentOperations(deps),
   };
 }
 

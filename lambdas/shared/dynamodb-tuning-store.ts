@@ -1,16 +1,23 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_POLICY, Policy } from '../../domain/policy';
 import {
   bucketStart,
   DEFAULT_TUNING_CONFIG,
   Experiment,
+  type ExperimentStatus,
   type Observation,
   type ObservationBucket,
   PolicyVersionRecord,
   TuningConfig,
   type TuningState,
 } from '../../domain/tuning';
-import { isConditionalCheckFailed } from './dynamodb-expressions';
+import { isConditionalCheckFailed, transactionCancellationCodes } from './dynamodb-expressions';
 import { queryAll } from './dynamodb-query';
 import { type Clock, systemClock } from './ports';
 import { ACTIVE_POLICY_SK, POLICY_PK } from './table-layout';
@@ -25,6 +32,7 @@ import {
   fromAttributes,
   type ItemStart,
   isRunningAt,
+  LIVE_EXPERIMENT_STATUSES,
   observationIncrements,
   POLICY_VERSION_PREFIX,
   parseStoredState,
@@ -35,6 +43,7 @@ import {
   retainUntil,
   STATE_SK,
   type StoredState,
+  sortExperiments,
   type TrackedRunningItem,
   TUNING_CONFIG_SK,
   TUNING_PK,
@@ -281,15 +290,100 @@ export class DynamoDbTuningStore implements TuningStore {
   }
 
   async saveExperiment(experiment: Experiment): Promise<void> {
-    const text = JSON.stringify(Experiment.parse(experiment));
-    await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { pk: TUNING_PK, sk: EXPERIMENT_SK, experiment: text } }),
+    const items = experimentItems(experiment);
+    await this.client.send(new PutCommand({ TableName: this.table, Item: items.current }));
+    await this.client.send(new PutCommand({ TableName: this.table, Item: items.copy }));
+  }
+
+  async beginExperiment(experiment: Experiment): Promise<'started' | 'busy' | 'id-taken'> {
+    const items = experimentItems(experiment);
+    const live = Object.fromEntries(
+      LIVE_EXPERIMENT_STATUSES.map((status, index) => [`:live${index}`, status]),
     );
-    await this.client.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: TUNING_PK, sk: `${EXPERIMENT_SK}#${experiment.experimentId}`, experiment: text },
-      }),
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: items.current,
+                // A document written before the status attribute existed counts as not live here;
+                // the ops API reads the current one first and refuses to start beside a live one.
+                ConditionExpression: `attribute_not_exists(pk) OR NOT (#status IN (${Object.keys(live).join(', ')}))`,
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: live,
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: items.copy,
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return 'started';
+    } catch (error) {
+      const codes = transactionCancellationCodes(error);
+      if (codes === undefined) throw error;
+      if (codes[0] === 'ConditionalCheckFailed') return 'busy';
+      if (codes[1] === 'ConditionalCheckFailed') return 'id-taken';
+      throw error;
+    }
+  }
+
+  async updateExperiment(
+    experiment: Experiment,
+    expectedStatus: ExperimentStatus,
+  ): Promise<'saved' | 'conflict'> {
+    const items = experimentItems(experiment);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: items.current,
+                ConditionExpression: '#experimentId = :experimentId AND #status = :expected',
+                ExpressionAttributeNames: { '#experimentId': 'experimentId', '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':experimentId': experiment.experimentId,
+                  ':expected': expectedStatus,
+                },
+              },
+            },
+            { Put: { TableName: this.table, Item: items.copy } },
+          ],
+        }),
+      );
+      return 'saved';
+    } catch (error) {
+      if (transactionCancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return 'conflict';
+      throw error;
+    }
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment | undefined> {
+    const item = await this.get(TUNING_PK, `${EXPERIMENT_SK}#${experimentId}`);
+    return item === undefined || typeof item.experiment !== 'string'
+      ? undefined
+      : Experiment.parse(JSON.parse(item.experiment));
+  }
+
+  async listExperiments(): Promise<Experiment[]> {
+    const rows = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': TUNING_PK, ':prefix': `${EXPERIMENT_SK}#` },
+    });
+    return sortExperiments(
+      rows.flatMap((row) =>
+        typeof row.experiment === 'string' ? [Experiment.parse(JSON.parse(row.experiment))] : [],
+      ),
     );
   }
 
@@ -448,4 +542,24 @@ export class DynamoDbTuningStore implements TuningStore {
       ConsistentRead: true,
     });
   }
+}
+
+/**
+ * The current experiment's item and its own copy: the document as JSON, with its id and status
+ * beside it as attributes the conditional writes test.
+ */
+function experimentItems(experiment: Experiment): {
+  readonly current: Record<string, unknown>;
+  readonly copy: Record<string, unknown>;
+} {
+  const parsed = Experiment.parse(experiment);
+  const attributes = {
+    experiment: JSON.stringify(parsed),
+    experimentId: parsed.experimentId,
+    status: parsed.status,
+  };
+  return {
+    current: { pk: TUNING_PK, sk: EXPERIMENT_SK, ...attributes },
+    copy: { pk: TUNING_PK, sk: `${EXPERIMENT_SK}#${parsed.experimentId}`, ...attributes },
+  };
 }

@@ -256,6 +256,39 @@ export class PolicyStore {
     return this.record(request, policy.version, changes, this.deps.clock.now(), 'activated');
   }
 
+  /**
+   * Stores `policy` as an immutable version without activating it (an experiment's candidate), so
+   * a later promotion activates this very document. 'exists' when the same document is stored
+   * under that version already; 'taken' when the version names another document.
+   */
+  async recordVersion(input: {
+    readonly policy: Policy;
+    readonly baseVersion: string;
+    readonly reason: string;
+    readonly actor: string;
+    readonly experimentId?: string;
+  }): Promise<'created' | 'exists' | 'taken'> {
+    const policy = Policy.parse(input.policy);
+    const stored =
+      policy.version === DEFAULT_POLICY.version
+        ? { policy: DEFAULT_POLICY }
+        : await this.deps.versions.getPolicyVersion(policy.version);
+    if (stored !== undefined) return diffPolicies(stored.policy, policy).length > 0 ? 'taken' : 'exists';
+    const created = await this.deps.versions.putPolicyVersion({
+      version: policy.version,
+      policy,
+      parentVersion: input.baseVersion,
+      kind: 'manual',
+      reason: input.reason.slice(0, 2000),
+      createdAt: iso(this.deps.clock.now()),
+      createdBy: input.actor,
+      ...(input.experimentId === undefined ? {} : { experimentId: input.experimentId }),
+    });
+    if (created === 'created') return 'created';
+    const raced = await this.deps.versions.getPolicyVersion(policy.version);
+    return raced !== undefined && diffPolicies(raced.policy, policy).length === 0 ? 'exists' : 'taken';
+  }
+
   /** A decision that activates nothing (the active version stays): audited and announced. */
   async announce(decision: PolicyAnnouncement): Promise<PolicyChanged> {
     const now = this.deps.clock.now();

@@ -493,6 +493,9 @@ export const AUDIT_KINDS = [
   /** A change of the active policy (or a decision that kept it), through lambdas/shared/policy-store.ts. */
   'POLICY_CHANGED',
   'SHADOW_DECISION',
+  /** A person started or stopped an experiment through the ops API (trail `experiment#<id>`). */
+  'EXPERIMENT_STARTED',
+  'EXPERIMENT_STOPPED',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -6,6 +6,7 @@ import {
   CONFIDENCE_BINS,
   DEFAULT_TUNING_CONFIG,
   Experiment,
+  type ExperimentStatus,
   emptyBucket,
   type Moments,
   type Observation,
@@ -153,8 +154,26 @@ export interface TuningStore {
   readState(): Promise<StoredState | undefined>;
   /** Condition: the stored revision is `expectedRevision` (no state stored when undefined). */
   saveState(state: TuningState, expectedRevision: number | undefined): Promise<'saved' | 'conflict'>;
+  /** The current experiment (TUNING / EXPERIMENT), whatever its status. */
   readExperiment(): Promise<Experiment | undefined>;
+  /** Writes the current experiment and its own copy, unconditionally (the tests' and the apply step's write). */
   saveExperiment(experiment: Experiment): Promise<void>;
+  /**
+   * Starts `experiment` as the current one. Conditions, in one transaction: no current experiment
+   * is live (status running or awaiting-approval; 'busy' otherwise, so two starts cannot both win)
+   * and no experiment of this id was ever stored ('id-taken').
+   */
+  beginExperiment(experiment: Experiment): Promise<'started' | 'busy' | 'id-taken'>;
+  /**
+   * Replaces the current experiment with `experiment` (and its copy). Condition: the current one is
+   * the same experiment with status `expectedStatus` ('conflict' otherwise), so a cycle that read
+   * it running cannot undo a stop, nor a stop a decision.
+   */
+  updateExperiment(experiment: Experiment, expectedStatus: ExperimentStatus): Promise<'saved' | 'conflict'>;
+  /** One experiment by id, current or past (its copy, TUNING / EXPERIMENT#<id>). */
+  getExperiment(experimentId: string): Promise<Experiment | undefined>;
+  /** Every stored experiment, current and past, latest start first. */
+  listExperiments(): Promise<Experiment[]>;
   /** The stored configuration, or the defaults; an invalid document throws (fix it, do not guess). */
   readConfig(): Promise<TuningConfig>;
   saveConfig(config: TuningConfig): Promise<void>;
@@ -180,6 +199,16 @@ export interface TuningStore {
       readonly at: number;
     },
   ): Promise<'resolved' | 'not-pending'>;
+}
+
+/** Statuses of an experiment still deciding (a new one cannot start beside it). */
+export const LIVE_EXPERIMENT_STATUSES: readonly ExperimentStatus[] = ['running', 'awaiting-approval'];
+
+/** Latest start first (then by id, so the order is total). */
+export function sortExperiments(experiments: Experiment[]): Experiment[] {
+  return experiments.sort(
+    (a, b) => b.startedAt - a.startedAt || a.experimentId.localeCompare(b.experimentId),
+  );
 }
 
 export class InvalidTuningConfigError extends Error {
@@ -346,6 +375,7 @@ export class InMemoryTuningStore implements TuningStore {
   >();
   private state: StoredState | undefined;
   private experiment: Experiment | undefined;
+  private readonly experiments = new Map<string, Experiment>();
   private config: unknown;
   private readonly versions = new Map<string, PolicyVersionRecord>();
   private readonly approvals = new Map<string, ApprovalRequest>();
@@ -441,6 +471,35 @@ export class InMemoryTuningStore implements TuningStore {
 
   async saveExperiment(experiment: Experiment): Promise<void> {
     this.experiment = Experiment.parse(copy(experiment));
+    this.experiments.set(experiment.experimentId, copy(this.experiment));
+  }
+
+  async beginExperiment(experiment: Experiment): Promise<'started' | 'busy' | 'id-taken'> {
+    if (this.experiment !== undefined && LIVE_EXPERIMENT_STATUSES.includes(this.experiment.status))
+      return 'busy';
+    if (this.experiments.has(experiment.experimentId)) return 'id-taken';
+    await this.saveExperiment(experiment);
+    return 'started';
+  }
+
+  async updateExperiment(
+    experiment: Experiment,
+    expectedStatus: ExperimentStatus,
+  ): Promise<'saved' | 'conflict'> {
+    const current = this.experiment;
+    if (current?.experimentId !== experiment.experimentId || current.status !== expectedStatus)
+      return 'conflict';
+    await this.saveExperiment(experiment);
+    return 'saved';
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment | undefined> {
+    const stored = this.experiments.get(experimentId);
+    return stored === undefined ? undefined : copy(stored);
+  }
+
+  async listExperiments(): Promise<Experiment[]> {
+    return sortExperiments([...this.experiments.values()].map(copy));
   }
 
   async readConfig(): Promise<TuningConfig> {

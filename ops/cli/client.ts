@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { OpsErrorBody, OverrideBody, PolicyProposalBody, ReasonBody } from '../../domain/ops/api';
+import type {
+  ExperimentStartBody,
+  OpsErrorBody,
+  OverrideBody,
+  PolicyProposalBody,
+  ReasonBody,
+} from '../../domain/ops/api';
 import type { BottleneckView } from '../../domain/ops/bottleneck';
 import type { PolicyProposal } from '../../domain/ops/policy-proposal';
 import type { Policy } from '../../domain/policy';
@@ -10,6 +16,11 @@ import type {
   StaffingApprovalView,
   StaffingDecisionResult,
 } from '../../lambdas/ops-api/allocation-approvals';
+import type {
+  ExperimentActionResult,
+  ExperimentSummary,
+  ExperimentView,
+} from '../../lambdas/ops-api/experiments';
 import type { ActionResult, HumanTask, ItemStatus } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView, TuningDecisionResult } from '../../lambdas/ops-api/tuning-approvals';
 import type { PolicyHistoryEntry } from '../../lambdas/shared/policy-store';
@@ -40,6 +51,11 @@ export interface PolicyRollbackResult {
   readonly outcome: string;
   readonly changes: readonly string[];
   readonly actor: string;
+}
+
+export interface ExperimentList {
+  readonly current?: ExperimentSummary;
+  readonly experiments: readonly ExperimentSummary[];
 }
 
 /** The API answered with an error: its status, code and message (never a stack trace). */
@@ -210,6 +226,22 @@ export class OpsClient {
     body: ReasonBody,
   ): Promise<StaffingDecisionResult> {
     return this.call('POST', `allocation/approvals/${encodeURIComponent(approvalId)}/${decision}`, body);
+  }
+
+  experiments(): Promise<ExperimentList> {
+    return this.call('GET', 'experiments');
+  }
+
+  startExperiment(body: ExperimentStartBody): Promise<ExperimentActionResult> {
+    return this.call('POST', 'experiments', body);
+  }
+
+  experimentStatus(experimentId: string): Promise<ExperimentView> {
+    return this.call('GET', `experiments/${encodeURIComponent(experimentId)}`);
+  }
+
+  stopExperiment(experimentId: string, body: ReasonBody): Promise<ExperimentActionResult> {
+    return this.call('POST', `experiments/${encodeURIComponent(experimentId)}/stop`, body);
   }
 
   private async call<T>(method: 'GET' | 'POST', relative: string, body?: unknown): Promise<T> {

@@ -1,8 +1,9 @@
 import { type BottleneckView, formatAge } from '../../domain/ops/bottleneck';
 import type { StaffingApprovalView } from '../../lambdas/ops-api/allocation-approvals';
+import type { ExperimentActionResult, ExperimentView } from '../../lambdas/ops-api/experiments';
 import type { ActionResult, HumanTask, ItemStatus, TrailEntry } from '../../lambdas/ops-api/operations';
 import type { TuningApprovalView } from '../../lambdas/ops-api/tuning-approvals';
-import type { PolicyDiffView, PolicyHistoryView } from './client';
+import type { ExperimentList, PolicyDiffView, PolicyHistoryView } from './client';
 
 /** Plain-text renderings of the ops API's answers for the terminal. */
 
@@ -190,4 +191,56 @@ export function formatPolicyDiff(view: PolicyDiffView): string {
     `${view.from} → ${view.to}:`,
     ...view.changes.map((change) => `  ${change.path}: ${shown(change.from)} → ${shown(change.to)}`),
   ].join('\n');
+}
+
+const percentOf = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)}%`);
+
+export function formatExperiments(list: ExperimentList): string {
+  if (list.experiments.length === 0) {
+    return 'No experiments. Start one with: flowtune ops experiments start --policy-file F --kind ab --split 0.2 --reason TEXT';
+  }
+  const lines = [
+    list.current === undefined
+      ? 'current: none'
+      : `current: ${list.current.experimentId} (${list.current.status})`,
+    '',
+    `${'EXPERIMENT'.padEnd(26)} ${'KIND'.padEnd(6)} ${'SPLIT'.padEnd(5)} ${'STATUS'.padEnd(17)} ${'CANDIDATE → CONTROL'.padEnd(34)} STARTED`,
+  ];
+  for (const entry of list.experiments) {
+    lines.push(
+      `${entry.experimentId.padEnd(26)} ${entry.kind.padEnd(6)} ${entry.split.toFixed(2).padEnd(5)} ${entry.status.padEnd(17)} ${`${entry.candidateVersion} vs ${entry.controlVersion}`.padEnd(34)} ${entry.startedAt} by ${entry.startedBy}`,
+    );
+    if (entry.reason !== undefined) lines.push(`${''.padEnd(27)}${entry.reason}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatExperiment(view: ExperimentView): string {
+  const { control, treatment } = view.arms;
+  const { evidence } = view;
+  const lines = [
+    `${view.experimentId}  ${view.kind === 'ab' ? `A/B, split ${view.split}` : 'shadow'}  ${view.status}`,
+    `  candidate ${view.candidateVersion} against control ${view.controlVersion}; changes: ${view.changes.join(', ') || 'none'}`,
+    `  started   ${view.startedAt} by ${view.startedBy}${view.startReason === undefined ? '' : `: ${view.startReason}`}`,
+    ...(view.decidedAt === undefined ? [] : [`  ended     ${view.decidedAt}: ${view.reason ?? ''}`]),
+    '',
+    `Arms${view.countedUntil === undefined ? '' : ` (outcomes counted until ${view.countedUntil})`}:`,
+    `  ${'ARM'.padEnd(10)} ${'DECIDED'.padStart(8)} ${'MET'.padStart(8)} ${'SLA'.padStart(8)}`,
+    `  ${'control'.padEnd(10)} ${String(control.decided).padStart(8)} ${String(control.met).padStart(8)} ${percentOf(control.slaAttainment).padStart(8)}`,
+    `  ${'treatment'.padEnd(10)} ${String(treatment.decided).padStart(8)} ${String(treatment.met).padStart(8)} ${percentOf(treatment.slaAttainment).padStart(8)}`,
+    '',
+    'Sequential tests (mSPRT, as the tuning loop computes them):',
+    `  difference (treatment − control)  ${(evidence.difference * 100).toFixed(1)} points`,
+    `  promotion  ln Λ ${evidence.promotionLogLikelihood.toFixed(2)} of ${evidence.promotionBoundary.toFixed(2)}`,
+    `  harm       ln Λ ${evidence.harmLogLikelihood.toFixed(2)} of ${evidence.harmBoundary.toFixed(2)}`,
+    `  decision now: ${view.decision}`,
+    '',
+    'What happens next:',
+    ...view.next.map((line) => `  - ${line}`),
+  ];
+  return lines.join('\n');
+}
+
+export function formatExperimentAction(result: ExperimentActionResult): string {
+  return `${result.action} ${result.experimentId} (candidate ${result.candidateVersion}, control ${result.controlVersion}) by ${result.actor} at ${result.at}: ${result.outcome}`;
 }

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AgentId, ItemId } from '../../domain/events';
 import {
+  ExperimentId,
+  ExperimentStartBody,
   PolicyProposalBody,
   PolicyVersion,
   Reason,
@@ -14,6 +16,9 @@ import { OpsApiError, OpsClient, type OpsTarget, OpsTargetError, resolveTarget }
 import {
   formatAction,
   formatBottlenecks,
+  formatExperiment,
+  formatExperimentAction,
+  formatExperiments,
   formatPolicyDiff,
   formatPolicyHistory,
   formatStaffingApprovals,
@@ -140,7 +145,7 @@ function listOrDecide<Id>(spec: {
   };
 }
 
-const SUBCOMMANDS: readonly Subcommand[] = [
+const CORE_SUBCOMMANDS: readonly Subcommand[] = [
   {
     name: 'status',
     usage: 'flowtune ops status ITEM_ID',
@@ -399,6 +404,126 @@ An approval expires with its recommendation's horizon (validUntil); the job then
   },
 ];
 
+/** The numeric options of `experiments start`, each to its place in the body. */
+const EXPERIMENT_NUMBERS = [
+  ['split', ['split']],
+  ['min-per-arm', ['stopping', 'minDecidedPerArm']],
+  ['max-per-arm', ['stopping', 'maxDecidedPerArm']],
+  ['max-minutes', ['stopping', 'maxDurationMinutes']],
+  ['promotion-alpha', ['stopping', 'promotionAlpha']],
+  ['harm-alpha', ['guardrails', 'harmAlpha']],
+  ['max-sla-drop', ['guardrails', 'maxAttainmentDrop']],
+] as const;
+
+/** Option names by body path, so a refusal names the option the person typed. */
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
+  candidate: '--policy-file',
+  kind: '--kind',
+  reason: '--reason',
+  experimentId: '--id',
+  ...Object.fromEntries(EXPERIMENT_NUMBERS.map(([option, path]) => [path.join('.'), `--${option}`])),
+};
+
+function experimentStartBody(input: SubcommandInput): ExperimentStartBody {
+  const file = requireString(input.values, 'policy-file', 'experiments');
+  let candidate: unknown;
+  try {
+    candidate = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--policy-file ${file}: ${(error as Error).message}`);
+  }
+  const body: Record<string, unknown> = {
+    candidate,
+    kind: requireString(input.values, 'kind', 'experiments'),
+    reason: requireString(input.values, 'reason', 'experiments'),
+    ...(typeof input.values.id === 'string' ? { experimentId: input.values.id } : {}),
+  };
+  for (const [option, path] of EXPERIMENT_NUMBERS) {
+    const raw = input.values[option];
+    if (typeof raw !== 'string') continue;
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value))
+      throw new UsageError(`--${option} must be a number (got "${raw}")`);
+    const [first, second] = path;
+    if (second === undefined) body[first] = value;
+    else body[first] = { ...((body[first] as Record<string, unknown> | undefined) ?? {}), [second]: value };
+  }
+  const parsed = ExperimentStartBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.map(String) ?? [];
+    const option =
+      path[0] === 'candidate'
+        ? `${file} is not a valid policy: ${path.slice(1).join('.')}`
+        : (OPTION_OF_FIELD[path.join('.')] ?? (path.join('.') || 'the options'));
+    throw new UsageError(`${option}: ${issue?.message ?? 'is invalid'}`);
+  }
+  return parsed.data;
+}
+
+const EXPERIMENTS: Subcommand = {
+  name: 'experiments',
+  usage: 'flowtune ops experiments [list | start ... | status ID | stop ID --reason TEXT]',
+  summary: 'A/B and shadow experiments of a candidate policy: list, start, status, stop',
+  details: `Actions:
+  list (default)                          the current experiment and the past ones, latest first
+  start --policy-file F --kind ab|shadow [--split S] --reason TEXT [options]
+                                          start an experiment of the policy document in F (checked
+                                          against the Policy schema; its own version) against the
+                                          active policy; 409 while another one runs
+      --split S                           A/B: fraction of new items the candidate decides (0.01-0.5)
+      --max-minutes M                     stopping rule: ends inconclusive M minutes after the start
+      --min-per-arm N / --max-per-arm N   outcomes per arm before a promotion / at which it ends
+      --promotion-alpha A                 bound on promoting a candidate no better than control
+      --harm-alpha A                      guardrail: the harm test's bound (rolls back when worse)
+      --max-sla-drop D                    guardrail: roll back once the candidate's SLA attainment is
+                                          more than D (0.05 = 5 points) below control's
+      --id ID                             the experiment's id (default exp-<start time>)
+  status EXPERIMENT_ID                    the arms' KPIs, the sequential tests' evidence and what
+                                          happens next (promote when, roll back when, ends at)
+  stop EXPERIMENT_ID --reason TEXT        stop a running experiment: control stays, nothing promoted
+Options left out take the tuning configuration's experiment settings.`,
+  options: {
+    reason: { type: 'string' },
+    'policy-file': { type: 'string' },
+    kind: { type: 'string' },
+    id: { type: 'string' },
+    ...Object.fromEntries(EXPERIMENT_NUMBERS.map(([option]) => [option, { type: 'string' as const }])),
+  },
+  positionals: ['ACTION', 'EXPERIMENT_ID'],
+  arity: [0, 1, 2],
+  run: async (client, input) => {
+    const [action = 'list', id] = input.positionals;
+    const experimentId = () => {
+      if (id === undefined) {
+        throw new UsageError(`"experiments ${action}" needs the EXPERIMENT_ID (see "experiments list")`);
+      }
+      return checked(ExperimentId, id, 'EXPERIMENT_ID');
+    };
+    if (action === 'list') {
+      if (id !== undefined) throw new UsageError('"experiments list" takes no EXPERIMENT_ID');
+      const result = await client.experiments();
+      return show(input.json, result, () => formatExperiments(result));
+    }
+    if (action === 'start') {
+      if (id !== undefined) throw new UsageError('"experiments start" takes no EXPERIMENT_ID: pass --id ID');
+      const result = await client.startExperiment(experimentStartBody(input));
+      return show(input.json, result, () => formatExperimentAction(result));
+    }
+    if (action === 'status') {
+      const view = await client.experimentStatus(experimentId());
+      return show(input.json, view, () => formatExperiment(view));
+    }
+    if (action === 'stop') {
+      const result = await client.stopExperiment(experimentId(), { reason: reasonOf(input, 'experiments') });
+      return show(input.json, result, () => formatExperimentAction(result));
+    }
+    throw new UsageError(`unknown action "${action}"; one of: list, start, status, stop`);
+  },
+};
+
+const SUBCOMMANDS: readonly Subcommand[] = [...CORE_SUBCOMMANDS, EXPERIMENTS];
+
 /** `ops serve`: a local runtime with its ops server, until Ctrl-C. */
 const SERVE_USAGE = 'flowtune ops serve [--port N]';
 
@@ -551,7 +676,7 @@ async function serve(argv: readonly string[], io: { readonly out: (text: string)
 export const opsCommand: Command = {
   name: 'ops',
   summary:
-    'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies, tuning and staffing approvals',
+    'operations: status, bottlenecks, human tasks, approve / override / reject / appeal, policies, tuning and staffing approvals, experiments',
   help: HELP,
   handlesHelp: true,
   run: (argv) =>

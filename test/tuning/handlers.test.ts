@@ -236,6 +236,20 @@ class RacingTuningStore extends InMemoryTuningStore {
   }
 }
 
+/** A person stops the experiment right after the cycle read it running. */
+class StoppedMeanwhileStore extends InMemoryTuningStore {
+  override async readExperiment() {
+    const read = await super.readExperiment();
+    if (read?.status === 'running') {
+      await super.updateExperiment(
+        { ...read, status: 'stopped', stoppedBy: 'ops:ana', decidedAt: START },
+        'running',
+      );
+    }
+    return read;
+  }
+}
+
 /** Remembers the times it was asked for the work in progress. */
 class SnapshotRecordingStore extends InMemoryTuningStore {
   readonly asked: number[] = [];
@@ -308,6 +322,71 @@ describe('cycle handler', () => {
 
     // Act / Assess
     await expect(handler({})).rejects.toThrow(TuningStateConflictError);
+  });
+});
+
+describe('cycle handler and a person stopping the experiment', () => {
+  it('never undoes a stop made during the cycle, and drops the decision it computed on the stopped experiment', async () => {
+    // Prepare: an A/B trial whose treatment misses every SLA (the harm test rolls it back).
+    const { tables, features } = stores();
+    const tuning = new StoppedMeanwhileStore(tables);
+    const experiment = startExperiment({
+      experimentId: 'exp-stop',
+      candidate: { ...DEFAULT_POLICY, version: 'c-bad' },
+      active: DEFAULT_POLICY,
+      mode: 'ab',
+      treatmentShare: 0.5,
+      now: START,
+      startedBy: 'ops:ana',
+    });
+    await tuning.saveExperiment(experiment);
+    await tuning.saveState(initialTuningState(START), undefined);
+    for (let index = 0; index < 200; index++) {
+      const arm = experimentArm(`T-${index}`, experiment);
+      await tuning.record(
+        { kind: 'outcome', at: START + index * 5_000, arm: armKey('exp-stop', arm), met: arm === 'control' },
+        `T-${index}#outcome`,
+        60,
+      );
+    }
+    const handler = createCycleHandler({ tuning, features, clock: { now: () => START + 30 * MINUTE } });
+
+    // Act
+    const output = await handler({});
+
+    // Assess
+    expect(output.hasPolicyChange).toBe(false);
+    expect(output.experiment).toBeUndefined();
+    expect(await tuning.readExperiment()).toMatchObject({ status: 'stopped', stoppedBy: 'ops:ana' });
+  });
+
+  it('still rolls the same trial back when nobody stops it (the test above can fail)', async () => {
+    const { tuning, features } = stores();
+    const experiment = startExperiment({
+      experimentId: 'exp-stop',
+      candidate: { ...DEFAULT_POLICY, version: 'c-bad' },
+      active: DEFAULT_POLICY,
+      mode: 'ab',
+      treatmentShare: 0.5,
+      now: START,
+      startedBy: 'ops:ana',
+    });
+    await tuning.saveExperiment(experiment);
+    await tuning.saveState(initialTuningState(START), undefined);
+    for (let index = 0; index < 200; index++) {
+      const arm = experimentArm(`T-${index}`, experiment);
+      await tuning.record(
+        { kind: 'outcome', at: START + index * 5_000, arm: armKey('exp-stop', arm), met: arm === 'control' },
+        `T-${index}#outcome`,
+        60,
+      );
+    }
+    const handler = createCycleHandler({ tuning, features, clock: { now: () => START + 30 * MINUTE } });
+
+    const output = await handler({});
+
+    expect(output.policyChange?.kind).toBe('rolled-back');
+    expect((await tuning.readExperiment())?.status).toBe('rolled-back');
   });
 });
 

@@ -294,6 +294,50 @@ function contract(name: string, world: World) {
       expect(await tuning.listPendingApprovals()).toEqual([]);
       expect((await tuning.getApprovalRequest('run-1'))?.resolvedBy).toBe('ops:ben');
     });
+
+    it('starts one experiment at a time: of two concurrent starts one wins, an id is never reused, a stale update loses', async () => {
+      // Prepare
+      const { tuning } = await world();
+      const trial = (experimentId: string, version: string, now = START) =>
+        startExperiment({
+          experimentId,
+          candidate: { ...DEFAULT_POLICY, version },
+          active: DEFAULT_POLICY,
+          mode: 'ab',
+          treatmentShare: 0.2,
+          now,
+          startedBy: 'ops:ana',
+        });
+
+      // Act
+      const raced = await Promise.all([
+        tuning.beginExperiment(trial('exp-a', 'c-a')),
+        tuning.beginExperiment(trial('exp-b', 'c-b')),
+      ]);
+      const winner = await tuning.readExperiment();
+      if (winner === undefined) throw new Error('no experiment started');
+      const stopped = { ...winner, status: 'stopped' as const, decidedAt: START + 1 };
+      const stop = await tuning.updateExperiment(stopped, 'running');
+      // A cycle that read it running saves its totals after the stop: it must lose.
+      const staleCycle = await tuning.updateExperiment(
+        { ...winner, totals: { control: { decided: 5, met: 5 }, treatment: { decided: 5, met: 5 } } },
+        'running',
+      );
+      const reused = await tuning.beginExperiment(trial(winner.experimentId, 'c-again', START + 2));
+      const next = await tuning.beginExperiment(trial('exp-c', 'c-c', START + 3));
+
+      // Assess
+      expect([...raced].sort()).toEqual(['busy', 'started']);
+      expect([stop, staleCycle]).toEqual(['saved', 'conflict']);
+      expect(reused).toBe('id-taken');
+      expect(next).toBe('started');
+      expect((await tuning.readExperiment())?.experimentId).toBe('exp-c');
+      expect(await tuning.getExperiment(winner.experimentId)).toEqual(stopped);
+      expect((await tuning.listExperiments()).map((entry) => [entry.experimentId, entry.status])).toEqual([
+        ['exp-c', 'running'],
+        [winner.experimentId, 'stopped'],
+      ]);
+    });
   });
 }
 

@@ -130,7 +130,18 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
           );
         }
       }
-      if (result.experiment !== undefined) await deps.tuning.saveExperiment(result.experiment);
+      // Only a running experiment changes in a cycle; it is saved on condition that it still runs,
+      // so a person's stop (or a new experiment) since the read is never overwritten, and a
+      // decision on an experiment stopped meanwhile is dropped.
+      let experimentLost = false;
+      if (experiment?.status === 'running' && result.experiment !== undefined) {
+        experimentLost = (await deps.tuning.updateExperiment(result.experiment, 'running')) === 'conflict';
+        if (experimentLost) {
+          logger.warn('experiment changed during the cycle; its decision is dropped', {
+            experimentId: experiment.experimentId,
+          });
+        }
+      }
       if ((await deps.tuning.saveState(result.state, stored?.revision)) === 'conflict') {
         throw new TuningStateConflictError(
           `tuning state changed since revision ${stored?.revision ?? 'none'}: another cycle ran at the same time`,
@@ -147,7 +158,8 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
       emitMetric(metrics, METRICS.tuningCycles, 1);
       if (Number.isFinite(result.kpis.occupancy))
         emitMetric(metrics, METRICS.occupancy, result.kpis.occupancy * 100);
-      const change = result.policyChange;
+      const change =
+        experimentLost && result.policyChange?.experimentId !== undefined ? undefined : result.policyChange;
       logger.info('tuning cycle', {
         buckets: buckets.length,
         running: running.length,
@@ -189,7 +201,7 @@ export function createCycleHandler(deps: CycleDeps): CycleHandler {
           meanConfidence: finiteOrNull(result.kpis.meanConfidence),
           occupancy: finiteOrNull(result.kpis.occupancy),
         },
-        ...(result.experiment === undefined
+        ...(result.experiment === undefined || experimentLost
           ? {}
           : {
               experiment: {
