@@ -1,6 +1,7 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
 import type { PersonalData } from '../../domain/personal-data';
 import { loadEnv } from '../shared/env';
+import { AGENT_OFFLINE_ERROR } from '../shared/errors';
 import {
   liveAuditLog,
   liveDispatchTrigger,
@@ -66,12 +67,7 @@ export interface AgentStatusResponse {
   readonly agentId?: string;
 }
 
-/**
- * Error the completion wait of an offline agent's item is failed with: the process releases the
- * agent's slot and re-routes the item (excluding that agent), as after a missed window, while the
- * policy's re-routes and the SLA allow; it escalates otherwise.
- */
-export const AGENT_OFFLINE_ERROR = 'AgentWentOffline';
+export { AGENT_OFFLINE_ERROR };
 
 export type AgentStatusHandler = (
   event: unknown,
