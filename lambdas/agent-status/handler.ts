@@ -183,7 +183,25 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
         changedAt,
       });
       if (outcome === 'stale') {
-        logger.info('agent status change older than the stored one; ignored');
+        // Not applied, but answered: every event leaves a record (keyed by its id, so a redelivery
+        // of the same event writes the same record).
+        await deps.audit.append(
+          auditRecord({
+            itemId: agentAuditId(change.agentId),
+            kind: 'AGENT_STATUS_STALE',
+            at: changedAt,
+            eventId,
+            actor: ACTOR,
+            inputs: change,
+            details: {
+              outcome,
+              eventId,
+              source: envelope.data.source,
+              note: 'no newer than the stored change for this agent (a replay or an overtaken change); not applied',
+            },
+          }),
+        );
+        logger.info('agent status change older than the stored one; recorded, not applied');
         emitMetric(metrics, METRICS.staleAgentEvents, 1);
         return { status: outcome, agentId: change.agentId };
       }
