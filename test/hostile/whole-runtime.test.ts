@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../../domain/policy';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb-local';
-import { HostileWorld } from './support/hostile-world';
+import { HostileWorld, readTrail } from './support/hostile-world';
 
 /**
  * Issue 21, the suite of its own: a whole local runtime (the real handlers, the process ASL, the
@@ -182,6 +183,78 @@ function interleave(
   return result;
 }
 
+/** What operators send at once; the decisive ones are valid alone, so exactly one of them wins. */
+const OPERATOR_ACTIONS = [
+  'approve',
+  'reject',
+  'override',
+  'override-unknown-agent',
+  'approve-without-reason',
+] as const;
+type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
+const DECISIVE = new Set<string>(['approve', 'reject', 'override']);
+
+const actionPath = (action: OperatorAction): string =>
+  action === 'override' || action === 'override-unknown-agent'
+    ? 'override'
+    : action === 'reject'
+      ? 'reject'
+      : 'approve';
+
+function actionBody(action: OperatorAction): Record<string, unknown> {
+  switch (action) {
+    case 'approve':
+      return { reason: 'checked, route it' };
+    case 'reject':
+      return { reason: 'spam, not a customer' };
+    case 'override':
+      return { agentId: AGENTS[1], reason: 'give it to a senior' };
+    case 'override-unknown-agent':
+      return { agentId: 'agent-who-never-was', reason: 'give it to them' };
+    case 'approve-without-reason':
+      return {};
+  }
+}
+
+const hostilePolicy = fc
+  .record({
+    version: fc.constantFrom('hx-2', 'hx/3', '../active', '', 'x'.repeat(300), 'hx-4'),
+    minConfidence: fc.oneof(
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: -1, max: 2, noNaN: true }),
+    ),
+    maxReroutes: fc.integer({ min: -1, max: 12 }),
+    strategy: fc.constantFrom('flowtune', 'round-robin', 'no-such-strategy', ''),
+  })
+  .map(({ strategy, ...fields }) => ({
+    ...DEFAULT_POLICY,
+    ...fields,
+    routing: { ...DEFAULT_POLICY.routing, strategy },
+  }));
+
+const hostilePath = fc.record({
+  method: fc.constantFrom('GET', 'POST', 'DELETE'),
+  path: fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          'items',
+          'tasks',
+          'policies',
+          'proposals',
+          'approve',
+          '..',
+          '%2e%2e',
+          '%E0%A4',
+          'HR-0',
+        ),
+        fc.string({ maxLength: 8 }).map(encodeURIComponent),
+      ),
+      { maxLength: 4 },
+    )
+    .map((segments) => `/${segments.join('/')}`),
+});
+
 describe('the whole runtime under hostile producers and operators', { timeout: 600_000 }, () => {
   let dynamoDb: DynamoDbLocal;
 
@@ -239,6 +312,91 @@ describe('the whole runtime under hostile producers and operators', { timeout: 6
               ),
             );
             expect(accounting).toEqual({
+              unanswered: [],
+              stranded: [],
+              heldByOffline: [],
+              countMismatches: [],
+              failures: [],
+              lostItems: [],
+            });
+          } finally {
+            await world.stop();
+          }
+        },
+      ),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
+  });
+
+  it('lets exactly one of racing operators decide each item, answers hostile paths and policies below 500, and still accounts for everything (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.constantFrom(...OPERATOR_ACTIONS), { minLength: 2, maxLength: 5 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        fc.array(hostilePolicy, { maxLength: 2 }),
+        fc.array(hostilePath, { maxLength: 4 }),
+        async (actionsPerItem, policies, paths) => {
+          const world = await HostileWorld.start(dynamoDb, { humanReview: true });
+          try {
+            // Prepare: agents online, every item waiting for a person's review
+            for (const agentId of AGENTS) await world.agentStatus(agentId, 'available');
+            const itemIds = actionsPerItem.map((_, n) => `HR-${n}`);
+            for (const itemId of itemIds) {
+              world.createdIds.add(itemId);
+              await world.send('WorkItemCreated', world.workItem(itemId), `${itemId} created`, 'helpdesk');
+            }
+            await world.clock.advanceBy(60_000);
+            const tasks = await world.call('GET', '/tasks');
+            expect(tasks.status).toBe(200);
+            const listed = JSON.stringify(tasks.json);
+            for (const itemId of itemIds) expect(listed).toContain(itemId);
+
+            // Act: every operator at once, with the hostile paths and policies beside them
+            const answers = await Promise.all([
+              ...actionsPerItem.flatMap((actions, n) =>
+                actions.map((action, k) =>
+                  world
+                    .call('POST', `/items/${itemIds[n]}/${actionPath(action)}`, actionBody(action), `op-${k}`)
+                    .then((answer) => ({ itemId: itemIds[n] as string, action, status: answer.status })),
+                ),
+              ),
+              ...paths.map((path) =>
+                world
+                  .call(path.method, path.path)
+                  .then((answer) => ({ itemId: '', action: 'path' as const, status: answer.status })),
+              ),
+              ...policies.map((policy) =>
+                world
+                  .call('POST', '/policies/proposals', { policy, rationale: 'hostile proposal' })
+                  .then((answer) => ({ itemId: '', action: 'policy' as const, status: answer.status })),
+              ),
+            ]);
+            await world.clock.advanceBy(2_000);
+
+            // Assess: one decision per item, every other valid action refused as a conflict
+            for (const answer of answers) expect(answer.status, JSON.stringify(answer)).toBeLessThan(500);
+            for (const answer of answers.filter((entry) => entry.action === 'policy'))
+              expect([201, 400, 409]).toContain(answer.status);
+            for (const itemId of itemIds) {
+              const mine = answers.filter((answer) => answer.itemId === itemId);
+              const decisive = mine.filter((answer) => DECISIVE.has(answer.action));
+              expect(
+                decisive.filter((answer) => answer.status === 200),
+                itemId,
+              ).toHaveLength(decisive.length > 0 ? 1 : 0);
+              for (const answer of decisive.filter((entry) => entry.status !== 200))
+                expect(answer.status, JSON.stringify(answer)).toBe(409);
+              for (const answer of mine.filter((entry) => !DECISIVE.has(entry.action)))
+                expect(answer.status, JSON.stringify(answer)).toBeGreaterThanOrEqual(400);
+              const decisions = (await readTrail(world.runtime, itemId)).filter((record) =>
+                ['HUMAN_APPROVED', 'HUMAN_REJECTED', 'OVERRIDDEN'].includes(record.kind),
+              );
+              expect(decisions, itemId).toHaveLength(decisive.length > 0 ? 1 : 0);
+            }
+            await world.settle();
+            expect(await world.accounting()).toEqual({
               unanswered: [],
               stranded: [],
               heldByOffline: [],

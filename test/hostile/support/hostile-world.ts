@@ -5,10 +5,10 @@ import { EventEnvelope } from '../../../domain/events';
 import { DEFAULT_POLICY } from '../../../domain/policy';
 import { PROJECT_ROOT } from '../../../lib/definitions';
 import type { DynamoDbLocal } from '../../../local/dynamodb-local';
-import { type OpsServer, startOpsServer } from '../../../local/ops-server';
+import { ACTOR_HEADER, type OpsServer, startOpsServer } from '../../../local/ops-server';
 import { type LocalRuntime, startLocalRuntime } from '../../../local/runtime';
 import { VirtualClock } from '../../../local/virtual-clock';
-import { readAuditTable } from '../../../local/workload/ledger';
+import { type RawAuditRecord, readAuditTable } from '../../../local/workload/ledger';
 import { VIRTUAL_EPOCH } from '../../../local/workload/session';
 
 /**
@@ -86,6 +86,31 @@ export class HostileWorld {
     await this.ops.close();
     await this.runtime.stop();
     this.clock.stop();
+  }
+
+  /** One ops API request over HTTP, as an operator (the actor header names them). */
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    actor = 'hostile-operator',
+  ): Promise<{ status: number; json: unknown }> {
+    const answer = this.clock.track(
+      fetch(`${this.ops.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', [ACTOR_HEADER]: actor },
+        ...(body === undefined || method === 'GET' ? {} : { body: JSON.stringify(body) }),
+      }),
+    );
+    const response = await answer;
+    const text = await response.text();
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON: kept as text for the assertion message
+    }
+    return { status: response.status, json };
   }
 
   iso(offsetMs = 0): string {
@@ -227,6 +252,11 @@ export class HostileWorld {
       lostItems,
     };
   }
+}
+
+/** One item's audit trail as stored (every attribute), in record-key order. */
+export async function readTrail(runtime: LocalRuntime, itemId: string): Promise<RawAuditRecord[]> {
+  return (await readAuditTable(runtime)).get(itemId) ?? [];
 }
 
 /** The item id an execution was started for (its input is the work item event). */
