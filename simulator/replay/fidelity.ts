@@ -2,7 +2,7 @@ import type { RunMetrics } from '../../domain/metrics';
 import { type EngineResult, runEngine } from '../engine';
 import { asLoggedPolicy } from './as-logged';
 import type { LogJob } from './log';
-import { buildReplayModel, type ReplayModel, type StaffingInference } from './model';
+import { buildReplayModel, type ReplayModel, type Roster, type StaffingInference } from './model';
 
 /**
  * Fidelity first: before any policy is compared on a log, the log's own decisions are replayed
@@ -114,6 +114,7 @@ export function calibrateReplay(
     readonly skipped?: Readonly<Record<string, number>>;
     readonly source?: string;
     readonly staffing?: StaffingInference;
+    readonly roster?: Roster;
     readonly onStep?: (step: number, staffing: StaffingInference, ratio: number) => void;
   },
 ): CalibratedReplay {
@@ -124,6 +125,7 @@ export function calibrateReplay(
       staffing,
       ...(options.skipped === undefined ? {} : { skipped: options.skipped }),
       ...(options.source === undefined ? {} : { source: options.source }),
+      ...(options.roster === undefined ? {} : { roster: options.roster }),
     });
     const asLogged = replayAsLogged(model);
     runs++;
