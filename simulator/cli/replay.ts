@@ -273,8 +273,11 @@ export const replayCommand: Command = {
         leftOut(s.skipped) +
         `fidelity: as-logged mean wait ${seconds(fidelity.modelMeanWaitSeconds)} vs ${seconds(fidelity.loggedMeanWaitSeconds)} in the log ` +
         `(${fidelity.ratio.toFixed(2)}×, tolerance ±${WAIT_TOLERANCE * 100} %), utilisation ${percent(fidelity.modelUtilisation)} vs ${percent(fidelity.loggedUtilisation)} ` +
-        `(±${UTILISATION_TOLERANCE_POINTS} points); staffing: capacity at the p${Math.round(staffing.capacityQuantile * 100)} of each person's concurrency, ` +
-        `idle gaps over ${seconds(staffing.breakGapSeconds)} are breaks\n` +
+        `(±${UTILISATION_TOLERANCE_POINTS} points); staffing: ` +
+        (options.events !== undefined
+          ? "as recorded (each agent's available stretches and declared capacity)\n"
+          : `capacity at the p${Math.round(staffing.capacityQuantile * 100)} of each person's concurrency, ` +
+            `idle gaps over ${seconds(staffing.breakGapSeconds)} are breaks\n`) +
         `${claim}\n\n` +
         `${table(['', 'mean wait', 'p90 wait', 'mean cycle', 'SLA', 'abandoned', 'done / h', 'utilisation'], rows)}\n`,
     );
