@@ -5,6 +5,7 @@
  */
 import { demoCommand } from '../local/demo/command';
 import { opsCommand } from '../ops/cli/ops';
+import { exportHistoryCommand } from '../ops/history/command';
 import { allocationCommand } from '../simulator/allocation/command';
 import { benchCommand } from '../simulator/cli/bench';
 import { type Command, runCommandLine } from '../simulator/cli/command';
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   demoCommand,
   simulateCommand,
   replayCommand,
+  exportHistoryCommand,
   benchCommand,
   allocationCommand,
   opsCommand,

@@ -360,6 +360,53 @@ function prepareDefinition(
   return parsed;
 }
 
+/** `States.JsonToString(<a JSONPath>)`, the one form the runner takes over. */
+const JSON_TO_STRING = /^States\.JsonToString\((\$[^()]*)\)$/;
+
+/**
+ * aws-local-stepfunctions 3.0.0 strips every backslash from an intrinsic function's string
+ * result, so `States.JsonToString` of anything holding a quote, a newline or a backslash is not
+ * JSON (an explanation quoting a category, an error message). Step Functions returns JSON. In a
+ * Task's Parameters the runner therefore lets the library resolve the path only and stringifies
+ * the value itself before the Task's binding sees it (JSON.stringify is what JsonToString does):
+ * returns the key paths (inside Parameters) to stringify. Other forms stay with the library.
+ */
+function takeOverJsonToString(state: StateNode): string[][] {
+  const paths: string[][] = [];
+  const visit = (node: unknown, at: string[]): void => {
+    if (Array.isArray(node)) {
+      for (const [index, entry] of node.entries()) visit(entry, [...at, String(index)]);
+      return;
+    }
+    if (!isRecord(node)) return;
+    for (const [key, value] of Object.entries(node)) {
+      const match = key.endsWith('.$') && typeof value === 'string' ? JSON_TO_STRING.exec(value) : null;
+      if (match?.[1] !== undefined) {
+        (node as Record<string, unknown>)[key] = match[1];
+        paths.push([...at, key.slice(0, -2)]);
+      } else visit(value, [...at, key]);
+    }
+  };
+  if (state.Type === 'Task' && isRecord(state.Parameters)) visit(state.Parameters, []);
+  return paths;
+}
+
+/** The Task's input with each taken-over value JSON-stringified, as Step Functions would have. */
+function withJsonStrings(input: JsonValue, paths: readonly (readonly string[])[]): JsonValue {
+  if (paths.length === 0) return input;
+  const copy = structuredClone(input);
+  for (const path of paths) {
+    let node: unknown = copy;
+    for (const key of path.slice(0, -1))
+      node = isRecord(node) || Array.isArray(node) ? (node as Record<string, unknown>)[key] : undefined;
+    const last = path.at(-1);
+    if (last === undefined || !(isRecord(node) || Array.isArray(node))) continue;
+    const holder = node as Record<string, unknown>;
+    if (last in holder) holder[last] = JSON.stringify(holder[last]);
+  }
+  return copy;
+}
+
 /** The error a timed-out Task raises, named and worded as aws-local-stepfunctions' own. */
 class ScaledTimeoutError extends TaskError {
   constructor() {
@@ -554,6 +601,8 @@ export class AslRunner {
   /** Tasks whose timeout the runner keeps (time scale): seconds, or 'path' for the carried value. */
   private readonly scaledTimeouts = new Map<string, number | 'path'>();
   private readonly scaledWaitsMs: Record<string, number> = {};
+  /** Task name → key paths in its Parameters whose JsonToString the runner does (takeOverJsonToString). */
+  private readonly jsonStringPaths = new Map<string, string[][]>();
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly closedListeners = new Set<(execution: ExecutionDescription) => void>();
 
@@ -594,6 +643,10 @@ export class AslRunner {
       .filter(([, state]) => Array.isArray(state.Retry))
       .map(([name]) => name);
     for (const [name, state] of states) if (state.Type === 'Task') moveTimeoutPathIntoParameters(name, state);
+    for (const [name, state] of states) {
+      const paths = takeOverJsonToString(state);
+      if (paths.length > 0) this.jsonStringPaths.set(name, paths);
+    }
     if (this.clockMode) {
       for (const [name, state] of states) {
         if (state.Type === 'Wait') {
@@ -841,7 +894,11 @@ export class AslRunner {
         } catch (error) {
           return Promise.reject(error);
         }
-        const running = untilEnded(handler(withoutLocalKeys(input), timeoutMs), scope.ended);
+        const parameters = withJsonStrings(
+          withoutLocalKeys(input),
+          this.jsonStringPaths.get(task.name) ?? [],
+        );
+        const running = untilEnded(handler(parameters, timeoutMs), scope.ended);
         if (!this.clockMode) return running;
         // A token wait is not work in flight (its action is, see waitWhile): it waits on the clock.
         const tracked = task.kind.endsWith('.waitForTaskToken') ? running : this.timers.track(running);

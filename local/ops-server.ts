@@ -78,8 +78,18 @@ export async function serveOpsApi(api: OpsApi, port = 0): Promise<OpsServer> {
   const server: Server = createServer((request, response) => {
     void (async () => {
       try {
-        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
         const rawBody = await readBody(request);
+        const url = requestUrl(request.url);
+        if (url === undefined) {
+          response.writeHead(400, { 'content-type': 'application/json' });
+          response.end(
+            JSON.stringify({
+              error: 'BadRequest',
+              message: 'the request target is not a path (send /items/{itemId}, /tasks, ...)',
+            }),
+          );
+          return;
+        }
         const actorHeader = request.headers[ACTOR_HEADER];
         const actor =
           typeof actorHeader === 'string' && actorHeader !== '' ? actorHeader : DEFAULT_LOCAL_ACTOR;
@@ -137,6 +147,20 @@ export async function serveOpsApi(api: OpsApi, port = 0): Promise<OpsServer> {
       return closed;
     },
   };
+}
+
+/**
+ * The request target as a URL on this server. Resolving it against a base would read a target
+ * that starts with `//` as a host (`//x/tasks` is host x, path /tasks, or no URL at all), so an
+ * origin-form target is appended to this server's origin instead; anything unparsable is none.
+ */
+function requestUrl(target: string | undefined): URL | undefined {
+  const path = target ?? '/';
+  try {
+    return new URL(path.startsWith('/') ? `http://127.0.0.1${path}` : path);
+  } catch {
+    return undefined;
+  }
 }
 
 class BodyTooLargeError extends Error {

@@ -613,7 +613,7 @@ function assemble(
     const built: Partial<Record<FunctionName, EventHandler>> = {
       validate: createValidateHandler({ pseudonymise, clock }),
       score: createScoreHandler({ features, instances, audit, clock }),
-      park: createParkHandler({ instances, audit, executions, clock }),
+      park: createParkHandler({ features, instances, audit, executions, clock }),
       planWait: createPlanWaitHandler({ clock }),
       recordOutcome: createRecordOutcomeHandler({ features, instances, audit, dispatch, clock }),
       completion: createCompletionHandler({

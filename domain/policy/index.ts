@@ -3,8 +3,10 @@ import type { DecisionPath } from '../model';
 import { POLICY_REGISTRY, routingSectionProblems } from '../routing';
 import type { ItemScore } from '../scoring/types';
 import { DEFAULT_SLA_CLOCK, SlaClockPolicy } from './sla-clock';
+import { isStorableNumber, NOT_STORABLE_MESSAGE } from './storable';
 
 export * from './sla-clock';
+export * from './storable';
 
 /**
  * A policy version: what the ops API accepts in a path (`/policies/proposals/{version}/approve`),
@@ -40,9 +42,9 @@ export const MAX_COMPLETION_WINDOW_SECONDS = 30 * 24 * 60 * 60;
 export const Policy = z.object({
   version: PolicyVersion,
   /** Below this model confidence an item goes to human review. */
-  minConfidence: z.number().min(0).max(1),
+  minConfidence: z.number().min(0).max(1).refine(isStorableNumber, NOT_STORABLE_MESSAGE),
   /** Above this SLA-breach or escalation risk an item goes to human review. */
-  maxAutoRisk: z.number().min(0).max(1),
+  maxAutoRisk: z.number().min(0).max(1).refine(isStorableNumber, NOT_STORABLE_MESSAGE),
   /** Categories routine enough for straight-through automation. */
   automationCategories: z.array(z.string()),
   /** Automation only takes items at or below this priority. */
@@ -56,7 +58,14 @@ export const Policy = z.object({
   routing: z
     .object({
       strategy: z.string().min(1),
-      weights: z.record(z.string(), z.number().min(-MAX_ROUTING_WEIGHT).max(MAX_ROUTING_WEIGHT)),
+      weights: z.record(
+        z.string(),
+        z
+          .number()
+          .min(-MAX_ROUTING_WEIGHT)
+          .max(MAX_ROUTING_WEIGHT)
+          .refine(isStorableNumber, NOT_STORABLE_MESSAGE),
+      ),
     })
     // Unknown strategies and weight names are errors at every edge (store, proposal, dispatcher).
     .superRefine((routing, context) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableNumber, NOT_STORABLE_MESSAGE } from './storable';
 
 /**
  * The item's own clock: every wait of a process instance is bounded by the time left to the
@@ -17,12 +18,12 @@ export const SlaClockPolicy = z.object({
    * re-routed. Later attempts' re-route points are spread evenly between it and the due time; the
    * last attempt waits until the due time, then the item escalates.
    */
-  rerouteAtSlaFraction: z.number().gt(0).max(1),
+  rerouteAtSlaFraction: z.number().gt(0).max(1).refine(isStorableNumber, NOT_STORABLE_MESSAGE),
   /**
    * Share of the SLA window by which an item must be assigned; an item nobody takes by then goes
    * to people with the reason "no eligible agent", before its due time.
    */
-  unassignedEscalationAtSlaFraction: z.number().gt(0).max(1),
+  unassignedEscalationAtSlaFraction: z.number().gt(0).max(1).refine(isStorableNumber, NOT_STORABLE_MESSAGE),
 });
 export type SlaClockPolicy = z.infer<typeof SlaClockPolicy>;
 

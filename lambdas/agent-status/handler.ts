@@ -1,6 +1,7 @@
 import { AgentId, EventEnvelope, validateDetail } from '../../domain/events';
 import type { PersonalData } from '../../domain/personal-data';
 import { loadEnv } from '../shared/env';
+import { AGENT_OFFLINE_ERROR } from '../shared/errors';
 import {
   liveAuditLog,
   liveDispatchTrigger,
@@ -66,12 +67,7 @@ export interface AgentStatusResponse {
   readonly agentId?: string;
 }
 
-/**
- * Error the completion wait of an offline agent's item is failed with: the process releases the
- * agent's slot and re-routes the item (excluding that agent), as after a missed window, while the
- * policy's re-routes and the SLA allow; it escalates otherwise.
- */
-export const AGENT_OFFLINE_ERROR = 'AgentWentOffline';
+export { AGENT_OFFLINE_ERROR };
 
 export type AgentStatusHandler = (
   event: unknown,
@@ -187,7 +183,25 @@ export function createAgentStatusHandler(deps: AgentStatusDeps): AgentStatusHand
         changedAt,
       });
       if (outcome === 'stale') {
-        logger.info('agent status change older than the stored one; ignored');
+        // Not applied, but answered: every event leaves a record (keyed by its id, so a redelivery
+        // of the same event writes the same record).
+        await deps.audit.append(
+          auditRecord({
+            itemId: agentAuditId(change.agentId),
+            kind: 'AGENT_STATUS_STALE',
+            at: changedAt,
+            eventId,
+            actor: ACTOR,
+            inputs: change,
+            details: {
+              outcome,
+              eventId,
+              source: envelope.data.source,
+              note: 'no newer than the stored change for this agent (a replay or an overtaken change); not applied',
+            },
+          }),
+        );
+        logger.info('agent status change older than the stored one; recorded, not applied');
         emitMetric(metrics, METRICS.staleAgentEvents, 1);
         return { status: outcome, agentId: change.agentId };
       }

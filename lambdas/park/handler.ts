@@ -1,11 +1,12 @@
 import { ParkRequest } from '../../domain/process';
 import type { Stage } from '../../lib/definitions/tables';
 import { loadEnv } from '../shared/env';
-import { InvalidTaskInputError, TransientFailureError } from '../shared/errors';
+import { AGENT_OFFLINE_ERROR, InvalidTaskInputError, TransientFailureError } from '../shared/errors';
 import {
   builtOnFirstCall,
   liveAuditLog,
   liveExecutionControl,
+  liveFeatureStore,
   liveInstanceStore,
 } from '../shared/live-ports';
 import { emitMetric, METRICS } from '../shared/metrics-names';
@@ -21,6 +22,7 @@ import {
   type AuditLog,
   type Clock,
   type ExecutionControl,
+  type FeatureStore,
   type InstanceStore,
   type PendingHandover,
   systemClock,
@@ -40,6 +42,12 @@ export interface ParkDeps {
   readonly instances: InstanceStore;
   readonly audit: AuditLog;
   readonly executions: ExecutionControl;
+  /**
+   * Where the assignee's status is read once their completion wait is parked: an agent who went
+   * offline before the wait began (their release found no token to fail) has it released here.
+   * @default none: the assignee is not checked
+   */
+  readonly features?: Pick<FeatureStore, 'getAgent'>;
   readonly clock?: Clock;
   readonly telemetry?: Telemetry;
 }
@@ -54,9 +62,10 @@ export interface ParkResponse {
   /**
    * parked: the token is stored for the awaited event; resumed-early: a completion had already
    * arrived and was handed over at once; cancelled / finished: the wait was failed at once;
-   * stale: the wait was already gone.
+   * stale: the wait was already gone; released-agent-offline: parked, but the assignee was already
+   * offline, so the wait was failed with AgentWentOffline (re-routed per the policy).
    */
-  readonly status: 'parked' | 'resumed-early' | 'cancelled' | 'finished' | 'stale';
+  readonly status: 'parked' | 'resumed-early' | 'cancelled' | 'finished' | 'stale' | 'released-agent-offline';
 }
 
 export type ParkHandler = (event: unknown, context?: InvocationContext) => Promise<ParkResponse>;
@@ -134,6 +143,47 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
     return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'resumed-early' };
   };
 
+  /**
+   * The agent-status handler releases the waits it finds when an agent goes offline; a wait
+   * stored after that scan would hold the item for an agent who is gone. So once a completion
+   * wait is stored, the assignee is read: offline means the wait is failed here, the same way.
+   */
+  const releasedForOfflineAssignee = async (
+    request: ParkRequest,
+    now: number,
+  ): Promise<ParkResponse | undefined> => {
+    if (deps.features === undefined || request.waitingFor !== 'completion' || request.agentId === undefined) {
+      return undefined;
+    }
+    const agent = await deps.features.getAgent(request.agentId);
+    if (agent?.status !== 'offline') return undefined;
+    const seenOfflineAt = new Date(now).toISOString();
+    const outcome = await deps.executions.sendTaskFailure(
+      request.taskToken,
+      AGENT_OFFLINE_ERROR,
+      JSON.stringify({ agentId: request.agentId, seenOfflineAt }),
+    );
+    await deps.audit.append(
+      auditRecord({
+        itemId: request.itemId,
+        kind: 'RELEASED_AGENT_OFFLINE',
+        at: now,
+        attempt: request.attempt,
+        actor: ACTOR,
+        details: {
+          agentId: request.agentId,
+          resumed: outcome,
+          note:
+            outcome === 'sent'
+              ? 'the assignee was already offline when the completion wait began: the wait was ended; the item is re-routed per the policy (or escalated)'
+              : 'the assignee was already offline, but the wait had already moved on',
+        },
+      }),
+    );
+    logger.info('assignee already offline; completion wait released', { agentId: request.agentId });
+    return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'released-agent-offline' };
+  };
+
   const park = async (request: ParkRequest): Promise<ParkResponse> => {
     const now = clock.now();
 
@@ -169,6 +219,8 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
         );
         emitMetric(metrics, METRICS.waitsParked, 1);
         logger.info('wait parked', { waitingFor: request.waitingFor });
+        const released = await releasedForOfflineAssignee(request, now);
+        if (released !== undefined) return released;
         return { itemId: request.itemId, waitingFor: request.waitingFor, status: 'parked' };
       }
       const current = stored.current;
@@ -227,7 +279,7 @@ export function createParkHandler(deps: ParkDeps): ParkHandler {
 }
 
 /** Environment this function reads (names in ENV); the CDK wiring must provide each. */
-export const requiredEnv = ['instancesTable', 'auditTable'] as const;
+export const requiredEnv = ['featuresTable', 'instancesTable', 'auditTable'] as const;
 
 /** The deployed entry point: ports built from the environment once, at the first invocation. */
 export const handler: ParkHandler = builtOnFirstCall(() => {
@@ -237,6 +289,7 @@ export const handler: ParkHandler = builtOnFirstCall(() => {
     instances: liveInstanceStore(env, telemetry.tracer),
     audit: liveAuditLog(env, telemetry.tracer),
     executions: liveExecutionControl({}, telemetry.tracer),
+    features: liveFeatureStore(env, telemetry.tracer),
     telemetry,
   });
 });

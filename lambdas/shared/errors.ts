@@ -41,3 +41,11 @@ export class StatsContentionError extends Error {
 export class TransientFailureError extends Error {
   override readonly name = 'TransientFailureError';
 }
+
+/**
+ * Error the completion wait of an offline agent's item is failed with: the process releases the
+ * agent's slot and re-routes the item (excluding that agent), as after a missed window, while the
+ * policy's re-routes and the SLA allow; it escalates otherwise. Sent by the agent-status handler
+ * when the agent goes offline, and by the park when the wait begins after they already had.
+ */
+export const AGENT_OFFLINE_ERROR = 'AgentWentOffline';

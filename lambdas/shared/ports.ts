@@ -480,6 +480,8 @@ export const AUDIT_KINDS = [
   'DUPLICATE_CANCELLATION',
   'LATE_CANCELLATION',
   'AGENT_STATUS_CHANGED',
+  /** An agent status change no newer than the stored one (a replay or an overtaken change): kept, not applied. */
+  'AGENT_STATUS_STALE',
   /** The assignee went offline while the item waited for its completion: the wait was ended for a re-route. */
   'RELEASED_AGENT_OFFLINE',
   'EXCEPTION',

@@ -138,7 +138,7 @@ export const FUNCTIONS = {
     entry: 'lambdas/park/handler.ts',
     description:
       "Stores a waiting execution's task token on its instance (completion, human review, exception) and resumes at once if the awaited event already arrived.",
-    tables: [rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
+    tables: [ro(FEATURES_TABLE), rw(INSTANCES_TABLE), rw(AUDIT_TABLE)],
     resumesExecutions: true,
     placeholder: 'ParkFunctionArn',
   },

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../../lib/definitions';
+import { historyFromRecords, historyText } from '../../ops/history/export-history';
 import { type Command, parseOptions, UsageError } from '../../simulator/cli/command';
 import type { LocalEvent } from '../event-router';
 import { startExecutingSystem } from '../executing-system';
@@ -55,6 +56,8 @@ Options:
   --wall-clock   scaled wall time instead of virtual time (figures vary with machine load)
   --scale X      with --wall-clock: simulated seconds per wall second (default 360)
   --report FILE  HTML report path (default ${DEFAULT_REPORT})
+  --export-history FILE
+                 also write the run's history as JSON lines for \`flowtune replay --events FILE\`
   --json         print one JSON object instead of the tables (progress still on stderr)
   -h, --help     this help
 
@@ -69,6 +72,7 @@ const Options = z.object({
   'wall-clock': z.boolean().default(false),
   scale: z.coerce.number().min(1).max(3600).optional(),
   report: z.string().min(1).default(DEFAULT_REPORT),
+  'export-history': z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 type Options = z.infer<typeof Options>;
@@ -82,6 +86,7 @@ function parse(argv: readonly string[]): Options {
       'wall-clock': { type: 'boolean' },
       scale: { type: 'string' },
       report: { type: 'string' },
+      'export-history': { type: 'string' },
       json: { type: 'boolean' },
     },
     'demo',
@@ -209,6 +214,20 @@ async function runDemo(options: Options): Promise<number> {
       },
     }),
   );
+  const historyFile = options['export-history'];
+  if (historyFile !== undefined) {
+    // The run's Audit table, as read back for the KPIs, through the same mapping as a deployed export.
+    const history = historyFromRecords([...result.audit.values()].flat(), {
+      source: `demo seed ${options.seed}, ${options.items} items`,
+      now: Date.now(),
+    });
+    const historyPath = resolve(PROJECT_ROOT, historyFile);
+    mkdirSync(dirname(historyPath), { recursive: true });
+    writeFileSync(historyPath, historyText(history.lines));
+    process.stderr.write(
+      `demo: history written to ${historyPath} (${history.counts.arrival} arrivals, ${history.counts.completed} completions); replay it with flowtune replay --events ${historyFile} --policy all\n`,
+    );
+  }
   const problems = demoProblems(result, kpis);
   if (connector.delivered !== connector.automationDecisions)
     problems.push(

@@ -48,7 +48,10 @@ export async function runCommandLine(commands: readonly Command[], argv: readonl
     'Usage: flowtune <command> [options]',
     '',
     'Commands:',
-    ...commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`),
+    ...commands.map(
+      (command) =>
+        `  ${command.name.padEnd(Math.max(...commands.map((entry) => entry.name.length)))} ${command.summary}`,
+    ),
     '',
     'Run "flowtune <command> --help" for the options of a command.',
   ].join('\n');

@@ -2,7 +2,13 @@ import type { RunMetrics } from '../../domain/metrics';
 import { type EngineResult, runEngine } from '../engine';
 import { asLoggedPolicy } from './as-logged';
 import type { LogJob } from './log';
-import { buildReplayModel, type ReplayModel, type StaffingInference } from './model';
+import {
+  buildReplayModel,
+  DEFAULT_STAFFING,
+  type ReplayModel,
+  type Roster,
+  type StaffingInference,
+} from './model';
 
 /**
  * Fidelity first: before any policy is compared on a log, the log's own decisions are replayed
@@ -114,6 +120,7 @@ export function calibrateReplay(
     readonly skipped?: Readonly<Record<string, number>>;
     readonly source?: string;
     readonly staffing?: StaffingInference;
+    readonly roster?: Roster;
     readonly onStep?: (step: number, staffing: StaffingInference, ratio: number) => void;
   },
 ): CalibratedReplay {
@@ -124,6 +131,7 @@ export function calibrateReplay(
       staffing,
       ...(options.skipped === undefined ? {} : { skipped: options.skipped }),
       ...(options.source === undefined ? {} : { source: options.source }),
+      ...(options.roster === undefined ? {} : { roster: options.roster }),
     });
     const asLogged = replayAsLogged(model);
     runs++;
@@ -140,6 +148,16 @@ export function calibrateReplay(
 
   // A staffing given by the caller is measured, not searched.
   if (options.staffing !== undefined) return done(evaluate(options.staffing));
+  // A recorded roster (Flowtune's own history) is the staffing: nothing to infer or search.
+  if (options.roster !== undefined) {
+    const recorded = evaluate(DEFAULT_STAFFING);
+    return done(
+      recorded,
+      Math.abs(recorded.ratio - 1) > WAIT_TOLERANCE
+        ? `with the staffing as recorded (each agent's available stretches and declared capacity) the model waits ${recorded.ratio.toFixed(2)}× the history: the difference is not staffing but what the replay does not model (dispatch rounds and ticks, holds, a mean of a few seconds where one round is the whole difference)`
+        : undefined,
+    );
+  }
 
   const generous = evaluate(staffingAt(0));
   if (generous.ratio >= 1 - GOOD_ENOUGH) {

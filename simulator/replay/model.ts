@@ -37,6 +37,16 @@ export interface StaffingInference {
 
 export const DEFAULT_STAFFING: StaffingInference = { breakGapSeconds: 3600, capacityQuantile: 0.9 };
 
+/**
+ * A person's staffing as recorded rather than inferred (Flowtune's own history records every
+ * status change): their declared capacity and the stretches they were available (epoch ms).
+ */
+export interface RosterEntry {
+  readonly capacity: number;
+  readonly shifts: readonly (readonly [number, number])[];
+}
+export type Roster = ReadonlyMap<string, RosterEntry>;
+
 export interface ReplayModel {
   readonly agents: readonly SimAgent[];
   readonly jobs: readonly SimJob[];
@@ -120,6 +130,8 @@ export function buildReplayModel(
     skipped?: Readonly<Record<string, number>>;
     /** The log's file, for error messages. */
     source?: string;
+    /** Recorded staffing, used instead of the inference for the people it names. */
+    roster?: Roster;
   },
 ): ReplayModel {
   const staffing = options.staffing ?? DEFAULT_STAFFING;
@@ -182,6 +194,15 @@ export function buildReplayModel(
   }
   const agents: SimAgent[] = resources.map((resource, index) => {
     const intervals = intervalsOf[index] ?? [];
+    const recorded = options.roster?.get(resource);
+    if (recorded !== undefined) {
+      return {
+        agentId: resource,
+        skills: [...(skills[index] ?? [])].sort().map((category) => ({ skill: category, proficiency: 3 })),
+        capacity: Math.min(MAX_CAPACITY, Math.max(1, recorded.capacity)),
+        shifts: recorded.shifts.map(([start, end]): [number, number] => [seconds(start), seconds(end)]),
+      };
+    }
     const capacity = Math.min(
       MAX_CAPACITY,
       Math.max(1, Math.ceil(quantile(concurrencyAtStarts(intervals), staffing.capacityQuantile))),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAgentStatusHandler } from '../../lambdas/agent-status/handler';
+import { agentAuditId, createAgentStatusHandler } from '../../lambdas/agent-status/handler';
 import { createInMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
 import { AFTER_FIXTURES, loadEvent, T0 } from './support';
@@ -67,19 +67,29 @@ describe('agent-status handler', () => {
     expect(await world.features.getAgent('agent-ana')).toMatchObject({ status: 'busy', activeCount: 2 });
   });
 
-  it('ignores a change older than the stored one and triggers no round', async () => {
+  it('keeps a change older than the stored one as an AGENT_STATUS_STALE record, not applied, and triggers no round', async () => {
     // Prepare
     const world = setup();
     await world.handler(loadEvent('workforce/agent-status-changed-busy'));
     world.dispatch.ticks.length = 0;
+    const older = loadEvent('workforce/agent-status-changed');
 
     // Act
-    const response = await world.handler(loadEvent('workforce/agent-status-changed'));
+    const response = await world.handler(older);
+    await world.handler(older);
 
     // Assess
     expect(response.status).toBe('stale');
     expect((await world.features.getAgent('agent-ana'))?.status).toBe('busy');
     expect(world.dispatch.ticks).toEqual([]);
+    const stale = (await world.audit.listForItem(agentAuditId('agent-ana'))).filter(
+      (record) => record.kind === 'AGENT_STATUS_STALE',
+    );
+    expect(stale).toHaveLength(1);
+    expect(JSON.parse(stale[0]?.details ?? '{}')).toMatchObject({
+      outcome: 'stale',
+      eventId: older.id,
+    });
   });
 
   it('rejects an invalid change naming the field, recorded on the agent trail and announced', async () => {

@@ -179,6 +179,66 @@ describe('park handler', () => {
     });
   });
 
+  it('releases a completion wait with AgentWentOffline when the assignee went offline before it parked', async () => {
+    // Prepare: the agent's offline release ran before this wait stored its token, so found nothing
+    const world = setup();
+    await assignedItem(world);
+    await world.features.putAgentProfile({
+      agentId: 'agent-ana',
+      kind: 'person',
+      status: 'offline',
+      capacity: 1,
+      skills: [],
+      changedAt: T0 - 5_000,
+    });
+    const taskToken = world.executions.issueToken('completion');
+
+    // Act
+    const response = await world.handler({
+      waitingFor: 'completion',
+      taskToken,
+      itemId: 'HD-10428',
+      attempt: 1,
+      agentId: 'agent-ana',
+      context: {},
+    });
+
+    // Assess
+    expect(response).toEqual({
+      itemId: 'HD-10428',
+      waitingFor: 'completion',
+      status: 'released-agent-offline',
+    });
+    expect(world.executions.tokenState(taskToken)).toMatchObject({
+      state: 'failed',
+      error: 'AgentWentOffline',
+    });
+    const records = await world.audit.listForItem('HD-10428');
+    expect(records.map((record) => record.kind)).toEqual(['COMPLETION_WAIT', 'RELEASED_AGENT_OFFLINE']);
+    expect(JSON.parse(records[1]?.details ?? '{}')).toMatchObject({ agentId: 'agent-ana', resumed: 'sent' });
+  });
+
+  it('keeps a completion wait parked while its assignee is available', async () => {
+    // Prepare
+    const world = setup();
+    await assignedItem(world);
+    const taskToken = world.executions.issueToken('completion');
+
+    // Act
+    const response = await world.handler({
+      waitingFor: 'completion',
+      taskToken,
+      itemId: 'HD-10428',
+      attempt: 1,
+      agentId: 'agent-ana',
+      context: {},
+    });
+
+    // Assess
+    expect(response.status).toBe('parked');
+    expect(world.executions.tokenState(taskToken)).toEqual({ state: 'pending' });
+  });
+
   it('throws InvalidTaskInputError naming the field for a malformed park request', async () => {
     // Prepare
     const world = setup();

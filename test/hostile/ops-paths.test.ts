@@ -103,6 +103,26 @@ describe('the local ops server after a 413', () => {
     expect(tooLarge).toEqual({ status: 413, connection: 'close' });
     expect(next.status).toBe(200);
   });
+
+  it('routes a request target that starts with // by its whole path (404 naming it), not as a host (500)', async () => {
+    // Prepare
+    const answer = (method: string, path: string) =>
+      fetch(`${server.url}${path}`, { method, ...(method === 'GET' ? {} : { body: '{}' }) }).then(
+        async (response) => ({ status: response.status, body: await response.text() }),
+      );
+
+    // Act
+    const bracketHost = await answer('POST', '//%5BOdWBI');
+    const emptyHost = await answer('POST', '//');
+    const hostLike = await answer('GET', '//evil.example/tasks');
+
+    // Assess
+    expect(bracketHost.status).toBe(404);
+    expect(bracketHost.body).toContain('POST //%5BOdWBI');
+    expect(emptyHost.status).toBe(404);
+    expect(hostLike.status).toBe(404);
+    expect(hostLike.body).toContain('GET //evil.example/tasks');
+  });
 });
 
 describe('skills listed twice', () => {

@@ -10,6 +10,7 @@ import {
   Policy,
   planSla,
 } from '../../domain/policy';
+import { FLOWTUNE_WEIGHT_NAMES } from '../../domain/routing';
 import { createDispatcherHandler, routingPolicyFor } from '../../lambdas/dispatcher/handler';
 import { createOpsApi } from '../../lambdas/ops-api/handler';
 import { InMemoryOpsStore } from '../../lambdas/ops-api/in-memory-ops-store';
@@ -143,6 +144,28 @@ describe('the dispatcher keeps dispatching when the stored policy turns unreadab
     attempt: 1,
     excludedAgents: [],
     enqueuedAt: new Date(T0 - MINUTE).toISOString(),
+  });
+
+  it('refuses a number too small to store (a 0–1 fraction of 1e-161), naming the field, so a proposal never fails its write', () => {
+    // Prepare
+    const tiny = { ...DEFAULT_POLICY, minConfidence: 9.738709184314351e-161 };
+    const weightName = FLOWTUNE_WEIGHT_NAMES[0] as string;
+    const tinyWeight = {
+      ...DEFAULT_POLICY,
+      routing: { strategy: 'flowtune', weights: { [weightName]: -1e-200 } },
+    };
+
+    // Act
+    const fraction = Policy.safeParse(tiny);
+    const weight = Policy.safeParse(tinyWeight);
+
+    // Assess
+    expect(fraction.success).toBe(false);
+    expect(fraction.error?.issues[0]?.path).toEqual(['minConfidence']);
+    expect(fraction.error?.issues[0]?.message).toMatch(/1e-130/);
+    expect(weight.success).toBe(false);
+    expect(weight.error?.issues.map((issue) => issue.message).join('; ')).toMatch(/1e-130/);
+    expect(Policy.safeParse({ ...DEFAULT_POLICY, minConfidence: 1e-6 }).success).toBe(true);
   });
 
   it('routes with the last good policy and counts InvalidStoredPolicy when an unknown strategy is stored', async () => {

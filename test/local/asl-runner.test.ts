@@ -199,6 +199,55 @@ describe('AslRunner on a fixture ASL exercising every binding', () => {
     expect(instance.Item?.stage?.S).toBe('VALIDATING');
   });
 
+  it('writes States.JsonToString as Step Functions does, quotes, newlines and backslashes kept (the library strips backslashes)', async () => {
+    // Prepare: a Task writing a JSON string of a value full of characters JSON escapes
+    const table = tables[AUDIT_TABLE.id] ?? '';
+    const payload = {
+      summary: 'category "password-reset" at priority 1',
+      path: 'C:\\queue\\p1',
+      note: 'line 1\nline 2',
+    };
+    const definition = JSON.stringify({
+      StartAt: 'Write',
+      States: {
+        Write: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::dynamodb:putItem',
+          Parameters: {
+            TableName: table,
+            Item: {
+              itemId: { 'S.$': '$.itemId' },
+              recordKey: { S: 'json-to-string' },
+              details: { 'S.$': 'States.JsonToString($.payload)' },
+            },
+          },
+          ResultPath: null,
+          End: true,
+        },
+      },
+    });
+    const runner = new AslRunner({
+      definition,
+      stateMachineName: 'JsonToString',
+      bindings: { dynamodb: dynamo.client },
+    });
+
+    // Act
+    runner.startExecution({ name: 'ITEM-json', input: { itemId: 'ITEM-json', payload } });
+    const execution = await runner.waitForExecution('ITEM-json');
+    const stored = await dynamo.client.send(
+      new GetItemCommand({
+        TableName: table,
+        Key: { itemId: { S: 'ITEM-json' }, recordKey: { S: 'json-to-string' } },
+      }),
+    );
+
+    // Assess
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(stored.Item?.details?.S).toBe(JSON.stringify(payload));
+    expect(JSON.parse(stored.Item?.details?.S ?? '')).toEqual(payload);
+  });
+
   it('follows StartExecution semantics for names', async () => {
     // Prepare
     const { runner } = harness(dynamo, tables);
