@@ -79,6 +79,14 @@ export type CompletionHandler = (event: unknown, context?: InvocationContext) =>
 const MAX_ATTEMPTS = 4;
 
 /**
+ * How long a hand-over belongs to the delivery that took the token: within it, another event's
+ * delivery (a concurrent duplicate) leaves the send to the taker instead of racing it (the loser
+ * of that race would find its wait gone and keep the completion as late). After it, or for the
+ * taker's own redelivery, the hand-over is stalled and any delivery sends it again.
+ */
+export const HANDOVER_LEASE_MS = 30_000;
+
+/**
  * WorkItemCompleted / WorkItemCancelled from the bus → the waiting execution, exactly once.
  * A completion takes the completion wait's token and records itself as a pending hand-over in one
  * conditional write before resuming, so a duplicate finds nothing new to resume, and a resume
@@ -221,8 +229,21 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
         return done('late', itemId);
       }
       if (current.pendingHandover !== undefined && current.stage !== 'COMPLETED') {
+        const taker = current.pendingHandover.eventId;
+        if (
+          taker !== undefined &&
+          taker !== eventId &&
+          now - current.pendingHandover.since < HANDOVER_LEASE_MS
+        ) {
+          // Another delivery took the token a moment ago and is sending it now.
+          await audit(itemId, 'DUPLICATE_COMPLETION', at, completion, {
+            eventId,
+            note: `its hand-over is being delivered by event ${taker}`,
+          });
+          return done('duplicate', itemId);
+        }
         // A completion was taken for a wait but its resume was never confirmed (the send or its
-        // reply was lost): this delivery, original or duplicate, sends it again.
+        // reply was lost): this delivery, the taker's own or a later one, sends it again.
         const { taskToken, completion: pending } = current.pendingHandover;
         const outcome = await handOver(itemId, eventId, taskToken, pending, at, { redelivered: true });
         if (outcome !== undefined) return outcome;
@@ -234,7 +255,7 @@ export function createCompletionHandler(deps: CompletionDeps): CompletionHandler
       }
       if (current.taskToken !== undefined && current.waitingFor === 'completion') {
         const token = current.taskToken;
-        const taken = await deps.instances.takeCompletionToken(itemId, token, now, completion);
+        const taken = await deps.instances.takeCompletionToken(itemId, token, now, completion, eventId);
         if (!taken.ok) continue;
         const outcome = await handOver(itemId, eventId, token, completion, at, { redelivered: false });
         if (outcome !== undefined) return outcome;

@@ -211,11 +211,20 @@ export class DynamoDbInstanceStore implements InstanceStore {
     taskToken: string,
     at: number,
     completion: CompletionResult,
+    eventId?: string,
   ): Promise<InstanceWrite> {
     const expression = new Expression();
     return this.conditionalUpdate(itemId, expression, {
       update: expression.update(
-        { completionReceivedAt: at, pendingHandover: { taskToken, completion, since: at } },
+        {
+          completionReceivedAt: at,
+          pendingHandover: {
+            taskToken,
+            completion,
+            since: at,
+            ...(eventId === undefined ? {} : { eventId }),
+          },
+        },
         ['taskToken', 'waitingFor'],
       ),
       condition: `${expression.name('taskToken')} = ${expression.value(taskToken)} AND ${expression.name('waitingFor')} = ${expression.value('completion')}`,

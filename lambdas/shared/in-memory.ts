@@ -386,13 +386,19 @@ export class InMemoryInstanceStore implements InstanceStore {
     taskToken: string,
     at: number,
     completion: CompletionResult,
+    eventId?: string,
   ): Promise<InstanceWrite> {
     const current = this.tables.instances.get(itemId);
     if (current?.taskToken !== taskToken || current.waitingFor !== 'completion') return conflict(current);
     this.tables.instances.set(itemId, {
       ...without(current, 'taskToken', 'waitingFor'),
       completionReceivedAt: at,
-      pendingHandover: { taskToken, completion: copy(completion), since: at },
+      pendingHandover: {
+        taskToken,
+        completion: copy(completion),
+        since: at,
+        ...(eventId === undefined ? {} : { eventId }),
+      },
     });
     return { ok: true };
   }

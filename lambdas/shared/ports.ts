@@ -284,6 +284,8 @@ export interface PendingHandover {
   readonly taskToken: string;
   readonly completion: CompletionResult;
   readonly since: number;
+  /** The event whose delivery took the token (absent when a park took an early completion). */
+  readonly eventId?: string;
 }
 
 /** What the Score step knows about an item. */
@@ -388,13 +390,15 @@ export interface InstanceStore {
   /**
    * Clears the completion wait's token so exactly one completion resumes it, and records the
    * completion as a pendingHandover for that token in the same write. Condition: taskToken =
-   * token and waitingFor = 'completion'. Sets completionReceivedAt.
+   * token and waitingFor = 'completion'. Sets completionReceivedAt; `eventId` names the delivery
+   * that took it, so a concurrent duplicate can tell the taker's hand-over from a stalled one.
    */
   takeCompletionToken(
     itemId: string,
     taskToken: string,
     at: number,
     completion: CompletionResult,
+    eventId?: string,
   ): Promise<InstanceWrite>;
   /**
    * The resume of a pendingHandover was confirmed: removes it. Condition: the pending handover

@@ -99,7 +99,12 @@ export const StoredInstance = z.object({
   assignedAt: z.number().optional(),
   completionReceivedAt: z.number().optional(),
   pendingHandover: z
-    .object({ taskToken: z.string(), completion: CompletionResult, since: z.number() })
+    .object({
+      taskToken: z.string(),
+      completion: CompletionResult,
+      since: z.number(),
+      eventId: z.string().optional(),
+    })
     .optional(),
   confidence: z.number().optional(),
   cancellation: z.object({ reason: z.string(), cancelledAt: z.string() }).optional(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CompletionResult } from '../../domain/process';
-import { createCompletionHandler } from '../../lambdas/completion/handler';
+import { createCompletionHandler, HANDOVER_LEASE_MS } from '../../lambdas/completion/handler';
 import { createParkHandler } from '../../lambdas/park/handler';
 import { createInMemoryPorts, type InMemoryPorts } from '../../lambdas/shared/in-memory';
 import { createPseudonymiser, LOCAL_PSEUDONYM_KEY } from '../../lambdas/shared/pseudonymise';
@@ -174,18 +174,21 @@ describe('completion handler', () => {
     expect((await world.instances.get('HD-10428'))?.pendingHandover).toBeUndefined();
   });
 
-  it('lets a duplicate completion deliver a hand-over that the first delivery lost, not call it a duplicate', async () => {
+  it('lets a duplicate completion deliver a hand-over that the first delivery lost once its lease ran out, not call it a duplicate', async () => {
     // Prepare
     const world = setup();
     const token = await parkedForCompletion(world);
     world.executions.failNextResume(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
     await expect(world.handler(completedEvent())).rejects.toThrow('socket hang up');
 
-    // Act
-    const duplicate = await world.handler({ ...completedEvent(), id: 'another-delivery' });
+    // Act: another event at once (its taker may still be sending), then after the lease
+    const atOnce = await world.handler({ ...completedEvent(), id: 'another-delivery' });
+    world.clock.advance(HANDOVER_LEASE_MS);
+    const later = await world.handler({ ...completedEvent(), id: 'a-third-delivery' });
 
     // Assess
-    expect(duplicate.status).toBe('resumed');
+    expect(atOnce.status).toBe('duplicate');
+    expect(later.status).toBe('resumed');
     expect(world.executions.tokenState(token)?.state).toBe('succeeded');
   });
 

@@ -332,6 +332,51 @@ describe('duplicates change nothing', { timeout: 60_000 }, () => {
     expect(trail.filter((record) => record.kind === 'COMPLETION_RECEIVED')).toHaveLength(1);
   });
 
+  it('a duplicate that reads the hand-over its taker has not sent yet leaves the send to the taker (no late copy kept)', async () => {
+    // Prepare: the taker's send waits until a duplicate delivery has run to its end
+    const ports = await fresh();
+    const executions = new InMemoryExecutionControl();
+    let duplicate: Promise<{ status: string }> | undefined;
+    let resumes = 0;
+    const racing = {
+      startExecution: executions.startExecution.bind(executions),
+      describeExecution: executions.describeExecution.bind(executions),
+      sendTaskFailure: executions.sendTaskFailure.bind(executions),
+      sendTaskSuccess: async (token: string, output: unknown) => {
+        if (duplicate === undefined) {
+          duplicate = completion({ ...event, id: 'completed-again' });
+          await duplicate;
+        }
+        const outcome = await executions.sendTaskSuccess(token, output);
+        if (outcome === 'sent') resumes += 1;
+        return outcome;
+      },
+    };
+    const completion = createCompletionHandler({
+      ...ports,
+      events: new InMemoryEventPublisher(),
+      executions: racing,
+      pseudonymise,
+    });
+    const park = createParkHandler({ ...ports, executions: racing });
+    const event = loadEvent('helpdesk/work-item-completed');
+    const itemId = String(event.detail.id);
+    await ports.instances.enqueue(enqueueRequest(itemId, 'assign-token', T0));
+    const completionToken = executions.issueToken('completion');
+    await park({ waitingFor: 'completion', taskToken: completionToken, itemId, attempt: 1, context: {} });
+
+    // Act
+    const taker = await completion(event);
+
+    // Assess
+    expect(taker.status).toBe('resumed');
+    expect((await duplicate)?.status).toBe('duplicate');
+    expect(resumes).toBe(1);
+    const kinds = (await ports.audit.listForItem(itemId)).map((record) => record.kind);
+    expect(kinds).not.toContain('LATE_COMPLETION');
+    expect((await ports.instances.get(itemId))?.earlyCompletion).toBeUndefined();
+  });
+
   it('a completion whose resume failed transiently is applied once when it is redelivered', async () => {
     // Prepare
     const ports = await fresh();
