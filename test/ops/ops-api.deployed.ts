@@ -73,4 +73,66 @@ describe('the deployed operations API', () => {
     const listed = await signed.policyProposals();
     expect(listed.active.version).not.toBe(version);
   });
+
+  it('starts an A/B experiment under the signed caller, refuses a second one, shows its status and stops it', async () => {
+    // Prepare: a run that failed half-way may have left its experiment running.
+    const before = await signed.experiments();
+    if (before.current?.status === 'running' && before.current.experimentId.startsWith('deployed-')) {
+      await signed.stopExperiment(before.current.experimentId, { reason: 'left running by an earlier run' });
+    }
+    const stamp = Date.now().toString(36);
+    const experimentId = `deployed-${stamp}`;
+    const candidate = {
+      ...DEFAULT_POLICY,
+      version: `exp-deployed-${stamp}`,
+      routing: { strategy: 'edf' as const, weights: {} },
+    };
+
+    // Act
+    const started = await signed.startExperiment({
+      candidate,
+      kind: 'ab',
+      split: 0.1,
+      stopping: { maxDurationMinutes: 30 },
+      experimentId,
+      reason: 'deployed suite: start and stop through the API',
+    });
+    const second = signed.startExperiment({
+      candidate: { ...candidate, version: `exp-deployed-${stamp}-b` },
+      kind: 'shadow',
+      experimentId: `${experimentId}-b`,
+      reason: 'a second one while the first runs',
+    });
+    await expect(second).rejects.toMatchObject({ status: 409, code: 'ExperimentRunning' });
+    const status = await signed.experimentStatus(experimentId);
+    const stopped = await signed.stopExperiment(experimentId, { reason: 'deployed suite: done' });
+    const after = await signed.experimentStatus(experimentId);
+
+    // Assess
+    expect(started).toMatchObject({
+      experimentId,
+      action: 'started',
+      status: 'running',
+      candidateVersion: candidate.version,
+    });
+    expect(started.actor).not.toBe('');
+    expect(status).toMatchObject({
+      experimentId,
+      kind: 'ab',
+      split: 0.1,
+      status: 'running',
+      decision: 'continue',
+    });
+    expect(status.next.some((line) => line.startsWith('ends inconclusive'))).toBe(true);
+    expect(stopped).toMatchObject({
+      experimentId,
+      action: 'stopped',
+      status: 'stopped',
+      actor: started.actor,
+    });
+    expect(after.status).toBe('stopped');
+    expect((await signed.experiments()).experiments.map((entry) => entry.experimentId)).toContain(
+      experimentId,
+    );
+  });
 });
